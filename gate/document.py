@@ -1,0 +1,286 @@
+"""The normalised document: the one shape every policy sees as ``input``.
+
+Field names here are the contract policy authors write against; the JSON Schema generated
+from these models is committed as ``gate/schema/document.schema.json`` and printed by
+``gate schema``. Change a name and every organisation's policies break: add, never rename.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+SCHEMA_ID = "https://gate.dev/schema/document/v1.json"
+
+Severity = Literal["critical", "high", "medium", "low", "negligible", "unknown"]
+SEVERITY_ORDER: tuple[Severity, ...] = (
+    "unknown",
+    "negligible",
+    "low",
+    "medium",
+    "high",
+    "critical",
+)
+"""Severities from least to most severe; ``unknown`` ranks lowest for sorting only."""
+
+FixStatus = Literal[
+    "fixed", "affected", "not_fixed", "will_not_fix", "fix_deferred", "end_of_life", "unknown"
+]
+
+
+class Model(BaseModel):
+    """Base of all document models: immutable in spirit, strict about unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Subject(Model):
+    """The image being promoted."""
+
+    reference: str | None = Field(
+        None, description="Full reference, e.g. 'ghcr.io/acme/api:1.2.3@sha256:…'."
+    )
+    registry: str | None = Field(None, description="Registry host, e.g. 'ghcr.io', 'docker.io'.")
+    repository: str | None = Field(None, description="Repository path, e.g. 'acme/api'.")
+    tag: str | None = Field(None, description="Tag, e.g. '1.2.3'; null when unknown or untagged.")
+    digest: str | None = Field(
+        None, description="Manifest (repo) digest 'sha256:…' of the image, when known."
+    )
+    image_id: str | None = Field(
+        None, description="Image ID (config digest 'sha256:…'), when known."
+    )
+
+
+class Healthcheck(Model):
+    """The image's HEALTHCHECK instruction."""
+
+    test: list[str] = Field(default_factory=list, description="Command, e.g. ['CMD', 'curl', …].")
+    interval: str | None = Field(None, description="Interval between checks (Go duration).")
+    timeout: str | None = Field(None, description="Timeout of one check (Go duration).")
+    retries: int | None = Field(None, description="Consecutive failures before unhealthy.")
+
+
+class Layer(Model):
+    """One filesystem layer."""
+
+    digest: str | None = Field(None, description="Layer blob digest or diff ID.")
+    size: int | None = Field(None, description="Compressed size in bytes, when known.")
+    media_type: str | None = Field(None, description="Layer media type, when known.")
+
+
+class BaseImage(Model):
+    """The base image this image was built from, when recorded."""
+
+    name: str | None = Field(
+        None, description="From 'org.opencontainers.image.base.name', e.g. 'docker.io/library/alpine:3.19'."
+    )
+    digest: str | None = Field(
+        None, description="From 'org.opencontainers.image.base.digest'."
+    )
+
+
+class Image(Model):
+    """Image configuration and metadata."""
+
+    created: str | None = Field(None, description="Build time, RFC 3339 UTC ('…Z').")
+    user: str | None = Field(
+        None, description="Configured USER; empty string or null means root."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Environment, NAME → value.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Image labels.")
+    exposed_ports: list[str] = Field(
+        default_factory=list, description="Exposed ports, e.g. ['80/tcp'], sorted."
+    )
+    entrypoint: list[str] | None = Field(None, description="ENTRYPOINT, when set.")
+    cmd: list[str] | None = Field(None, description="CMD, when set.")
+    workdir: str | None = Field(None, description="WORKDIR, when set.")
+    healthcheck: Healthcheck | None = Field(None, description="HEALTHCHECK; null when none.")
+    os: str | None = Field(None, description="Image OS, e.g. 'linux'.")
+    architecture: str | None = Field(None, description="CPU architecture, e.g. 'amd64'.")
+    variant: str | None = Field(None, description="Architecture variant, e.g. 'v8'.")
+    size: int | None = Field(None, description="Image size in bytes, when known.")
+    layers: list[Layer] = Field(default_factory=list, description="Layers, base first.")
+    base: BaseImage | None = Field(None, description="Base image from OCI labels, when present.")
+    os_family: str | None = Field(
+        None, description="Distribution, lower case, e.g. 'debian', 'alpine', 'redhat'."
+    )
+    os_version: str | None = Field(None, description="Distribution version, e.g. '12.4'.")
+
+
+class Cvss(Model):
+    """A CVSS rating."""
+
+    score: float | None = Field(None, description="Base score 0.0–10.0.")
+    vector: str | None = Field(None, description="Vector string, e.g. 'CVSS:3.1/AV:N/…'.")
+    version: str | None = Field(None, description="CVSS version, e.g. '3.1', '2.0', '4.0'.")
+    source: str | None = Field(None, description="Who rated it, e.g. 'nvd', 'redhat'.")
+
+
+class Package(Model):
+    """The package a finding is in."""
+
+    name: str = Field(description="Package name as the ecosystem spells it.")
+    version: str | None = Field(None, description="Installed version.")
+    type: str | None = Field(
+        None,
+        description="Package URL type: 'deb', 'apk', 'rpm', 'maven', 'npm', 'pypi', 'golang', …",
+    )
+    purl: str | None = Field(None, description="Package URL, when known.")
+    path: str | None = Field(None, description="File the package was found in, when known.")
+
+
+class FindingSource(Model):
+    """One scanner's report of a finding, with that scanner's own opinion of it."""
+
+    tool: str = Field(description="Scanner name, lower case: 'trivy', 'grype', …")
+    input: str = Field(description="File name of the report it came from.")
+    severity: Severity = Field(description="Severity this scanner gave.")
+    severity_source: str | None = Field(
+        None, description="Whose severity the scanner used, e.g. 'nvd', 'debian'."
+    )
+
+
+class Vulnerability(Model):
+    """One vulnerability in one package version, merged across scanners."""
+
+    id: str = Field(description="Primary id: the CVE when one is known, else the scanner's id.")
+    aliases: list[str] = Field(default_factory=list, description="Other ids (GHSA, distro ids…).")
+    severity: Severity = Field(description="Highest severity any source gave.")
+    cvss: Cvss | None = Field(None, description="Preferred CVSS rating (newest version, NVD first).")
+    package: Package = Field(description="Affected package.")
+    fixed_versions: list[str] = Field(
+        default_factory=list, description="Versions that fix it; empty when no fix is known."
+    )
+    fix_available: bool = Field(description="True when at least one fixed version is known.")
+    status: FixStatus = Field(
+        "unknown", description="Fix state: 'fixed' (fix released), 'affected', 'will_not_fix', …"
+    )
+    title: str | None = Field(None, description="Short title.")
+    description: str | None = Field(None, description="Longer description.")
+    urls: list[str] = Field(default_factory=list, description="Primary URL first, then references.")
+    published: str | None = Field(None, description="Publication date, RFC 3339 UTC.")
+    sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+
+
+class Secret(Model):
+    """A secret found in the image or repository."""
+
+    rule_id: str = Field(description="Scanner rule id, e.g. 'aws-access-key-id'.")
+    category: str | None = Field(None, description="Category, e.g. 'AWS'.")
+    severity: Severity = Field(description="Severity.")
+    title: str | None = Field(None, description="Title.")
+    target: str | None = Field(None, description="File the secret is in.")
+    start_line: int | None = Field(None, description="First line of the match.")
+    end_line: int | None = Field(None, description="Last line of the match.")
+    match: str | None = Field(None, description="Matched text as the scanner redacted it.")
+    layer: str | None = Field(None, description="Layer digest/diff ID it was found in.")
+    sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+
+
+class Misconfiguration(Model):
+    """A failed configuration check (Dockerfile, Kubernetes, IaC…)."""
+
+    id: str = Field(description="Check id, e.g. 'DS002', 'AVD-AWS-0086'.")
+    aliases: list[str] = Field(default_factory=list, description="Other ids of the same check.")
+    type: str | None = Field(None, description="Config type, e.g. 'dockerfile', 'terraform'.")
+    title: str | None = Field(None, description="Title of the check.")
+    description: str | None = Field(None, description="What the check verifies.")
+    message: str | None = Field(None, description="What failed here.")
+    severity: Severity = Field(description="Severity.")
+    status: str = Field("fail", description="Result: 'fail' (only failures are recorded).")
+    resolution: str | None = Field(None, description="How to fix it.")
+    target: str | None = Field(None, description="File or resource checked.")
+    start_line: int | None = Field(None, description="First line of the offending code.")
+    urls: list[str] = Field(default_factory=list, description="References.")
+    sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+
+
+class License(Model):
+    """A licence detected in a package or file."""
+
+    name: str = Field(description="Licence name or SPDX id, e.g. 'GPL-3.0-only'.")
+    severity: Severity = Field("unknown", description="Severity the scanner gave.")
+    category: str | None = Field(
+        None, description="Scanner category, e.g. 'forbidden', 'restricted', 'notice'."
+    )
+    package: str | None = Field(None, description="Package name, for package licences.")
+    target: str | None = Field(None, description="File or package path.")
+    confidence: float | None = Field(None, description="Detection confidence 0–1, for files.")
+    sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+
+
+ScanKind = Literal["vulnerability", "secret", "misconfiguration", "license", "metadata"]
+
+
+class Scan(Model):
+    """One input file and what it says about where it came from."""
+
+    tool: str = Field(description="Producing tool, lower case: 'trivy', 'grype', 'docker', 'oci'.")
+    tool_version: str | None = Field(None, description="Tool version, when recorded.")
+    format: str = Field(description="Input format gate detected, e.g. 'trivy-json'.")
+    kinds: list[ScanKind] = Field(
+        default_factory=list, description="What this scan looked for (covered), sorted."
+    )
+    created: str | None = Field(None, description="When the scan ran, RFC 3339 UTC.")
+    artifact_name: str | None = Field(None, description="What was scanned, as the tool named it.")
+    artifact_type: str | None = Field(
+        None, description="'container_image', 'filesystem', 'repository', …"
+    )
+    artifact_digests: list[str] = Field(
+        default_factory=list,
+        description="Digests of the scanned artifact (image ID and repo digests 'sha256:…').",
+    )
+    database: dict[str, str] = Field(
+        default_factory=dict, description="Vulnerability database facts, e.g. built, schema."
+    )
+    input_file: str = Field(description="Path of the input file as given.")
+    input_sha256: str = Field(description="SHA-256 of the input file's bytes.")
+    findings: int = Field(0, description="Number of findings this file contributed.")
+
+
+class Context(Model):
+    """The evaluation this document is for."""
+
+    stage: str = Field(description="Promotion stage being gated, e.g. 'prod'.")
+    evaluated_at: str = Field(description="Evaluation time, RFC 3339 UTC; policies' 'now'.")
+
+
+class Document(Model):
+    """The normalised document a policy sees as ``input``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Document schema version.")
+    subject: Subject = Field(default_factory=Subject, description="The image being promoted.")
+    image: Image = Field(default_factory=Image, description="Image configuration and metadata.")
+    vulnerabilities: list[Vulnerability] = Field(
+        default_factory=list, description="Vulnerabilities, one per id and package version."
+    )
+    secrets: list[Secret] = Field(default_factory=list, description="Secrets found.")
+    misconfigurations: list[Misconfiguration] = Field(
+        default_factory=list, description="Failed configuration checks."
+    )
+    licenses: list[License] = Field(default_factory=list, description="Licences detected.")
+    scans: list[Scan] = Field(default_factory=list, description="Every input, in the order given.")
+    context: Context = Field(description="The stage and time of this evaluation.")
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of :class:`Document` as committed in ``gate/schema``."""
+    return Document.model_json_schema(mode="serialization")
+
+
+def json_schema_text() -> str:
+    """Return the JSON Schema as the exact text committed (sorted keys, trailing newline)."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def severity_rank(severity: str) -> int:
+    """Rank a severity for comparison: higher is more severe."""
+    return SEVERITY_ORDER.index(severity)  # type: ignore[arg-type]

@@ -1,0 +1,102 @@
+"""The embedded default engine: regorus (Microsoft's Rust Rego interpreter)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+from gate.errors import EngineError, PolicyError
+from gate.policy import PolicyModule
+
+_LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
+_ERROR_LINE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
+
+
+def _import_regorus() -> Any:
+    # NOTE: with RUST_BACKTRACE=1 in the environment (common on CI images) every regorus
+    # error message carries a native stack trace; RUST_LIB_BACKTRACE=0 turns that off and
+    # must be set before the extension module loads.
+    os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
+    try:
+        import regorus
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EngineError(
+            "the regorus engine is not installed",
+            hint="reinstall gate: pip install gate (it depends on gordon-to-regorus)",
+        ) from exc
+    return regorus
+
+
+def describe_error(exc: BaseException) -> tuple[str, str | None]:
+    """Split a regorus error into (message, ``file:line:col`` or None)."""
+    text = str(exc)
+    where = None
+    location = _LOCATION.search(text)
+    if location:
+        where = f"{location['file']}:{location['line']}:{location['col']}"
+    found = _ERROR_LINE.search(text)
+    message = found["msg"].strip() if found else text.strip().splitlines()[-1] if text.strip() else repr(exc)
+    return message, where
+
+
+class RegorusEngine:
+    """Evaluate in-process with regorus; a fresh engine per evaluation keeps runs independent."""
+
+    name = "regorus"
+
+    def version(self) -> str:
+        """Return the installed gordon-to-regorus version."""
+        try:
+            return metadata.version("gordon-to-regorus")
+        except metadata.PackageNotFoundError:  # pragma: no cover - a broken install
+            return "unknown"
+
+    def load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
+        """Return a regorus Engine with ``modules`` compiled and ``data`` loaded."""
+        regorus = _import_regorus()
+        engine = regorus.Engine()
+        for module in modules:
+            try:
+                engine.add_policy(module.path, module.text)
+            except RuntimeError as exc:
+                message, where = describe_error(exc)
+                raise PolicyError(
+                    f"policy does not compile: {message}", where=where or module.path
+                ) from exc
+        try:
+            engine.add_data_json(json.dumps(data))
+        except RuntimeError as exc:
+            raise PolicyError(f"data rejected by the engine: {describe_error(exc)[0]}") from exc
+        return engine
+
+    def evaluate(
+        self,
+        modules: Sequence[PolicyModule],
+        data: dict[str, Any],
+        input_json: str,
+        query: str,
+    ) -> Any:
+        """Evaluate ``query`` over ``input_json``; see :class:`gate.engines.base.PolicyEngine`."""
+        engine = self.load(modules, data)
+        try:
+            engine.set_input_json(input_json)
+            raw = engine.eval_query_as_json(query)
+        except RuntimeError as exc:
+            # Builtin errors (1/0, to_number("x"), unknown functions) abort the whole query in
+            # regorus; OPA would make the rule undefined and fail open. Either way: no verdict.
+            message, where = describe_error(exc)
+            raise EngineError(f"policy evaluation failed: {message}", where=where) from exc
+        return first_value(raw)
+
+
+def first_value(raw: str) -> Any:
+    """Return the value of the first expression of a query result, or None when undefined."""
+    result = json.loads(raw).get("result") or []
+    if not result:
+        return None
+    expressions = result[0].get("expressions") or []
+    return expressions[0].get("value") if expressions else None

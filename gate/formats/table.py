@@ -1,0 +1,134 @@
+"""Human output: a summary line, then violations, warnings, waived results and waiver problems."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from gate.verdict import Result, Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+SEVERITY_STYLES = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "negligible": "dim",
+    "unknown": "dim",
+}
+
+
+def subject_label(verdict: Verdict) -> str:
+    """The image as people name it: reference, else digest, else 'image'."""
+    subject = verdict.subject
+    return subject.reference or subject.digest or subject.image_id or "(image not identified)"
+
+
+def summary_line(verdict: Verdict) -> str:
+    """One line for logs: decision, image, stage and tallies."""
+    counts = verdict.counts
+    parts = [
+        f"{counts.violations} violation{'s' if counts.violations != 1 else ''}",
+        f"{counts.warnings} warning{'s' if counts.warnings != 1 else ''}",
+    ]
+    if counts.waived:
+        parts.append(f"{counts.waived} waived")
+    if counts.waiver_problems:
+        parts.append(f"{counts.waiver_problems} waiver problem(s)")
+    return (
+        f"{verdict.decision.upper()}: {subject_label(verdict)} at stage {verdict.stage}: "
+        + ", ".join(parts)
+    )
+
+
+def _reason(result: Result) -> str:
+    text = _escape(result.msg)
+    if result.remediation:
+        text += f"\n[dim]fix: {_escape(result.remediation)}[/dim]"
+    return text
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+class TableFormatter:
+    """Rich tables for a terminal; plain text (no colour) when not a terminal."""
+
+    name = "table"
+
+    def render(self, verdict: Verdict, *, color: bool = False, width: int | None = None) -> str:
+        """Return the report as text, styled with ANSI codes only when ``color``."""
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            force_terminal=color,
+            no_color=not color,
+            width=width or 120,
+            highlight=False,
+            soft_wrap=False,
+        )
+        self._write(console, verdict)
+        return buffer.getvalue()
+
+    def _write(self, console: Console, verdict: Verdict) -> None:
+        style = "bold green" if verdict.decision == "pass" else "bold red"
+        console.print(f"[{style}]{_escape(summary_line(verdict))}[/{style}]")
+        vulns = ", ".join(f"{n} {sev}" for sev, n in verdict.counts.vulnerabilities.items() if n)
+        console.print(
+            f"[dim]vulnerabilities in input: {vulns or 'none'} · policy {verdict.policy.digest[:19]}"
+            f" · {verdict.engine.name} {verdict.engine.version}[/dim]"
+        )
+        self._results(console, "Violations (block promotion)", verdict.violations)
+        self._results(console, "Warnings", verdict.warnings)
+        if verdict.waived:
+            table = self._table(console, f"Waived ({len(verdict.waived)})")
+            table.add_column("Waiver")
+            for waived in verdict.waived:
+                w = waived.waiver
+                table.add_row(
+                    self._severity(waived.severity),
+                    _escape(waived.id),
+                    _escape(waived.msg),
+                    _escape(f"{w.owner or '?'} until {w.expires}" + (f" ({w.ticket})" if w.ticket else "")),
+                )
+            console.print(table)
+        if verdict.waiver_problems:
+            console.print()
+            console.print("[bold]Waiver problems[/bold]")
+            for problem in verdict.waiver_problems:
+                mark = "[red]expired[/red]" if problem.kind == "expired" else f"[yellow]{problem.kind}[/yellow]"
+                console.print(f"  {mark}  {_escape(problem.msg)}")
+
+    def _table(self, console: Console, title: str) -> Table:
+        from rich import box
+        from rich.table import Table
+
+        console.print()
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=False)
+        table.add_column("Severity", no_wrap=True)
+        table.add_column("Rule", no_wrap=True)
+        table.add_column("Reason", overflow="fold")
+        return table
+
+    def _results(self, console: Console, title: str, results: list[Result]) -> None:
+        if not results:
+            return
+        table = self._table(console, f"{title} ({len(results)})")
+        for result in results:
+            table.add_row(
+                self._severity(result.severity), _escape(result.id), _reason(result)
+            )
+        console.print(table)
+
+    @staticmethod
+    def _severity(severity: str) -> str:
+        style = SEVERITY_STYLES.get(severity, "")
+        return f"[{style}]{severity.upper()}[/{style}]" if style else severity.upper()

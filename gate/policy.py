@@ -1,0 +1,235 @@
+"""Load policy bundles: Rego modules, their ``# METADATA`` blocks, and data documents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gate.errors import PolicyError, UsageError
+from gate.inputs import parse_structured, read_bounded
+
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+MAX_DATA_BYTES = 64 * 1024 * 1024
+DATA_FILE_NAMES = ("data.json", "data.yaml", "data.yml")
+
+
+@dataclass(frozen=True)
+class PolicyModule:
+    """One Rego file: ``path`` as shown to the user, and its text."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a rule's ``# METADATA`` block says, plus where the block stands."""
+
+    id: str
+    title: str | None
+    description: str | None
+    severity: str | None
+    remediation: str | None
+    package: str | None
+    path: str
+    line: int
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PolicyBundle:
+    """Everything an engine needs besides the input, and its identity (``digest``)."""
+
+    modules: tuple[PolicyModule, ...]
+    data: dict[str, Any]
+    files: tuple[tuple[str, str], ...]
+    """Every file that went in, as ``(path, sha256)``, in load order."""
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over the loaded files' paths and hashes and the merged data."""
+        hasher = hashlib.sha256()
+        for path, digest in self.files:
+            hasher.update(f"{path}\0{digest}\n".encode())
+        hasher.update(json.dumps(self.data, sort_keys=True, separators=(",", ":")).encode())
+        return f"sha256:{hasher.hexdigest()}"
+
+    def rules(self) -> dict[str, RuleInfo]:
+        """Return the rules declared by ``# METADATA`` blocks, by ``custom.id``."""
+        found: dict[str, RuleInfo] = {}
+        for module in self.modules:
+            for info in parse_metadata(module):
+                found.setdefault(info.id, info)
+        return found
+
+
+def default_policy_dir() -> Path:
+    """Return the directory of the default policy pack shipped with gate."""
+    return Path(str(resources.files("gate.policies")))
+
+
+def is_test_module(path: Path) -> bool:
+    """Rego unit tests (``*_test.rego``) are loaded by the test runner, never by ``check``."""
+    return path.name.endswith("_test.rego")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+            yield path
+
+
+def _display(path: Path, root: Path, shown_root: str) -> str:
+    if path == root:
+        return shown_root
+    return str(Path(shown_root) / path.relative_to(root))
+
+
+def load_bundle(
+    policy_paths: Iterable[str | Path],
+    data_paths: Iterable[str | Path] = (),
+    *,
+    include_tests: bool = False,
+    shown_as: dict[str, str] | None = None,
+) -> PolicyBundle:
+    """Load Rego modules and data from ``policy_paths`` (files or directories) and ``data_paths``.
+
+    In a policy directory every ``*.rego`` is a module (``*_test.rego`` only when
+    ``include_tests``) and every ``data.json``/``data.yaml`` is data. ``shown_as`` renames
+    roots in messages and verdicts (the default pack shows as ``gate:policies`` rather
+    than a site-packages path, so verdicts agree across machines). Data documents are
+    deep-merged in order, ``data_paths`` last, so an organisation's ``--data`` file
+    overrides the pack's defaults. Raises :class:`UsageError` for a missing path and
+    :class:`PolicyError` for unreadable files, bad data or a bundle without modules.
+    """
+    modules: list[PolicyModule] = []
+    files: list[tuple[str, str]] = []
+    data: dict[str, Any] = {}
+    for given in policy_paths:
+        root = Path(given)
+        if not root.exists():
+            raise UsageError("no such policy file or directory", where=str(given))
+        root_name = (shown_as or {}).get(str(given), str(given))
+        for path in _walk(root):
+            shown = _display(path, root, root_name)
+            if path.suffix == ".rego":
+                if is_test_module(path) and not include_tests:
+                    continue
+                raw = read_bounded(path, MAX_POLICY_BYTES, shown, PolicyError)
+                text = _decode(raw, shown)
+                modules.append(PolicyModule(shown, text))
+                files.append((shown, hashlib.sha256(raw).hexdigest()))
+            elif path.name in DATA_FILE_NAMES:
+                _merge_data_file(path, shown, data, files)
+    for given in data_paths:
+        path = Path(given)
+        if not path.is_file():
+            raise UsageError("no such data file", where=str(given))
+        _merge_data_file(path, str(given), data, files)
+    if not modules:
+        raise PolicyError(
+            "no Rego policies found",
+            where=", ".join(str(p) for p in policy_paths) or "(none)",
+            hint="pass --policy DIR pointing at a directory of .rego files",
+        )
+    return PolicyBundle(tuple(modules), data, tuple(files))
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 text (byte {exc.start})", where=shown) from exc
+
+
+def _merge_data_file(
+    path: Path, shown: str, data: dict[str, Any], files: list[tuple[str, str]]
+) -> None:
+    raw = read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)
+    try:
+        loaded = parse_structured(_decode(raw, shown), as_yaml=path.suffix != ".json")
+    except ValueError as exc:
+        raise PolicyError(f"invalid data document: {exc}", where=shown) from exc
+    if not isinstance(loaded, dict):
+        raise PolicyError("a data document must be a JSON/YAML object", where=shown)
+    deep_merge(data, loaded)
+    files.append((shown, hashlib.sha256(raw).hexdigest()))
+
+
+def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``extra`` into ``target`` in place: objects merge recursively, anything else replaces."""
+    for key, value in extra.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            deep_merge(current, value)
+        else:
+            target[key] = value
+    return target
+
+
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+
+
+def parse_metadata(module: PolicyModule) -> list[RuleInfo]:
+    """Read the ``# METADATA`` blocks of a module (regorus has no ``rego.metadata`` builtins).
+
+    A block is a run of comment lines starting with ``# METADATA``; its YAML body is
+    parsed with ``yaml.safe_load``. Blocks without ``custom.id`` are skipped; a block
+    that is not valid YAML raises :class:`PolicyError` naming file and line.
+    """
+    if "METADATA" not in module.text:
+        return []
+    import yaml
+
+    package_match = _PACKAGE.search(module.text)
+    package = package_match.group(1) if package_match else None
+    lines = module.text.splitlines()
+    found: list[RuleInfo] = []
+    index = 0
+    while index < len(lines):
+        if lines[index].strip() != "# METADATA":
+            index += 1
+            continue
+        start = index
+        body: list[str] = []
+        index += 1
+        while index < len(lines) and lines[index].lstrip().startswith("#"):
+            stripped = lines[index].lstrip()[1:]
+            body.append(stripped[1:] if stripped.startswith(" ") else stripped)
+            index += 1
+        try:
+            meta = yaml.safe_load("\n".join(body)) or {}
+        except yaml.YAMLError as exc:
+            raise PolicyError(
+                f"METADATA block is not valid YAML: {exc}", where=f"{module.path}:{start + 1}"
+            ) from exc
+        custom = meta.get("custom") if isinstance(meta, dict) else None
+        if not isinstance(custom, dict) or not custom.get("id"):
+            continue
+        found.append(
+            RuleInfo(
+                id=str(custom["id"]),
+                title=_str_or_none(meta.get("title")),
+                description=_str_or_none(meta.get("description")),
+                severity=_str_or_none(custom.get("severity")),
+                remediation=_str_or_none(custom.get("remediation")),
+                package=package,
+                path=module.path,
+                line=start + 1,
+                custom=custom,
+            )
+        )
+    return found
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value).strip() if value is not None else None

@@ -1,0 +1,236 @@
+"""The source seam: recognise one input format and turn it into a document fragment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from gate.document import (
+    Image,
+    License,
+    Misconfiguration,
+    ScanKind,
+    Secret,
+    Severity,
+    Subject,
+    Vulnerability,
+)
+from gate.errors import SourceError
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file as the user gave it: ``path`` as typed, its bytes' SHA-256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class Fragment:
+    """What one input file contributes to the document.
+
+    Sources fill the scan facts (``tool`` … ``kinds``) and whatever findings and
+    metadata the file holds; the core merges fragments and records the scan.
+    ``subject`` holds hints (reference, digests) that the core combines across files.
+    ``authority`` orders image metadata: higher wins when two files disagree
+    (dedicated image metadata beats the copy a scanner embeds in its report).
+    """
+
+    format: str
+    tool: str
+    tool_version: str | None = None
+    created: str | None = None
+    artifact_name: str | None = None
+    artifact_type: str | None = None
+    artifact_digests: list[str] = field(default_factory=list)
+    database: dict[str, str] = field(default_factory=dict)
+    kinds: list[ScanKind] = field(default_factory=list)
+    subject: Subject = field(default_factory=Subject)
+    image: Image | None = None
+    authority: int = 0
+    vulnerabilities: list[Vulnerability] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
+    misconfigurations: list[Misconfiguration] = field(default_factory=list)
+    licenses: list[License] = field(default_factory=list)
+
+
+class Source(Protocol):
+    """One input format. Implementations are stateless; one module each under ``sources/``."""
+
+    format: ClassVar[str]
+    """Registry key and ``--type`` value, e.g. ``trivy-json``."""
+
+    def matches(self, data: Any) -> bool:
+        """Return True when parsed JSON ``data`` looks like this format (cheap, no deep walk)."""
+        ...
+
+    def parse(self, data: Any, source: InputFile) -> Fragment:
+        """Normalise ``data`` read from ``source``; raise :class:`SourceError` when it is not valid."""
+        ...
+
+
+def fail(source: InputFile, place: str, message: str) -> SourceError:
+    """Build the error for a malformed value at JSON path ``place`` (e.g. ``Results[3].Target``)."""
+    return SourceError(message, where=f"{source.path}: {place}" if place else source.path)
+
+
+_SEVERITIES: dict[str, Severity] = {
+    "critical": "critical",
+    "high": "high",
+    "important": "high",
+    "medium": "medium",
+    "moderate": "medium",
+    "low": "low",
+    "negligible": "negligible",
+    "minimal": "negligible",
+    "none": "negligible",
+    "info": "negligible",
+    "informational": "negligible",
+    "unknown": "unknown",
+    "unspecified": "unknown",
+    "": "unknown",
+}
+
+
+def severity(value: Any) -> Severity:
+    """Map a scanner's severity word (any case) onto gate's one scale; unrecognised → unknown."""
+    if not isinstance(value, str):
+        return "unknown"
+    return _SEVERITIES.get(value.strip().lower(), "unknown")
+
+
+_ZERO_TIMES = ("0001-01-01",)
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def rfc3339(value: Any) -> str | None:
+    """Normalise a timestamp to RFC 3339 UTC with a ``Z`` (what Rego's time builtins take).
+
+    Returns None for empty, zero (Go's ``0001-01-01…``) or unparseable values, since a
+    wrong time is worse than none. Sub-second digits are kept up to nanoseconds.
+    """
+    if not isinstance(value, str) or not value.strip() or value.startswith(_ZERO_TIMES):
+        return None
+    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
+    fraction = ""
+    match = _FRACTION.search(text)
+    if match:
+        fraction = match.group(1)[:9].rstrip("0")
+        text = text[: match.start()] + text[match.end() :]
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
+
+
+_ECOSYSTEM_TO_PURL = {
+    # Trivy result types and Grype artifact types → package URL types
+    "alpine": "apk",
+    "apk": "apk",
+    "wolfi": "apk",
+    "chainguard": "apk",
+    "debian": "deb",
+    "ubuntu": "deb",
+    "deb": "deb",
+    "redhat": "rpm",
+    "centos": "rpm",
+    "rocky": "rpm",
+    "alma": "rpm",
+    "almalinux": "rpm",
+    "amazon": "rpm",
+    "oracle": "rpm",
+    "fedora": "rpm",
+    "photon": "rpm",
+    "suse linux enterprise server": "rpm",
+    "opensuse": "rpm",
+    "opensuse.leap": "rpm",
+    "opensuse.tumbleweed": "rpm",
+    "sles": "rpm",
+    "cbl-mariner": "rpm",
+    "azurelinux": "rpm",
+    "rpm": "rpm",
+    "jar": "maven",
+    "pom": "maven",
+    "gradle": "maven",
+    "sbt": "maven",
+    "java-archive": "maven",
+    "jenkins-plugin": "maven",
+    "java": "maven",
+    "maven": "maven",
+    "npm": "npm",
+    "yarn": "npm",
+    "pnpm": "npm",
+    "node-pkg": "npm",
+    "bun": "npm",
+    "python": "pypi",
+    "python-pkg": "pypi",
+    "pip": "pypi",
+    "pipenv": "pypi",
+    "poetry": "pypi",
+    "uv": "pypi",
+    "pypi": "pypi",
+    "gemspec": "gem",
+    "bundler": "gem",
+    "gem": "gem",
+    "gobinary": "golang",
+    "gomod": "golang",
+    "go-module": "golang",
+    "golang": "golang",
+    "cargo": "cargo",
+    "rust-binary": "cargo",
+    "rust-crate": "cargo",
+    "nuget": "nuget",
+    "dotnet-core": "nuget",
+    "dotnet": "nuget",
+    "packages-props": "nuget",
+    "composer": "composer",
+    "php-composer": "composer",
+    "php-pecl": "pecl",
+    "conan": "conan",
+    "cocoapods": "cocoapods",
+    "pod": "cocoapods",
+    "swift": "swift",
+    "hex": "hex",
+    "pub": "pub",
+    "dart-pub": "pub",
+    "conda": "conda",
+    "conda-pkg": "conda",
+    "binary": "generic",
+    "linux-kernel": "generic",
+    "linux-kernel-module": "generic",
+}
+
+
+def purl_type(ecosystem: str | None, purl: str | None = None) -> str | None:
+    """Return the package URL type for a scanner's ecosystem name (the purl's own type wins)."""
+    if purl and purl.startswith("pkg:"):
+        kind = purl[4:].split("/", 1)[0].lower()
+        if kind:
+            return kind
+    if not ecosystem:
+        return None
+    key = ecosystem.strip().lower()
+    return _ECOSYSTEM_TO_PURL.get(key, key or None)
+
+
+def text(value: Any) -> str | None:
+    """Return ``value`` when it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def strings(value: Any) -> list[str]:
+    """Return the non-empty strings of a JSON list (anything else → empty list)."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and item.strip()]

@@ -1,0 +1,264 @@
+"""Image configuration and identity helpers shared by the image-metadata sources.
+
+Three layouts carry the same image configuration:
+
+* the OCI / Docker image config blob (and each Docker schema-1 ``v1Compatibility``):
+  lower-case ``created``, ``architecture``, ``os``, ``variant``, ``config``,
+  ``rootfs.diff_ids``;
+* ``docker inspect`` / ``podman inspect``: the same facts capitalised (``Created``,
+  ``Architecture``, ``Os``, ``Variant``, ``Config``, ``RootFS.Layers``) plus ``Size``;
+* scanners' embedded copies of either (the Trivy source may reuse these helpers).
+
+The inner ``config`` object (``User``, ``Env``, ``Labels``, ``ExposedPorts``,
+``Entrypoint``, ``Cmd``, ``WorkingDir``, ``Healthcheck``) is spelt the same in all of them,
+so one mapping serves every layout; only the top-level key names differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gate.document import BaseImage, Healthcheck, Image, Layer, Subject
+from gate.reference import parse_reference
+from gate.sources.base import InputFile, fail, rfc3339, text
+from gate.sources.shape import (
+    array,
+    at,
+    integer,
+    kind,
+    mapping,
+    optional_string,
+    string_list,
+)
+
+BASE_NAME_LABEL = "org.opencontainers.image.base.name"
+BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
+
+_DIGEST = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([0-9a-f]+)$")
+# Lengths for the algorithms OCI registers; other algorithms only need a plausible length.
+_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+
+
+def digest(value: Any) -> str | None:
+    """Return ``value`` as a content digest (``sha256:<64 hex>``), or None when it is not one.
+
+    Real reports carry redacted or truncated ids (``REDACTED``, a 51-digit "sha256");
+    passing those on would make the core compare garbage across files, so they are dropped.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DIGEST.match(value.strip().lower())
+    if not match:
+        return None
+    algorithm, hexits = match.groups()
+    expected = _HEX_LENGTH.get(algorithm)
+    plausible = len(hexits) == expected if expected else len(hexits) >= 32
+    return match.group(0) if plausible else None
+
+
+def repo_digest(value: Any) -> str | None:
+    """Return the digest of a ``name@sha256:…`` repo digest, or None when it has none."""
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    return digest(value.rpartition("@")[2])
+
+
+def unique(values: list[str | None]) -> list[str]:
+    """Return the non-empty values in first-seen order without repeats."""
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def subject(reference: str | None, *, digest: str | None, image_id: str | None) -> Subject:
+    """Build subject hints from a reference plus the digests the file states.
+
+    A digest pinned in the reference itself (``name@sha256:…``) is the fallback when the
+    file states none separately.
+    """
+    parsed = parse_reference(reference) if reference else Subject()
+    return parsed.model_copy(update={"digest": digest or parsed.digest, "image_id": image_id})
+
+
+def go_duration(nanoseconds: int) -> str:
+    """Render nanoseconds the way Go's ``time.Duration.String`` does (``1m30s``, ``500ms``)."""
+    if nanoseconds == 0:
+        return "0s"
+    sign = "-" if nanoseconds < 0 else ""
+    rest = abs(nanoseconds)
+    if rest < 1_000:
+        return f"{sign}{rest}ns"
+    if rest < 1_000_000:
+        return f"{sign}{_decimal(rest, 1_000)}µs"
+    if rest < 1_000_000_000:
+        return f"{sign}{_decimal(rest, 1_000_000)}ms"
+    hours, rest = divmod(rest, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    out = sign
+    if hours:
+        out += f"{hours}h"
+    if hours or minutes:
+        out += f"{minutes}m"
+    return f"{out}{_decimal(rest, 1_000_000_000)}s"
+
+
+def _decimal(value: int, unit: int) -> str:
+    """Write ``value / unit`` exactly, without trailing zeros (Go's duration style)."""
+    whole, fraction = divmod(value, unit)
+    if not fraction:
+        return str(whole)
+    digits = str(fraction).rjust(len(str(unit)) - 1, "0").rstrip("0")
+    return f"{whole}.{digits}"
+
+
+def base_image(labels: dict[str, str]) -> BaseImage | None:
+    """Return the base image named by OCI base labels or annotations, if any."""
+    name = text(labels.get(BASE_NAME_LABEL))
+    base_digest = text(labels.get(BASE_DIGEST_LABEL))
+    if name is None and base_digest is None:
+        return None
+    return BaseImage(name=name, digest=base_digest)
+
+
+def string_map(value: Any, source: InputFile, place: str) -> dict[str, str]:
+    """Return an object of strings (labels, annotations); null → ``{}``."""
+    result = mapping(value, source, place)
+    for key, item in result.items():
+        if not isinstance(item, str):
+            raise fail(source, at(place, key), f"expected a string, got {kind(item)}")
+    return result
+
+
+def environment(value: Any, source: InputFile, place: str) -> dict[str, str]:
+    """Turn ``["NAME=value", …]`` into a mapping; a bare ``NAME`` maps to ``""``.
+
+    A later duplicate wins, as it does when the runtime builds the process environment.
+    """
+    result: dict[str, str] = {}
+    for index, entry in enumerate(array(value, source, place)):
+        if not isinstance(entry, str):
+            raise fail(source, at(place, index), f"expected a string, got {kind(entry)}")
+        name, _, setting = entry.partition("=")
+        if name:
+            result[name] = setting
+    return result
+
+
+def command(value: Any, source: InputFile, place: str) -> list[str] | None:
+    """Return ENTRYPOINT/CMD as a list; null → None.
+
+    Podman 3 wrote ``Entrypoint`` as one string; it is kept as a one-item list so policies
+    see one shape.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    items = array(value, source, place)
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
+    return items
+
+
+def _duration(value: Any, source: InputFile, place: str) -> str | None:
+    """Map a healthcheck duration: Go marshals ``time.Duration`` as integer nanoseconds.
+
+    Zero means "inherit the default", which is not a duration the image states.
+    """
+    if isinstance(value, str):
+        return text(value)
+    nanoseconds = integer(value, source, place)
+    return go_duration(nanoseconds) if nanoseconds else None
+
+
+def healthcheck(value: Any, source: InputFile, place: str) -> Healthcheck | None:
+    """Map a ``Healthcheck`` object; null and ``HEALTHCHECK NONE`` → None.
+
+    ``["NONE"]`` is how an image switches off an inherited healthcheck, so the image has none.
+    """
+    check = mapping(value, source, place)
+    test = string_list(check.get("Test"), source, at(place, "Test"))
+    if not check or test == ["NONE"]:
+        return None
+    return Healthcheck(
+        test=test,
+        interval=_duration(check.get("Interval"), source, at(place, "Interval")),
+        timeout=_duration(check.get("Timeout"), source, at(place, "Timeout")),
+        retries=integer(check.get("Retries"), source, at(place, "Retries")),
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Top-level key names of one layout of the image configuration."""
+
+    created: str
+    architecture: str
+    os: str
+    variant: str
+    config: str
+    rootfs: str
+    layers: str
+
+
+_OCI = _Layout("created", "architecture", "os", "variant", "config", "rootfs", "diff_ids")
+_INSPECT = _Layout("Created", "Architecture", "Os", "Variant", "Config", "RootFS", "Layers")
+
+
+def _image(data: dict[str, Any], keys: _Layout, source: InputFile, place: str) -> Image:
+    """Map one layout onto :class:`Image`."""
+    config_place = at(place, keys.config)
+    config = mapping(data.get(keys.config), source, config_place)
+    rootfs_place = at(place, keys.rootfs)
+    rootfs = mapping(data.get(keys.rootfs), source, rootfs_place)
+    layers = string_list(rootfs.get(keys.layers), source, at(rootfs_place, keys.layers))
+    labels = string_map(config.get("Labels"), source, at(config_place, "Labels"))
+    ports = mapping(config.get("ExposedPorts"), source, at(config_place, "ExposedPorts"))
+
+    def top(name: str) -> str | None:
+        return optional_string(data.get(name), source, at(place, name))
+
+    def inner(name: str) -> tuple[Any, InputFile, str]:
+        return config.get(name), source, at(config_place, name)
+
+    return Image(
+        created=rfc3339(top(keys.created)),
+        user=optional_string(*inner("User")),
+        env=environment(*inner("Env")),
+        labels=labels,
+        exposed_ports=sorted(ports),
+        entrypoint=command(*inner("Entrypoint")),
+        cmd=command(*inner("Cmd")),
+        workdir=text(optional_string(*inner("WorkingDir"))),
+        healthcheck=healthcheck(*inner("Healthcheck")),
+        os=text(top(keys.os)),
+        architecture=text(top(keys.architecture)),
+        variant=text(top(keys.variant)),
+        layers=[Layer(digest=layer) for layer in layers],
+        base=base_image(labels),
+    )
+
+
+def image_from_config(cfg: dict[str, Any], *, source: InputFile, place: str) -> Image:
+    """Map an OCI-config-shaped object (lower-case top-level keys) onto :class:`Image`.
+
+    ``place`` is the JSON path of ``cfg`` in the file (``""`` at the top), used in errors.
+    ``container_config``, ``history`` and unknown keys are ignored: ``container_config`` is
+    the build container's state, not the image's.
+    """
+    return _image(cfg, _OCI, source, place)
+
+
+def image_from_inspect(obj: dict[str, Any], *, source: InputFile, place: str) -> Image:
+    """Map one ``docker inspect`` / ``podman inspect`` image object onto :class:`Image`.
+
+    Adds ``Size`` (0 means unknown) and Podman's top-level ``Healthcheck``, which Podman
+    keeps outside the OCI config it stores.
+    """
+    image = _image(obj, _INSPECT, source, place)
+    size = integer(obj.get("Size"), source, at(place, "Size"))
+    update: dict[str, Any] = {"size": size or None}
+    if image.healthcheck is None and "Healthcheck" in obj:
+        update["healthcheck"] = healthcheck(obj["Healthcheck"], source, at(place, "Healthcheck"))
+    return image.model_copy(update=update)

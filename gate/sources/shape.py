@@ -1,0 +1,80 @@
+"""Typed reads of parsed JSON that fail with the JSON path of anything misshapen.
+
+Sources read untrusted files, so every container they step into is checked here: a wrong
+type becomes a :class:`~gate.errors.SourceError` naming the file and the place in it
+(``matches[3].artifact``) instead of a ``KeyError`` or ``TypeError`` deep in the mapping.
+JSON ``null`` counts as absent everywhere, as producers write it for empty values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.sources.base import InputFile, fail
+
+
+def at(place: str, key: str | int) -> str:
+    """Return the JSON path of ``key`` inside ``place`` (``a.b``, ``a[3]``, ``[0]``)."""
+    if isinstance(key, int):
+        return f"{place}[{key}]"
+    return f"{place}.{key}" if place else key
+
+
+def kind(value: Any) -> str:
+    """Name the JSON type of ``value`` for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def mapping(value: Any, source: InputFile, place: str) -> dict[str, Any]:
+    """Return ``value`` as an object; null → ``{}``; anything else fails."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail(source, place, f"expected an object, got {kind(value)}")
+    return value
+
+
+def array(value: Any, source: InputFile, place: str) -> list[Any]:
+    """Return ``value`` as an array; null → ``[]``; anything else fails."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(source, place, f"expected an array, got {kind(value)}")
+    return value
+
+
+def optional_string(value: Any, source: InputFile, place: str) -> str | None:
+    """Return ``value`` as a string (kept as is, even empty); null → None; else fails."""
+    if value is None or isinstance(value, str):
+        return value
+    raise fail(source, place, f"expected a string, got {kind(value)}")
+
+
+def string_list(value: Any, source: InputFile, place: str) -> list[str]:
+    """Return the non-blank strings of an array of strings; null → ``[]``; else fails."""
+    items = array(value, source, place)
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
+    return [item for item in items if item.strip()]
+
+
+def integer(value: Any, source: InputFile, place: str) -> int | None:
+    """Return ``value`` as an integer; null → None; booleans and fractions fail."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(source, place, f"expected an integer, got {kind(value)}")
+    return value

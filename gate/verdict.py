@@ -1,0 +1,227 @@
+"""The verdict: what the gate decided, why, and on what evidence. Formats only read it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gate.document import SEVERITY_ORDER, Severity, Subject
+from gate.errors import ExitCode, PolicyError
+from gate.policy import RuleInfo
+
+VERDICT_SCHEMA_ID = "https://gate.dev/schema/verdict/v1.json"
+Level = Literal["deny", "warn"]
+
+
+class VerdictModel(BaseModel):
+    """Base of verdict models: strict, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Result(VerdictModel):
+    """One ``deny`` or ``warn`` a policy produced."""
+
+    id: str = Field(description="Stable rule id, e.g. 'vuln-fixable-critical'.")
+    msg: str = Field(description="Human reason.")
+    severity: Severity = Field(description="Severity the rule (or its METADATA) gave.")
+    level: Level = Field(description="'deny' blocks promotion; 'warn' is reported only.")
+    title: str | None = Field(None, description="Rule title from its METADATA block.")
+    remediation: str | None = Field(None, description="What to do about it.")
+    package: str = Field(description="Rego package that produced it, e.g. 'gate.image.root_user'.")
+    finding: dict[str, Any] | None = Field(
+        None, description="What it concerns: {'kind': 'vulnerability', 'id': 'CVE-…', …}."
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Any other keys the rule put in its result."
+    )
+
+
+class WaiverRef(VerdictModel):
+    """The waiver entry a result or problem concerns."""
+
+    index: int = Field(description="Position in the waivers list, from 0.")
+    rule: str | None = None
+    vulnerability: str | None = None
+    package: str | None = None
+    image: str | None = None
+    reason: str | None = None
+    owner: str | None = None
+    ticket: str | None = None
+    expires: str = Field(description="Expiry as written (date or RFC 3339 time).")
+
+
+class WaivedResult(Result):
+    """A result an unexpired waiver suppressed; kept, never silently dropped."""
+
+    waiver: WaiverRef
+
+
+class WaiverProblem(VerdictModel):
+    """A waiver that needs attention: expired, expiring soon, or matching nothing."""
+
+    kind: Literal["expired", "expiring", "unused"]
+    msg: str
+    waiver: WaiverRef
+
+
+class Counts(VerdictModel):
+    """Tallies for dashboards and summary lines."""
+
+    violations: int
+    warnings: int
+    waived: int
+    waiver_problems: int
+    vulnerabilities: dict[str, int] = Field(
+        description="Vulnerabilities in the input by severity (all, before policy)."
+    )
+
+
+class PolicyInfo(VerdictModel):
+    """Which policy decided: the digest changes whenever any policy or data file does."""
+
+    digest: str
+    files: list[dict[str, str]] = Field(description="[{'path', 'sha256'}] of every loaded file.")
+
+
+class InputInfo(VerdictModel):
+    """Which evidence was judged."""
+
+    sha256: str = Field(
+        description="SHA-256 of the normalised document (canonical JSON, without evaluated_at)."
+    )
+    files: list[dict[str, str]] = Field(description="[{'path', 'format', 'sha256'}] of inputs.")
+
+
+class EngineInfo(VerdictModel):
+    """The engine that evaluated the policies."""
+
+    name: str
+    version: str
+
+
+class Verdict(VerdictModel):
+    """The gate's decision. ``decision`` is 'fail' exactly when a violation remains."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "$id": VERDICT_SCHEMA_ID,
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+        },
+    )
+
+    verdict_version: Literal["1"] = "1"
+    decision: Literal["pass", "fail"]
+    stage: str
+    subject: Subject
+    violations: list[Result]
+    warnings: list[Result]
+    waived: list[WaivedResult]
+    waiver_problems: list[WaiverProblem]
+    counts: Counts
+    policy: PolicyInfo
+    input: InputInfo
+    engine: EngineInfo
+    gate_version: str
+    evaluated_at: str
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when the gate passed, 1 when it failed."""
+        return ExitCode.PASSED if self.decision == "pass" else ExitCode.FAILED
+
+    def to_json(self) -> str:
+        """Render deterministically: the same inputs give the same bytes but for evaluated_at."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def verdict_schema_text() -> str:
+    """Return the verdict JSON Schema as committed in ``gate/schema/verdict.schema.json``."""
+    schema = Verdict.model_json_schema(mode="serialization")
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+_RESERVED = {"id", "msg", "severity", "remediation", "finding", "title"}
+
+
+def collect_results(tree: Any, rules: dict[str, RuleInfo]) -> list[Result]:
+    """Turn the value of ``data.gate`` into results, validating the rule contract.
+
+    Every ``deny``/``warn`` set anywhere in the tree is collected. A result must be an
+    object with a string ``msg`` (and ideally ``id``); a bare string is accepted as
+    ``msg`` the way Conftest accepts it, with the package as id. Anything else is a broken
+    policy and raises :class:`PolicyError` — a result we cannot read is never a pass.
+    """
+    if tree is None:
+        raise PolicyError(
+            "the policies define nothing under data.gate",
+            hint="rules must live in packages named gate.* and produce deny/warn sets",
+        )
+    if not isinstance(tree, dict):
+        raise PolicyError(f"data.gate is a {type(tree).__name__}, expected packages")
+    results: list[Result] = []
+    for package, level, items in _walk_rule_sets(tree, "gate"):
+        for item in items:
+            results.append(_to_result(item, package, level, rules))
+    results.sort(key=_result_order)
+    return results
+
+
+def _walk_rule_sets(node: dict[str, Any], path: str) -> Iterator[tuple[str, Level, list[Any]]]:
+    for key in sorted(node):
+        value = node[key]
+        if key in ("deny", "warn"):
+            if not isinstance(value, list):
+                raise PolicyError(
+                    f"{path}.{key} must be a set of objects, got {type(value).__name__}",
+                    hint="write `deny contains result if { ... }`",
+                )
+            yield path, key, value  # type: ignore[misc]
+        elif isinstance(value, dict) and not key.startswith("test_"):
+            yield from _walk_rule_sets(value, f"{path}.{key}")
+
+
+def _to_result(item: Any, package: str, level: Level, rules: dict[str, RuleInfo]) -> Result:
+    if isinstance(item, str):
+        item = {"msg": item}
+    if not isinstance(item, dict) or not isinstance(item.get("msg"), str):
+        raise PolicyError(
+            f"{package}.{level} produced {json.dumps(item)[:120]}: a result must be an object "
+            "with a string 'msg'",
+            hint='e.g. deny contains {"id": "my-rule", "msg": "why"} if { ... }',
+        )
+    rule_id = item.get("id")
+    if rule_id is not None and not isinstance(rule_id, str):
+        raise PolicyError(f"{package}.{level}: 'id' must be a string, got {rule_id!r}")
+    rule_id = rule_id or package
+    info = rules.get(rule_id)
+    severity = item.get("severity") or (info.severity if info else None) or "unknown"
+    if severity not in SEVERITY_ORDER:
+        raise PolicyError(
+            f"rule {rule_id}: severity {severity!r} is not one of {', '.join(SEVERITY_ORDER)}",
+            where=info.path if info else package,
+        )
+    finding = item.get("finding")
+    if finding is not None and not isinstance(finding, dict):
+        raise PolicyError(f"rule {rule_id}: 'finding' must be an object")
+    remediation = item.get("remediation") or (info.remediation if info else None)
+    return Result(
+        id=rule_id,
+        msg=item["msg"],
+        severity=severity,
+        level=level,
+        title=item.get("title") or (info.title if info else None),
+        remediation=remediation if isinstance(remediation, str) else None,
+        package=package,
+        finding=finding,
+        metadata={k: v for k, v in item.items() if k not in _RESERVED},
+    )
+
+
+def _result_order(result: Result) -> tuple[int, str, str, str]:
+    return (-SEVERITY_ORDER.index(result.severity), result.id, result.msg, result.package)

@@ -1,0 +1,232 @@
+"""Waivers: hand-written, time-boxed exceptions that move a result into the verdict's ``waived``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gate.errors import WaiverError
+from gate.inputs import decode_text, parse_structured, read_bounded
+from gate.verdict import Result, WaivedResult, WaiverProblem, WaiverRef
+
+MAX_WAIVERS_BYTES = 16 * 1024 * 1024
+EXPIRY_WARNING = dt.timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One validated waiver entry, with its expiry as an aware UTC time."""
+
+    ref: WaiverRef
+    expires_at: dt.datetime
+
+    def matches(self, result: Result, reference: str | None) -> bool:
+        """True when every condition the waiver states holds for ``result`` on image ``reference``."""
+        ref = self.ref
+        if ref.rule is not None and ref.rule != result.id:
+            return False
+        finding = result.finding or {}
+        if ref.vulnerability is not None and not _names_finding(ref.vulnerability, finding):
+            return False
+        if ref.package is not None and not _names_package(ref.package, finding):
+            return False
+        if ref.image is not None and (reference is None or not fnmatchcase(reference, ref.image)):
+            return False
+        return True
+
+
+def _names_finding(wanted: str, finding: dict[str, Any]) -> bool:
+    wanted = wanted.upper()
+    ids = [finding.get("id"), *(finding.get("aliases") or [])]
+    return any(isinstance(i, str) and i.upper() == wanted for i in ids)
+
+
+def _names_package(wanted: str, finding: dict[str, Any]) -> bool:
+    if wanted.startswith("pkg:"):
+        purl = finding.get("purl")
+        if not isinstance(purl, str):
+            return False
+        # A waiver purl without a version covers every version of the package.
+        base = purl.split("?", 1)[0].split("#", 1)[0]
+        return wanted in (purl, base) or ("@" not in wanted and base.split("@", 1)[0] == wanted)
+    return finding.get("package") == wanted
+
+
+@cache
+def waivers_schema() -> dict[str, Any]:
+    """Return the committed JSON Schema of waiver files."""
+    text = resources.files("gate").joinpath("schema/waivers.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def load_waivers(path: str) -> list[Waiver]:
+    """Read and validate a waivers file (YAML or JSON).
+
+    Raises :class:`WaiverError` naming the file and the entry (``waivers[2].expires``)
+    for the first problem found, so a hand-edited file is easy to fix.
+    """
+    raw = read_bounded(Path(path), MAX_WAIVERS_BYTES, path, WaiverError)
+    text = decode_text(raw, path)
+    try:
+        loaded = parse_structured(text, as_yaml=not path.endswith(".json"))
+    except ValueError as exc:
+        raise WaiverError(f"not valid YAML/JSON: {exc}", where=path) from exc
+    if loaded is None:
+        raise WaiverError("empty waivers file", where=path, hint="start it with `waivers:`")
+    loaded = _dates_as_text(loaded)
+    _validate(loaded, path)
+    return [_to_waiver(index, entry, path) for index, entry in enumerate(loaded["waivers"])]
+
+
+def _dates_as_text(value: Any) -> Any:
+    # YAML turns an unquoted 2026-12-01 into a date; the schema speaks of strings.
+    if isinstance(value, dict):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(item) for item in value]
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _validate(document: Any, path: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        waivers_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    error = errors[0]
+    place = _json_path(error.absolute_path)
+    message = _explain(error)
+    raise WaiverError(
+        message,
+        where=f"{path}: {place}" if place else path,
+        hint="each waiver needs rule and/or vulnerability, reason, owner and expires (YYYY-MM-DD)"
+        + (f"; {len(errors) - 1} more problem(s) after this one" if len(errors) > 1 else ""),
+    )
+
+
+def _json_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _explain(error: Any) -> str:
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    if error.validator == "anyOf" and error.schema.get("anyOf", [{}])[0].get("required"):
+        return "a waiver must name a 'rule' or a 'vulnerability' (or both)"
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
+    if error.validator in ("anyOf", "pattern", "format") and error.absolute_path and str(
+        error.absolute_path[-1]
+    ) == "expires":
+        return f"expires {error.instance!r} is not a date (YYYY-MM-DD) or RFC 3339 time"
+    return str(error.message)
+
+
+def _to_waiver(index: int, entry: dict[str, Any], path: str) -> Waiver:
+    expires = entry["expires"]
+    return Waiver(
+        ref=WaiverRef(
+            index=index,
+            rule=entry.get("rule"),
+            vulnerability=entry.get("vulnerability"),
+            package=entry.get("package"),
+            image=entry.get("image"),
+            reason=entry.get("reason"),
+            owner=entry.get("owner"),
+            ticket=entry.get("ticket"),
+            expires=expires,
+        ),
+        expires_at=_parse_expiry(expires, f"{path}: waivers[{index}].expires"),
+    )
+
+
+def _parse_expiry(value: str, where: str) -> dt.datetime:
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise WaiverError(f"expires {value!r} is not a valid date", where=where) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class WaiverOutcome:
+    """Results split by the waivers, and what is wrong with the waivers themselves."""
+
+    kept: list[Result]
+    waived: list[WaivedResult]
+    problems: list[WaiverProblem]
+
+
+def apply_waivers(
+    results: list[Result], waivers: list[Waiver], reference: str | None, now: dt.datetime
+) -> WaiverOutcome:
+    """Apply ``waivers`` to ``results`` as of ``now``.
+
+    An unexpired waiver that matches moves the result to ``waived`` (first matching waiver
+    is recorded). An expired waiver suppresses nothing and is reported; one expiring within
+    14 days is reported as ``expiring``; one that matched nothing as ``unused``.
+    """
+    active = [w for w in waivers if w.expires_at > now]
+    used: set[int] = set()
+    kept: list[Result] = []
+    waived: list[WaivedResult] = []
+    for result in results:
+        waiver = next((w for w in active if w.matches(result, reference)), None)
+        if waiver is None:
+            kept.append(result)
+            continue
+        used.add(waiver.ref.index)
+        waived.append(WaivedResult(**result.model_dump(), waiver=waiver.ref))
+    problems: list[WaiverProblem] = []
+    for waiver in waivers:
+        ref = waiver.ref
+        label = _label(ref)
+        if waiver.expires_at <= now:
+            matched = any(waiver.matches(r, reference) for r in results)
+            problems.append(
+                WaiverProblem(
+                    kind="expired",
+                    msg=f"waiver {label} expired on {ref.expires}"
+                    + (" and no longer suppresses a result" if matched else ""),
+                    waiver=ref,
+                )
+            )
+        elif ref.index not in used:
+            problems.append(
+                WaiverProblem(kind="unused", msg=f"waiver {label} matches nothing", waiver=ref)
+            )
+        elif waiver.expires_at - now <= EXPIRY_WARNING:
+            days = max(0, (waiver.expires_at - now).days)
+            problems.append(
+                WaiverProblem(
+                    kind="expiring",
+                    msg=f"waiver {label} expires on {ref.expires} (in {days} day(s))",
+                    waiver=ref,
+                )
+            )
+    return WaiverOutcome(kept, waived, problems)
+
+
+def _label(ref: WaiverRef) -> str:
+    parts = [p for p in (ref.rule, ref.vulnerability, ref.package, ref.image) if p]
+    return f"#{ref.index} ({' '.join(parts)})"

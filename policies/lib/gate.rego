@@ -1,0 +1,327 @@
+# Shared helpers of the default gate policy pack.
+#
+# This package lives OUTSIDE `gate.` on purpose: the core evaluates `data.gate` and collects
+# every `deny`/`warn` set at any depth, so nothing here may be named deny or warn, and nothing
+# here may live under `data.gate`.
+#
+# Design rules:
+# - Fail closed. A stage or rule missing from data.json means "deny"; a missing or mistyped
+#   setting falls back to the strict default below; a missing list falls back to a default list.
+# - Never raise. regorus turns builtin errors (bad timestamps, count(null), lower(null),
+#   to_number("08")) into errors that kill the whole evaluation, so every builtin here is
+#   called only on values whose type (and, for timestamps, whose shape) has been checked.
+# - Reproducible. "Now" is input.context.evaluated_at, never time.now_ns().
+package lib.gate
+
+import rego.v1
+
+# ---------------------------------------------------------------------------------------
+# Configuration (data.gate_config, owned by the security team: policies/data.json)
+# ---------------------------------------------------------------------------------------
+
+default config := {}
+
+config := data.gate_config if is_object(data.gate_config)
+
+# Strict fallbacks: the value a setting takes when the stage does not give one (or gives
+# one of the wrong type). They are at least as strict as the prod defaults in data.json, so
+# a missing setting can only make the gate stricter, never switch a rule off.
+default_settings := {
+	"unfixed_critical_grace_days": 14,
+	"max_image_age_days": 90,
+	"max_scan_age_hours": 24,
+	"require_vulnerability_scan": true,
+	"misconfiguration_severities": ["critical", "high"],
+	"scan_time_unknown_blocks": true,
+}
+
+# Fallbacks for the top-level lists of gate_config when data.json lacks them.
+# approved_base_images falls back to [] (every known base image is then unapproved) and the
+# allowlist to [] (nothing is excused).
+default_lists := {
+	"forbidden_licenses": [
+		"AGPL-1.0*", "AGPL-3.0*", "SSPL-1.0", "BUSL-1.1", "CC-BY-NC-*", "Commons-Clause",
+		"*Affero General Public License*", "*Server Side Public License*",
+	],
+	"required_labels": [
+		"org.opencontainers.image.source",
+		"org.opencontainers.image.revision",
+		"org.opencontainers.image.version",
+	],
+	"approved_base_images": [],
+	"secret_env_patterns": [
+		"*PASSWORD*", "*PASSWD*", "*SECRET*", "*TOKEN*", "*API_KEY*", "*APIKEY*",
+		"*PRIVATE_KEY*", "*ACCESS_KEY*", "*CREDENTIAL*", "AWS_SECRET_ACCESS_KEY",
+	],
+	"secret_env_allowlist": [],
+}
+
+# The stage being gated: input.context.stage; when absent, the strictest (last) stage of
+# stage_order, as the core does when --stage is omitted; "prod" as a last resort (a stage
+# unknown to data.json makes every action "deny" anyway).
+stage := s if {
+	s := input.context.stage
+	is_string(s)
+	s != ""
+} else := s if {
+	order := config.stage_order
+	is_array(order)
+	count(order) > 0
+	s := order[count(order) - 1]
+	is_string(s)
+} else := "prod"
+
+# action(rule_id) is "deny", "warn" or "off" as data.json says for the current stage, and
+# "deny" when the stage, the rule or a valid action is missing (fail closed).
+action(rule_id) := a if {
+	a := config.stages[stage].actions[rule_id]
+	a in {"deny", "warn", "off"}
+} else := "deny"
+
+# setting(name) is the stage's setting when present and of the same JSON type as its strict
+# default; otherwise the strict default. Only names in default_settings are valid (a test
+# checks that every lib.setting("...") call in the pack names one).
+setting(name) := v if {
+	v := config.stages[stage].settings[name]
+	type_name(v) == type_name(default_settings[name])
+} else := default_settings[name]
+
+# list_config(name) is gate_config[name] when it is an array, else the fallback list.
+list_config(name) := v if {
+	v := config[name]
+	is_array(v)
+} else := default_lists[name]
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+
+severities := {"critical", "high", "medium", "low", "negligible", "unknown"}
+
+# severity_of(x) is x.severity when it is one of the contract's severities, else "unknown".
+severity_of(x) := s if {
+	s := x.severity
+	s in severities
+} else := "unknown"
+
+# result builds one deny/warn object of the rule contract.
+result(rule_id, msg, severity, remediation, finding) := {
+	"id": rule_id,
+	"msg": msg,
+	"severity": severity,
+	"remediation": remediation,
+	"finding": finding,
+}
+
+# ---------------------------------------------------------------------------------------
+# Small safe accessors
+# ---------------------------------------------------------------------------------------
+
+# str(x) is x when it is a non-empty string (after trimming), undefined otherwise.
+str(x) := x if {
+	is_string(x)
+	trim_space(x) != ""
+}
+
+# str_or(x, d) is x when it is a non-empty string, else d.
+str_or(x, d) := x if str(x) else := d
+
+# array_or_empty(x) is x when it is an array, else [].
+array_or_empty(x) := x if is_array(x) else := []
+
+# object_or_empty(x) is x when it is an object, else {}.
+object_or_empty(x) := x if is_object(x) else := {}
+
+# strings_of(xs) keeps the strings of xs (an array or anything else).
+strings_of(xs) := [x | some x in array_or_empty(xs); is_string(x)]
+
+# join(xs) is a readable comma-separated list of the strings in xs.
+join(xs) := concat(", ", strings_of(xs))
+
+# glob_any(patterns, value) is true when value matches one of the glob patterns, ignoring
+# case. The delimiter list is null (no delimiters), so "*" matches any run of characters,
+# dots and slashes included: glob.match(p, [], v) would use "." as the delimiter, like OPA,
+# and "agpl-3.0*" would then not match "agpl-3.0-only".
+glob_any(patterns, value) if {
+	is_string(value)
+	v := lower(value)
+	some p in patterns
+	is_string(p)
+	glob.match(lower(p), null, v)
+}
+
+# ---------------------------------------------------------------------------------------
+# Time: every helper is undefined (never an error) on a missing or malformed timestamp.
+# ---------------------------------------------------------------------------------------
+
+day_ns := 86400000000000
+
+hour_ns := 3600000000000
+
+days(n) := n * day_ns
+
+hours(n) := n * hour_ns
+
+# RFC 3339 date-time. regorus's time.parse_rfc3339_ns errors on anything else, and also on
+# impossible dates (month 13, 30 February) and on years outside the signed 64-bit nanosecond
+# range (1677-09-21 .. 2262-04-11), so valid_timestamp checks all of that first.
+rfc3339_re := `^(\d{4})-(\d{2})-(\d{2})[Tt ]([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$`
+
+_month_days := {
+	"01": "31", "02": "28", "03": "31", "04": "30", "05": "31", "06": "30",
+	"07": "31", "08": "31", "09": "30", "10": "31", "11": "30", "12": "31",
+}
+
+# Years are compared as strings (four digits, so lexical order is numeric order):
+# to_number("0800") is an error in regorus.
+valid_timestamp(ts) if {
+	is_string(ts)
+	regex.match(rfc3339_re, ts)
+	parts := regex.find_all_string_submatch_n(rfc3339_re, ts, 1)[0]
+	year := parts[1]
+	year >= "1678"
+	year <= "2261"
+	month := parts[2]
+	max_day := _max_day(year, month)
+	day := parts[3]
+	day >= "01"
+	day <= max_day
+}
+
+_max_day(year, month) := "29" if {
+	month == "02"
+	_leap(to_number(year))
+} else := _month_days[month]
+
+_leap(y) if {
+	y % 4 == 0
+	y % 100 != 0
+}
+
+_leap(y) if y % 400 == 0
+
+# parse_ns(ts) is the timestamp in ns since the epoch; undefined unless valid_timestamp(ts).
+parse_ns(ts) := time.parse_rfc3339_ns(ts) if valid_timestamp(ts)
+
+# now_ns is the evaluation time (input.context.evaluated_at); undefined when malformed.
+now_ns := parse_ns(input.context.evaluated_at)
+
+# age_ns(ts) is how long before "now" ts is (negative when in the future).
+age_ns(ts) := now_ns - parse_ns(ts)
+
+# age_days(ts) / age_hours(ts) are whole days / hours, rounded down, for messages.
+age_days(ts) := floor(age_ns(ts) / day_ns)
+
+age_hours(ts) := floor(age_ns(ts) / hour_ns)
+
+# ---------------------------------------------------------------------------------------
+# Image
+# ---------------------------------------------------------------------------------------
+
+image := object_or_empty(input.image)
+
+subject := object_or_empty(input.subject)
+
+scans := [s | some s in array_or_empty(input.scans); is_object(s)]
+
+# image_known: something describes the image's configuration (a metadata input was given, or
+# the image section carries facts only an image config has). Rules about the image config
+# (user, labels, healthcheck) say nothing when it is unknown: an unknown user is not root.
+image_known if {
+	some s in scans
+	"metadata" in array_or_empty(s.kinds)
+}
+
+image_known if str(image.created)
+
+image_known if str(image.os)
+
+image_known if count(array_or_empty(image.layers)) > 0
+
+image_known if count(object_or_empty(image.env)) > 0
+
+# ---------------------------------------------------------------------------------------
+# Scans
+# ---------------------------------------------------------------------------------------
+
+vulnerability_scans := [s | some s in scans; "vulnerability" in array_or_empty(s.kinds)]
+
+# scan_name(s) names a scan in messages: its input file, else its tool.
+scan_name(s) := s.input_file if str(s.input_file) else := str_or(s.tool, "unnamed scan")
+
+scan_finding(s) := {"kind": "scan", "id": id} if {
+	id := s.input_file
+	is_string(id)
+} else := {"kind": "scan", "id": null}
+
+# digest_part("repo@sha256:ab…") and digest_part("sha256:ab…") are both "sha256:ab…".
+digest_part(d) := lower(trim_space(parts[count(parts) - 1])) if {
+	is_string(d)
+	parts := split(d, "@")
+}
+
+# ---------------------------------------------------------------------------------------
+# Vulnerabilities (memoised partial results: rules iterate these, never input.vulnerabilities)
+# ---------------------------------------------------------------------------------------
+
+# fixable(v): a fix is released (a fixed version is known or the status says so).
+fixable(v) if v.fix_available == true
+
+fixable(v) if v.status == "fixed"
+
+fixable(v) if count(array_or_empty(v.fixed_versions)) > 0
+
+_vulnerabilities := [v |
+	some v in array_or_empty(input.vulnerabilities)
+	is_object(v)
+	is_object(v.package)
+	is_string(v.package.name)
+	is_string(v.id)
+]
+
+# Fixable vulnerabilities by severity: {"critical": [...], "high": [...], ...}.
+fixable_by_severity := {sev: vs |
+	some sev in severities
+	vs := [v | some v in _vulnerabilities; v.severity == sev; fixable(v)]
+}
+
+# Vulnerabilities without a released fix, by severity.
+unfixed_by_severity := {sev: vs |
+	some sev in severities
+	vs := [v | some v in _vulnerabilities; v.severity == sev; not fixable(v)]
+}
+
+# vulnerability_finding(v) is the contract's finding for a vulnerability.
+vulnerability_finding(v) := {
+	"kind": "vulnerability",
+	"id": v.id,
+	"aliases": strings_of(v.aliases),
+	"package": v.package.name,
+	"version": _str_or_null(v.package.version),
+	"purl": _str_or_null(v.package.purl),
+	"fixed_versions": strings_of(v.fixed_versions),
+}
+
+_str_or_null(x) := x if is_string(x) else := null
+
+# package_label(v) is "openssl 3.0.1" (or "openssl (unknown version)") for messages.
+package_label(v) := sprintf("%s %s", [v.package.name, v.package.version]) if {
+	str(v.package.version)
+} else := sprintf("%s (unknown version)", [v.package.name])
+
+# fix_summary(v) says what fixes v, for messages.
+fix_summary(v) := sprintf("fixed in %s", [join(v.fixed_versions)]) if {
+	count(strings_of(v.fixed_versions)) > 0
+} else := "a fix is released (no fixed version recorded)"
+
+_os_package_types := {"deb", "apk", "rpm"}
+
+# fix_remediation(v) tells how to fix v: which package, from and to which version.
+fix_remediation(v) := sprintf("Upgrade %s to %s or later (or rebuild on an updated base image) and rebuild the image.", [package_label(v), _first_fix(v)]) if {
+	v.package.type in _os_package_types
+	_first_fix(v)
+} else := sprintf("Upgrade %s to %s or later and rebuild the image.", [package_label(v), _first_fix(v)]) if {
+	_first_fix(v)
+} else := sprintf("Upgrade %s to a fixed version (see the advisory) and rebuild the image.", [package_label(v)])
+
+_first_fix(v) := strings_of(v.fixed_versions)[0]
