@@ -287,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         _fail("interrupted", None, int(ExitCode.NO_VERDICT))
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)
+        sys.exit(int(ExitCode.USAGE))
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "gate"
         _fail(exc.format_message(), f"see '{command} --help'", int(ExitCode.USAGE))

@@ -27,7 +27,14 @@ SEVERITY_ORDER: tuple[Severity, ...] = (
 """Severities from least to most severe; ``unknown`` ranks lowest for sorting only."""
 
 FixStatus = Literal[
-    "fixed", "affected", "not_fixed", "will_not_fix", "fix_deferred", "end_of_life", "unknown"
+    "fixed",
+    "affected",
+    "not_fixed",
+    "will_not_fix",
+    "fix_deferred",
+    "end_of_life",
+    "not_affected",
+    "unknown",
 ]
 
 
@@ -156,7 +163,9 @@ class Vulnerability(Model):
     )
     fix_available: bool = Field(description="True when at least one fixed version is known.")
     status: FixStatus = Field(
-        "unknown", description="Fix state: 'fixed' (fix released), 'affected', 'will_not_fix', …"
+        "unknown",
+        description="Fix state: 'fixed' (a fix is released), 'affected' (none yet), "
+        "'will_not_fix', 'fix_deferred', 'end_of_life', 'not_affected' (vendor says so), 'unknown'.",
     )
     title: str | None = Field(None, description="Short title.")
     description: str | None = Field(None, description="Longer description.")

@@ -5,16 +5,25 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gate.errors import GateError, InputError
-from gate.sources.base import InputFile
 
 MAX_INPUT_BYTES = 1024 * 1024 * 1024
 """A report larger than 1 GiB is refused rather than read: a gate must not be made to swap."""
 
 STDIN = "-"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file as the user gave it: ``path`` as typed, its bytes' SHA-256 and size."""
+
+    path: str
+    sha256: str
+    size: int
 
 
 def read_bounded(

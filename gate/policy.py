@@ -70,8 +70,15 @@ class PolicyBundle:
 
 
 def default_policy_dir() -> Path:
-    """Return the directory of the default policy pack shipped with gate."""
-    return Path(str(resources.files("gate.policies")))
+    """Return the directory of the default policy pack shipped with gate.
+
+    Installed, the pack is the package data of ``gate.policies``; in a source checkout
+    run without installing, it is the ``policies/`` directory beside ``gate/``.
+    """
+    try:
+        return Path(str(resources.files("gate.policies")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "policies"
 
 
 def is_test_module(path: Path) -> bool:

@@ -9,6 +9,9 @@ from gate.document import Subject
 DEFAULT_REGISTRY = "docker.io"
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# Scanners name archive scans by file path; such a path is never the image being promoted.
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".json", ".oci", ".zip")
 
 
 def parse_reference(reference: str) -> Subject:
@@ -19,7 +22,12 @@ def parse_reference(reference: str) -> Subject:
     Returns a subject with only ``reference`` set when the text is not a reference.
     """
     text = reference.strip()
-    if not text or any(c.isspace() for c in text):
+    if (
+        not text
+        or any(c.isspace() for c in text)
+        or text.startswith(("/", "./", "../"))
+        or text.lower().endswith(_ARCHIVE_SUFFIXES)
+    ):
         return Subject(reference=text or None)
     name, _, digest = text.partition("@")
     if digest and not _DIGEST.match(digest):
@@ -40,7 +48,7 @@ def parse_reference(reference: str) -> Subject:
         registry = DEFAULT_REGISTRY
         if "/" not in repository:
             repository = f"library/{repository}"
-    if not repository or repository != repository.lower():
+    if not all(_COMPONENT.match(part) for part in repository.split("/")):
         return Subject(reference=text)
     return Subject(
         reference=text,

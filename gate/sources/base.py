@@ -18,15 +18,7 @@ from gate.document import (
     Vulnerability,
 )
 from gate.errors import SourceError
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """An input file as the user gave it: ``path`` as typed, its bytes' SHA-256 and size."""
-
-    path: str
-    sha256: str
-    size: int
+from gate.inputs import InputFile
 
 
 @dataclass

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.document import BaseImage, Healthcheck, Image, Layer, Subject
+from gate.inputs import InputFile
 from gate.reference import parse_reference
-from gate.sources.base import InputFile, fail, rfc3339, text
+from gate.sources.base import fail, rfc3339, text
 from gate.sources.shape import (
     array,
     at,
@@ -30,7 +31,9 @@ from gate.sources.shape import (
     kind,
     mapping,
     optional_string,
+    string_array,
     string_list,
+    text_at,
 )
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
@@ -39,6 +42,7 @@ BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
 _DIGEST = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([0-9a-f]+)$")
 # Lengths for the algorithms OCI registers; other algorithms only need a plausible length.
 _HEX_LENGTH = {"sha256": 64, "sha512": 128}
+_IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 def digest(value: Any) -> str | None:
@@ -58,6 +62,13 @@ def digest(value: Any) -> str | None:
     return match.group(0) if plausible else None
 
 
+def image_id(value: Any) -> str | None:
+    """Return an image id as a digest; Podman writes ids as bare 64-digit hex."""
+    if isinstance(value, str) and _IMAGE_ID.match(value.strip().lower()):
+        return f"sha256:{value.strip().lower()}"
+    return digest(value)
+
+
 def repo_digest(value: Any) -> str | None:
     """Return the digest of a ``name@sha256:…`` repo digest, or None when it has none."""
     if not isinstance(value, str) or "@" not in value:
@@ -70,6 +81,15 @@ def unique(values: list[str | None]) -> list[str]:
     return list(dict.fromkeys(value for value in values if value))
 
 
+def first_reference(candidates: list[str]) -> str | None:
+    """Return the first candidate that is an image reference (has a repository).
+
+    Digests and bare image ids are skipped: parsed as references they would pass for a
+    Docker Hub repository named ``sha256``.
+    """
+    return next((c for c in candidates if not image_id(c) and parse_reference(c).repository), None)
+
+
 def subject(reference: str | None, *, digest: str | None, image_id: str | None) -> Subject:
     """Build subject hints from a reference plus the digests the file states.
 
@@ -78,6 +98,11 @@ def subject(reference: str | None, *, digest: str | None, image_id: str | None) 
     """
     parsed = parse_reference(reference) if reference else Subject()
     return parsed.model_copy(update={"digest": digest or parsed.digest, "image_id": image_id})
+
+
+def nonempty(image: Image) -> Image | None:
+    """Return None for an image that states nothing, so it cannot outvote real metadata."""
+    return None if image == Image() else image
 
 
 def go_duration(nanoseconds: int) -> str:
@@ -120,6 +145,22 @@ def base_image(labels: dict[str, str]) -> BaseImage | None:
     return BaseImage(name=name, digest=base_digest)
 
 
+def descriptor_layers(value: Any, source: InputFile, place: str) -> list[Layer]:
+    """Map an array of OCI descriptors (``digest``, ``size``, ``mediaType``) to layers."""
+    layers = []
+    for index, raw in enumerate(array(value, source, place)):
+        here = at(place, index)
+        layer = mapping(raw, source, here)
+        layers.append(
+            Layer(
+                digest=text_at(layer, "digest", source, here),
+                size=integer(layer.get("size"), source, at(here, "size")),
+                media_type=text_at(layer, "mediaType", source, here),
+            )
+        )
+    return layers
+
+
 def string_map(value: Any, source: InputFile, place: str) -> dict[str, str]:
     """Return an object of strings (labels, annotations); null → ``{}``."""
     result = mapping(value, source, place)
@@ -135,9 +176,7 @@ def environment(value: Any, source: InputFile, place: str) -> dict[str, str]:
     A later duplicate wins, as it does when the runtime builds the process environment.
     """
     result: dict[str, str] = {}
-    for index, entry in enumerate(array(value, source, place)):
-        if not isinstance(entry, str):
-            raise fail(source, at(place, index), f"expected a string, got {kind(entry)}")
+    for entry in string_array(value, source, place):
         name, _, setting = entry.partition("=")
         if name:
             result[name] = setting
@@ -154,11 +193,8 @@ def command(value: Any, source: InputFile, place: str) -> list[str] | None:
         return None
     if isinstance(value, str):
         return [value]
-    items = array(value, source, place)
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
-    return items
+    # Arguments are kept exactly: an empty string is a real (if odd) argument.
+    return string_array(value, source, place)
 
 
 def _duration(value: Any, source: InputFile, place: str) -> str | None:
@@ -216,25 +252,22 @@ def _image(data: dict[str, Any], keys: _Layout, source: InputFile, place: str) -
     labels = string_map(config.get("Labels"), source, at(config_place, "Labels"))
     ports = mapping(config.get("ExposedPorts"), source, at(config_place, "ExposedPorts"))
 
-    def top(name: str) -> str | None:
-        return optional_string(data.get(name), source, at(place, name))
-
     def inner(name: str) -> tuple[Any, InputFile, str]:
         return config.get(name), source, at(config_place, name)
 
     return Image(
-        created=rfc3339(top(keys.created)),
+        created=rfc3339(text_at(data, keys.created, source, place)),
         user=optional_string(*inner("User")),
         env=environment(*inner("Env")),
         labels=labels,
         exposed_ports=sorted(ports),
         entrypoint=command(*inner("Entrypoint")),
         cmd=command(*inner("Cmd")),
-        workdir=text(optional_string(*inner("WorkingDir"))),
+        workdir=text_at(config, "WorkingDir", source, config_place),
         healthcheck=healthcheck(*inner("Healthcheck")),
-        os=text(top(keys.os)),
-        architecture=text(top(keys.architecture)),
-        variant=text(top(keys.variant)),
+        os=text_at(data, keys.os, source, place),
+        architecture=text_at(data, keys.architecture, source, place),
+        variant=text_at(data, keys.variant, source, place),
         layers=[Layer(digest=layer) for layer in layers],
         base=base_image(labels),
     )

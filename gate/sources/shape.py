@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.sources.base import InputFile, fail
+from gate.inputs import InputFile
+from gate.sources.base import fail, text
 
 
 def at(place: str, key: str | int) -> str:
@@ -62,13 +63,18 @@ def optional_string(value: Any, source: InputFile, place: str) -> str | None:
     raise fail(source, place, f"expected a string, got {kind(value)}")
 
 
-def string_list(value: Any, source: InputFile, place: str) -> list[str]:
-    """Return the non-blank strings of an array of strings; null → ``[]``; else fails."""
+def string_array(value: Any, source: InputFile, place: str) -> list[str]:
+    """Return an array of strings exactly as written; null → ``[]``; else fails."""
     items = array(value, source, place)
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
-    return [item for item in items if item.strip()]
+    return items
+
+
+def string_list(value: Any, source: InputFile, place: str) -> list[str]:
+    """Return the non-blank strings of an array of strings; null → ``[]``; else fails."""
+    return [item for item in string_array(value, source, place) if item.strip()]
 
 
 def integer(value: Any, source: InputFile, place: str) -> int | None:
@@ -78,3 +84,12 @@ def integer(value: Any, source: InputFile, place: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(source, place, f"expected an integer, got {kind(value)}")
     return value
+
+
+def text_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str | None:
+    """Return the non-blank string at ``obj[name]`` (``place`` is ``obj``'s path), else None.
+
+    Blank strings are how Go tools write "unset", so they read as None; a value that is
+    not a string at all fails.
+    """
+    return text(optional_string(obj.get(name), source, at(place, name)))

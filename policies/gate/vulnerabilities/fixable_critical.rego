@@ -17,9 +17,8 @@ import rego.v1
 
 rule_id := "vuln-fixable-critical"
 
-findings contains lib.result(rule_id, msg, "critical", lib.fix_remediation(v), lib.vulnerability_finding(v)) if {
-	some v in lib.fixable_by_severity.critical
-	msg := sprintf("%s (critical) in %s: %s", [v.id, lib.package_label(v), lib.fix_summary(v)])
+findings contains lib.fixable_result(rule_id, "critical", v) if {
+	some v in data.lib.gate.fixable_critical
 }
 
 deny contains f if {

@@ -16,9 +16,8 @@ import rego.v1
 
 rule_id := "vuln-fixable-high"
 
-findings contains lib.result(rule_id, msg, "high", lib.fix_remediation(v), lib.vulnerability_finding(v)) if {
-	some v in lib.fixable_by_severity.high
-	msg := sprintf("%s (high) in %s: %s", [v.id, lib.package_label(v), lib.fix_summary(v)])
+findings contains lib.fixable_result(rule_id, "high", v) if {
+	some v in data.lib.gate.fixable_high
 }
 
 deny contains f if {

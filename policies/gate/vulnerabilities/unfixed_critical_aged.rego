@@ -19,13 +19,21 @@ import rego.v1
 
 rule_id := "vuln-unfixed-critical-aged"
 
+# Publication times in ns, parsed once per distinct timestamp (many vulnerabilities share one).
+published_ns := {ts: ns |
+	some ts in {v.published | some v in data.lib.gate.unfixed_critical}
+	ns := lib.parse_ns(ts)
+}
+
 findings contains lib.result(rule_id, msg, "critical", remediation, lib.vulnerability_finding(v)) if {
 	grace := lib.setting("unfixed_critical_grace_days")
-	some v in lib.unfixed_by_severity.critical
-	lib.age_ns(v.published) > lib.days(grace)
+	cutoff := data.lib.gate.now_ns - lib.days(grace)
+	some v in data.lib.gate.unfixed_critical
+	published := published_ns[v.published]
+	published < cutoff
 	msg := sprintf(
 		"%s (critical) in %s has had no fix for %d days since it was published (%s); %s allows %v days",
-		[v.id, lib.package_label(v), lib.age_days(v.published), v.published, lib.stage, grace],
+		[v.id, lib.package_label(v), floor((data.lib.gate.now_ns - published) / data.lib.gate.day_ns), v.published, data.lib.gate.stage, grace],
 	)
 	remediation := sprintf(
 		"Remove or replace %s (another base image or distribution may ship a fixed build), mitigate the vulnerability, or record a waiver with a justification and an expiry date.",

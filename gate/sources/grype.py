@@ -1,0 +1,430 @@
+"""Grype JSON reports (``grype -o json``), from 0.7 to the vulnerability-db v6 era.
+
+Canonical id: a finding is filed under its CVE. When Grype matched a GHSA, ALAS or other
+advisory, the first ``relatedVulnerabilities`` id starting with ``CVE-`` becomes the id
+and the advisory id an alias; with no related CVE the advisory id stays the id.
+
+De-duplication rule: Grype reports one match per matcher and per matched record, so one
+vulnerability in one package can appear several times (the same CVE found by two
+matchers, by a GHSA and by its CVE, or at several locations). Within one report, matches
+with the same (canonical id, package URL type, package name, package version) become ONE
+vulnerability: aliases, URLs and fixed versions are unioned in first-seen order, the
+highest severity and the preferred CVSS rating win, a known fix status replaces
+``unknown`` (and ``fixed`` replaces ``affected``), and the first match's package
+(including its path) is kept.
+
+Reports older than about 0.10 spell a few fields differently (``links`` for ``urls``,
+``cvssV2``/``cvssV3`` objects for ``cvss``, ``fixedInVersion`` for ``fix``); both
+spellings are read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from gate.document import (
+    Cvss,
+    FindingSource,
+    FixStatus,
+    Image,
+    Package,
+    Severity,
+    Vulnerability,
+    severity_rank,
+)
+from gate.inputs import InputFile
+from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity, text
+from gate.sources.image_config import (
+    base_image,
+    descriptor_layers,
+    digest,
+    first_reference,
+    repo_digest,
+    string_map,
+    subject,
+    unique,
+)
+from gate.sources.shape import (
+    array,
+    at,
+    integer,
+    kind,
+    mapping,
+    optional_string,
+    string_list,
+    text_at,
+)
+
+_FIX_STATES: dict[str, FixStatus] = {
+    "fixed": "fixed",
+    "not-fixed": "affected",
+    "wont-fix": "will_not_fix",
+    "unknown": "unknown",
+    "": "unknown",
+}
+
+_ARTIFACT_TYPES = {"image": "container_image", "directory": "filesystem", "file": "filesystem"}
+
+# Stereoscope source schemes (grype's user input syntax). Those before a reference are
+# stripped; those before a path mean the input names a file, not an image reference.
+_REFERENCE_SCHEMES = ("docker:", "podman:", "containerd:", "registry:")
+_PATH_SCHEMES = ("docker-archive:", "oci-archive:", "oci-dir:", "singularity:", "dir:", "file:")
+
+# CVSS records name their rater by address; the document names NVD 'nvd' like Trivy does.
+_RATERS = {"nvd@nist.gov": "nvd"}
+_CVSS_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
+
+_CvssRank = tuple[int, bool, int]
+"""Preference order of a CVSS rating: major version, NVD-rated, minor version."""
+
+
+@dataclass
+class _Finding:
+    """The merge of every match of one (id, package type, name, version) in a report."""
+
+    id: str
+    package: Package
+    severity: Severity
+    severity_source: str | None
+    status: FixStatus
+    description: str | None
+    cvss: Cvss | None = None
+    cvss_rank: _CvssRank | None = None
+    aliases: dict[str, None] = field(default_factory=dict)
+    fixed_versions: dict[str, None] = field(default_factory=dict)
+    urls: dict[str, None] = field(default_factory=dict)
+
+    def offer(self, rank: _CvssRank, cvss: Cvss) -> None:
+        """Keep ``cvss`` when it ranks above the current rating (the first wins ties)."""
+        if self.cvss_rank is None or rank > self.cvss_rank:
+            self.cvss, self.cvss_rank = cvss, rank
+
+    def vulnerability(self, source: InputFile) -> Vulnerability:
+        """Return the merged finding as a document vulnerability."""
+        return Vulnerability(
+            id=self.id,
+            aliases=list(self.aliases),
+            severity=self.severity,
+            cvss=self.cvss,
+            package=self.package,
+            fixed_versions=list(self.fixed_versions),
+            fix_available=bool(self.fixed_versions),
+            status=self.status,
+            description=self.description,
+            urls=list(self.urls),
+            sources=[
+                FindingSource(
+                    tool="grype",
+                    input=source.path,
+                    severity=self.severity,
+                    severity_source=self.severity_source,
+                )
+            ],
+        )
+
+
+class GrypeSource:
+    """Grype's native JSON report."""
+
+    format: ClassVar[str] = "grype-json"
+
+    def matches(self, data: Any) -> bool:
+        """Grype reports are objects with a ``matches`` array and a descriptor or source."""
+        return (
+            isinstance(data, dict)
+            and isinstance(data.get("matches"), list)
+            and ("descriptor" in data or "source" in data)
+        )
+
+    def parse(self, data: Any, source: InputFile) -> Fragment:
+        """Map the report's scan facts, image metadata and (merged) matches."""
+        report = mapping(data, source, "")
+        descriptor = mapping(report.get("descriptor"), source, "descriptor")
+        origin = mapping(report.get("source"), source, "source")
+        origin_type = text_at(origin, "type", source, "source")
+        target = origin.get("target")
+        fragment = Fragment(
+            format=self.format,
+            tool="grype",
+            tool_version=text_at(descriptor, "version", source, "descriptor"),
+            created=rfc3339(descriptor.get("timestamp")),
+            artifact_type=_ARTIFACT_TYPES.get(origin_type or "", origin_type),
+            database=_database(descriptor, source),
+            kinds=["vulnerability"],
+        )
+        if origin_type == "image":
+            _describe_image(fragment, mapping(target, source, "source.target"), report, source)
+        elif isinstance(target, str):
+            fragment.artifact_name = text(target)
+        elif isinstance(target, dict):
+            fragment.artifact_name = text(target.get("userInput")) or text(target.get("path"))
+        fragment.vulnerabilities = _vulnerabilities(report, source)
+        return fragment
+
+
+def _database(descriptor: dict[str, Any], source: InputFile) -> dict[str, str]:
+    """Collect the vulnerability database facts (db v6 nests them under ``status``)."""
+    db = mapping(descriptor.get("db"), source, "descriptor.db")
+    status = mapping(db.get("status"), source, "descriptor.db.status")
+    built = db.get("built") or status.get("built")
+    facts = {
+        "built": rfc3339(built) or _fact(built),
+        "schema_version": _fact(db.get("schemaVersion") or status.get("schemaVersion")),
+        "checksum": _fact(db.get("checksum")),
+    }
+    return {name: value for name, value in facts.items() if value}
+
+
+def _fact(value: Any) -> str | None:
+    """Render a scalar database fact as text; anything else is not a fact."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return text(value)
+
+
+def _describe_image(
+    fragment: Fragment, target: dict[str, Any], report: dict[str, Any], source: InputFile
+) -> None:
+    """Fill the subject hints and image metadata of an image scan."""
+    place = "source.target"
+
+    def string(name: str) -> str | None:
+        return text_at(target, name, source, place)
+
+    user_input = string("userInput")
+    tags = string_list(target.get("tags"), source, at(place, "tags"))
+    repo_digests = string_list(target.get("repoDigests"), source, at(place, "repoDigests"))
+    image_id = digest(string("imageID"))
+    manifest_digest = digest(string("manifestDigest"))
+    pinned = [repo_digest(entry) for entry in repo_digests]
+    fragment.artifact_name = user_input
+    fragment.artifact_digests = unique([image_id, manifest_digest, *pinned])
+    fragment.subject = subject(
+        _reference(user_input, tags),
+        digest=manifest_digest or next((pin for pin in pinned if pin), None),
+        image_id=image_id,
+    )
+
+    raw_labels = target.get("labels")
+    # Grype has written labels as an object; any other shape carries nothing usable.
+    labels = (
+        string_map(raw_labels, source, at(place, "labels")) if isinstance(raw_labels, dict) else {}
+    )
+    distro = mapping(report.get("distro"), source, "distro")
+    family = text_at(distro, "name", source, "distro")
+    fragment.image = Image(
+        os_family=family.lower() if family else None,
+        os_version=text_at(distro, "version", source, "distro"),
+        layers=descriptor_layers(target.get("layers"), source, at(place, "layers")),
+        size=integer(target.get("imageSize"), source, at(place, "imageSize")) or None,
+        labels=labels,
+        base=base_image(labels),
+        architecture=string("architecture"),
+        os=string("os"),
+    )
+    fragment.authority = 1
+
+
+def _reference(user_input: str | None, tags: list[str]) -> str | None:
+    """Pick the image reference: the user's input when it is one, else the first tag."""
+    candidates = list(tags)
+    if user_input and not user_input.startswith(_PATH_SCHEMES):
+        for scheme in _REFERENCE_SCHEMES:
+            user_input = user_input.removeprefix(scheme)
+        candidates.insert(0, user_input)
+    return first_reference(candidates)
+
+
+def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerability]:
+    """Map and merge the matches (see the module docstring for the rule)."""
+    findings: dict[tuple[str, str | None, str, str | None], _Finding] = {}
+    for index, raw in enumerate(array(report.get("matches"), source, "matches")):
+        place = at("matches", index)
+        if not isinstance(raw, dict):
+            raise fail(source, place, f"expected a match object, got {kind(raw)}")
+        finding = _finding(raw, source, place)
+        key = (finding.id, finding.package.type, finding.package.name, finding.package.version)
+        known = findings.get(key)
+        if known is None:
+            findings[key] = finding
+        else:
+            _merge(known, finding)
+    return [finding.vulnerability(source) for finding in findings.values()]
+
+
+def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
+    """Map one match on its own."""
+    vuln_place = at(place, "vulnerability")
+    vuln = mapping(match.get("vulnerability"), source, vuln_place)
+    own_id = text_at(vuln, "id", source, vuln_place)
+    if own_id is None:
+        raise fail(source, at(vuln_place, "id"), "missing vulnerability id")
+    related_place = at(place, "relatedVulnerabilities")
+    related = [
+        mapping(item, source, at(related_place, index))
+        for index, item in enumerate(
+            array(match.get("relatedVulnerabilities"), source, related_place)
+        )
+    ]
+    related_ids = [
+        text_at(item, "id", source, at(related_place, index)) for index, item in enumerate(related)
+    ]
+    ids = unique([own_id, *related_ids])
+    canonical = own_id
+    if not own_id.startswith("CVE-"):
+        canonical = next((i for i in ids if i.startswith("CVE-")), own_id)
+
+    namespace = text_at(vuln, "namespace", source, vuln_place)
+    fix_place = at(vuln_place, "fix")
+    fix = mapping(vuln.get("fix"), source, fix_place)
+    fixed = string_list(fix.get("versions"), source, at(fix_place, "versions"))
+    legacy_fix = text_at(vuln, "fixedInVersion", source, vuln_place)
+    if legacy_fix:
+        fixed.append(legacy_fix)
+    state = optional_string(fix.get("state"), source, at(fix_place, "state"))
+    if state is not None:
+        status = _FIX_STATES.get(state.strip().lower(), "unknown")
+    else:
+        status = "fixed" if legacy_fix else "unknown"
+
+    description = text(vuln.get("description")) or next(
+        (d for d in (text(item.get("description")) for item in related) if d), None
+    )
+    finding = _Finding(
+        id=canonical,
+        package=_package(match, source, place),
+        severity=severity(vuln.get("severity")),
+        severity_source=_namespace_rater(namespace),
+        status=status,
+        description=description,
+        aliases=dict.fromkeys(i for i in ids if i != canonical),
+        fixed_versions=dict.fromkeys(fixed),
+    )
+    finding.urls = dict.fromkeys(
+        unique(
+            [
+                text(vuln.get("dataSource")),
+                *string_list(vuln.get("urls"), source, at(vuln_place, "urls")),
+                *string_list(vuln.get("links"), source, at(vuln_place, "links")),
+            ]
+        )
+    )
+    _add_ratings(finding, vuln, source, vuln_place)
+    for index, item in enumerate(related):
+        here = at(related_place, index)
+        _add_ratings(finding, item, source, here)
+        finding.urls.update(dict.fromkeys(_related_urls(item, source, here)))
+    return finding
+
+
+def _related_urls(record: dict[str, Any], source: InputFile, place: str) -> list[str]:
+    """Return a related record's data source and references."""
+    return unique(
+        [
+            text(record.get("dataSource")),
+            *string_list(record.get("urls"), source, at(place, "urls")),
+        ]
+    )
+
+
+def _package(match: dict[str, Any], source: InputFile, place: str) -> Package:
+    """Map the matched artifact; the first location is the package's path."""
+    art_place = at(place, "artifact")
+    artifact = mapping(match.get("artifact"), source, art_place)
+
+    def string(name: str) -> str | None:
+        return text_at(artifact, name, source, art_place)
+
+    name = string("name")
+    if name is None:
+        raise fail(source, at(art_place, "name"), "missing package name")
+    purl = string("purl")
+    path = None
+    locations_place = at(art_place, "locations")
+    for index, raw in enumerate(array(artifact.get("locations"), source, locations_place)):
+        here = at(locations_place, index)
+        location = mapping(raw, source, here)
+        path = path or text_at(location, "path", source, here)
+    return Package(
+        name=name,
+        version=string("version"),
+        type=purl_type(string("type"), purl),
+        purl=purl,
+        path=path,
+    )
+
+
+def _add_ratings(finding: _Finding, record: dict[str, Any], source: InputFile, place: str) -> None:
+    """Offer every CVSS rating of one vulnerability record to ``finding``."""
+    namespace = text(record.get("namespace"))
+    cvss_place = at(place, "cvss")
+    for index, raw in enumerate(array(record.get("cvss"), source, cvss_place)):
+        here = at(cvss_place, index)
+        rating = mapping(raw, source, here)
+        metrics_place = at(here, "metrics")
+        metrics = mapping(rating.get("metrics"), source, metrics_place)
+        _offer(finding, rating, metrics, metrics_place, namespace, None, source)
+    # Grype before ~0.10: one object per CVSS generation, scores inline, no rater named.
+    for legacy, default_version in (("cvssV3", "3.0"), ("cvssV2", "2.0")):
+        here = at(place, legacy)
+        rating = mapping(record.get(legacy), source, here)
+        if rating:
+            _offer(finding, rating, rating, here, None, default_version, source)
+
+
+def _offer(
+    finding: _Finding,
+    rating: dict[str, Any],
+    scores: dict[str, Any],
+    scores_place: str,
+    namespace: str | None,
+    default_version: str | None,
+    source: InputFile,
+) -> None:
+    """Rank one CVSS rating (see :data:`_CvssRank`) and offer it to ``finding``."""
+    score = scores.get("baseScore")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise fail(source, at(scores_place, "baseScore"), f"expected a number, got {kind(score)}")
+    vector = text(rating.get("vector"))
+    if score is None and vector is None:
+        return
+    prefix = _CVSS_PREFIX.match(vector or "")
+    version = text(rating.get("version")) or (prefix.group(1) if prefix else default_version)
+    named = text(rating.get("source"))
+    rater = _RATERS.get(named.lower(), named) if named else _namespace_rater(namespace)
+    major, _, minor = (version or "").partition(".")
+    rank = (
+        int(major) if major.isdigit() else 0,
+        rater == "nvd",
+        int(minor) if minor.isdigit() else 0,
+    )
+    cvss = Cvss(
+        score=float(score) if score is not None else None,
+        vector=vector,
+        version=version,
+        source=rater,
+    )
+    finding.offer(rank, cvss)
+
+
+def _namespace_rater(namespace: str | None) -> str | None:
+    """Name the feed behind a Grype namespace: ``debian:distro:debian:12`` → ``debian``."""
+    return namespace.split(":", 1)[0].lower() if namespace else None
+
+
+def _merge(known: _Finding, other: _Finding) -> None:
+    """Fold a later match of the same vulnerability and package into the first one."""
+    if severity_rank(other.severity) > severity_rank(known.severity):
+        known.severity = other.severity
+        known.severity_source = other.severity_source
+    if other.cvss is not None and other.cvss_rank is not None:
+        known.offer(other.cvss_rank, other.cvss)
+    # As in the core's cross-scanner merge: any state beats unknown, a fix beats affected.
+    if known.status == "unknown" or (known.status == "affected" and other.status == "fixed"):
+        known.status = other.status
+    known.description = known.description or other.description
+    known.aliases.update(other.aliases)
+    known.fixed_versions.update(other.fixed_versions)
+    known.urls.update(other.urls)

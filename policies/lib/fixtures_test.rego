@@ -1,0 +1,200 @@
+# Shared fixtures of the Rego unit tests (a *_test.rego file, so `gate check` never loads
+# it). It defines no test_ rules and nothing named deny or warn.
+#
+# `doc` is a clean document: under `config`, no rule reports anything for it in any stage.
+# Tests change one thing with object.union (a recursive merge) and look at one rule.
+package lib.fixtures_test
+
+import rego.v1
+
+now := "2025-06-01T12:00:00Z"
+
+digest := "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+image_id := "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
+doc := {
+	"schema_version": "1",
+	"subject": {
+		"reference": "ghcr.io/acme/api:1.4.2",
+		"registry": "ghcr.io",
+		"repository": "acme/api",
+		"tag": "1.4.2",
+		"digest": digest,
+		"image_id": image_id,
+	},
+	"image": {
+		"created": "2025-05-20T08:00:00Z",
+		"user": "app",
+		"env": {"PATH": "/usr/local/bin:/usr/bin:/bin", "APP_PORT": "8080"},
+		"labels": {
+			"org.opencontainers.image.source": "https://github.com/acme/api",
+			"org.opencontainers.image.revision": "3f9c2ab1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7",
+			"org.opencontainers.image.version": "1.4.2",
+		},
+		"exposed_ports": ["8080/tcp"],
+		"entrypoint": ["/app/api"],
+		"cmd": null,
+		"workdir": "/app",
+		"healthcheck": {"test": ["CMD", "/app/api", "healthcheck"], "interval": "30s", "timeout": "3s", "retries": 3},
+		"os": "linux",
+		"architecture": "amd64",
+		"variant": null,
+		"size": 12345678,
+		"layers": [{"digest": "sha256:3333333333333333333333333333333333333333333333333333333333333333", "size": 1024, "media_type": null}],
+		"base": {"name": "gcr.io/distroless/static-debian12:nonroot", "digest": null},
+		"os_family": "debian",
+		"os_version": "12.5",
+	},
+	"vulnerabilities": [],
+	"secrets": [],
+	"misconfigurations": [],
+	"licenses": [],
+	"scans": [
+		{
+			"tool": "trivy",
+			"tool_version": "0.50.1",
+			"format": "trivy-json",
+			"kinds": ["license", "misconfiguration", "secret", "vulnerability"],
+			"created": "2025-06-01T11:00:00Z",
+			"artifact_name": "ghcr.io/acme/api:1.4.2",
+			"artifact_type": "container_image",
+			"artifact_digests": [image_id, sprintf("ghcr.io/acme/api@%s", [digest])],
+			"database": {},
+			"input_file": "trivy.json",
+			"input_sha256": "4444444444444444444444444444444444444444444444444444444444444444",
+			"findings": 0,
+		},
+		{
+			"tool": "docker",
+			"tool_version": null,
+			"format": "docker-inspect",
+			"kinds": ["metadata"],
+			"created": null,
+			"artifact_name": "ghcr.io/acme/api:1.4.2",
+			"artifact_type": "container_image",
+			"artifact_digests": [image_id],
+			"database": {},
+			"input_file": "inspect.json",
+			"input_sha256": "5555555555555555555555555555555555555555555555555555555555555555",
+			"findings": 0,
+		},
+	],
+	"context": {"stage": "prod", "evaluated_at": now},
+}
+
+# in_stage(d, stage) is document d gated for stage.
+in_stage(d, stage) := object.union(d, {"context": {"stage": stage}})
+
+# with_image(fields) is doc with some image fields replaced.
+with_image(fields) := object.union(doc, {"image": fields})
+
+# Vulnerability with every field the schema has; tests override what they need.
+vulnerability(id, severity, pkg, version, fixed) := {
+	"id": id,
+	"aliases": [],
+	"severity": severity,
+	"cvss": null,
+	"package": {"name": pkg, "version": version, "type": "deb", "purl": sprintf("pkg:deb/debian/%s@%s", [pkg, version]), "path": null},
+	"fixed_versions": fixed,
+	"fix_available": count(fixed) > 0,
+	"status": _status(fixed),
+	"title": null,
+	"description": null,
+	"urls": [],
+	"published": "2024-01-10T00:00:00Z",
+	"sources": [{"tool": "trivy", "input": "trivy.json", "severity": severity, "severity_source": "nvd"}],
+}
+
+_status(fixed) := "fixed" if count(fixed) > 0 else := "affected"
+
+with_vulnerabilities(vs) := object.union(doc, {"vulnerabilities": vs})
+
+# The test configuration: the same shape and default actions as policies/data.json, kept
+# here so that the security team can edit data.json without breaking rule logic tests.
+rule_ids := [
+	"vuln-fixable-critical", "vuln-fixable-high", "vuln-unfixed-critical-aged", "secret-found",
+	"misconfig-high", "license-forbidden", "image-root-user", "image-tag-latest",
+	"image-tag-convention", "image-labels-required", "image-healthcheck-missing", "image-too-old",
+	"image-base-unapproved", "image-env-secret", "image-metadata-missing", "scan-required",
+	"scan-digest-mismatch", "scan-stale",
+]
+
+config := {
+	"stage_order": ["dev", "staging", "prod"],
+	"stages": {
+		"dev": {
+			"actions": {
+				"vuln-fixable-critical": "deny", "vuln-fixable-high": "warn",
+				"vuln-unfixed-critical-aged": "warn", "secret-found": "deny", "misconfig-high": "warn",
+				"license-forbidden": "warn", "image-root-user": "warn", "image-tag-latest": "off",
+				"image-tag-convention": "off", "image-labels-required": "warn",
+				"image-healthcheck-missing": "warn", "image-too-old": "warn",
+				"image-base-unapproved": "warn", "image-env-secret": "warn",
+				"image-metadata-missing": "warn", "scan-required": "off",
+				"scan-digest-mismatch": "warn", "scan-stale": "off",
+			},
+			"settings": {
+				"unfixed_critical_grace_days": 30, "max_image_age_days": 365,
+				"max_scan_age_hours": 168, "require_vulnerability_scan": false,
+				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
+			},
+		},
+		"staging": {
+			"actions": {
+				"vuln-fixable-critical": "deny", "vuln-fixable-high": "deny",
+				"vuln-unfixed-critical-aged": "warn", "secret-found": "deny", "misconfig-high": "deny",
+				"license-forbidden": "deny", "image-root-user": "deny", "image-tag-latest": "deny",
+				"image-tag-convention": "warn", "image-labels-required": "deny",
+				"image-healthcheck-missing": "warn", "image-too-old": "deny",
+				"image-base-unapproved": "deny", "image-env-secret": "deny",
+				"image-metadata-missing": "warn", "scan-required": "warn",
+				"scan-digest-mismatch": "deny", "scan-stale": "warn",
+			},
+			"settings": {
+				"unfixed_critical_grace_days": 30, "max_image_age_days": 180,
+				"max_scan_age_hours": 72, "require_vulnerability_scan": true,
+				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
+			},
+		},
+		"prod": {
+			"actions": {
+				"vuln-fixable-critical": "deny", "vuln-fixable-high": "deny",
+				"vuln-unfixed-critical-aged": "warn", "secret-found": "deny", "misconfig-high": "deny",
+				"license-forbidden": "deny", "image-root-user": "deny", "image-tag-latest": "deny",
+				"image-tag-convention": "deny", "image-labels-required": "deny",
+				"image-healthcheck-missing": "warn", "image-too-old": "deny",
+				"image-base-unapproved": "deny", "image-env-secret": "deny",
+				"image-metadata-missing": "warn", "scan-required": "deny",
+				"scan-digest-mismatch": "deny", "scan-stale": "deny",
+			},
+			"settings": {
+				"unfixed_critical_grace_days": 14, "max_image_age_days": 90,
+				"max_scan_age_hours": 24, "require_vulnerability_scan": true,
+				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
+			},
+		},
+	},
+	"forbidden_licenses": ["AGPL-1.0*", "AGPL-3.0*", "SSPL-1.0", "*Affero General Public License*"],
+	"required_labels": [
+		"org.opencontainers.image.source",
+		"org.opencontainers.image.revision",
+		"org.opencontainers.image.version",
+	],
+	"approved_base_images": [
+		"docker.io/library/alpine:3.*",
+		"gcr.io/distroless/**",
+		"cgr.dev/chainguard/**",
+	],
+	"secret_env_patterns": ["*PASSWORD*", "*SECRET*", "*TOKEN*", "*API_KEY*"],
+	"secret_env_allowlist": ["*_FILE"],
+}
+
+# config_with(stage, actions, settings) is config with some of a stage's actions and
+# settings replaced.
+config_with(stage, actions, settings) := object.union(config, {"stages": {stage: {"actions": actions, "settings": settings}}})
+
+# ids(results) is the set of finding ids (or fields) of a set of results.
+ids(results) := {x | some r in results; x := _key(r.finding)}
+
+_key(f) := f.id if "id" in object.keys(f) else := f.field

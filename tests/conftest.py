@@ -1,0 +1,67 @@
+"""Shared test helpers: fixture paths, the corpus, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+AT = "2026-11-27T12:00:00Z"
+"""The fixed evaluation time of scenario tests and golden files."""
+
+
+def fixture(relative: str) -> Path:
+    """Path of a file under fixtures/, asserting it exists (a typo must not skip a test)."""
+    path = FIXTURES / relative
+    assert path.exists(), f"missing fixture {relative}"
+    return path
+
+
+@dataclass
+class CliResult:
+    """What one CLI run did."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def gate_cli(capsys: pytest.CaptureFixture[str]):
+    """Run the real entry point (gate.cli.main) in-process; returns a CliResult."""
+    from gate.cli import main
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        else:  # pragma: no cover - main always exits
+            code = 0
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def corpus_rows(*kinds: str) -> list[tuple[str, str]]:
+    """(local_path, kind) rows of the shared corpus MANIFEST.tsv with the given kinds."""
+    manifest = CORPUS / "MANIFEST.tsv"
+    if not manifest.exists():
+        return []
+    rows = []
+    for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
+        if not line.strip():
+            continue
+        local_path, kind = line.split("\t")[:2]
+        if not kinds or kind in kinds:
+            rows.append((local_path, kind))
+    return rows

@@ -1,0 +1,170 @@
+"""OCI / Docker image config blobs: detection, mapping, image ID from the bytes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.errors import SourceError
+from gate.inputs import InputFile
+from gate.sources.base import Fragment
+from gate.sources.oci_config import ImageConfigSource
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+SOURCE = ImageConfigSource()
+
+
+def load(path: Path) -> tuple[Any, InputFile]:
+    """Read a JSON file the way the CLI does: parsed data plus its InputFile."""
+    raw = path.read_bytes()
+    return json.loads(raw), InputFile(
+        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)
+    )
+
+
+def parse_inline(data: Any) -> Fragment:
+    return SOURCE.parse(data, InputFile(path="config.json", sha256="c" * 64, size=0))
+
+
+MINIMAL = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(MINIMAL, True, id="rootfs-only"),
+        pytest.param({"architecture": "arm64", "os": "linux", "config": {}}, True, id="config"),
+        pytest.param({"architecture": "amd64", "os": "linux"}, False, id="platform-only"),
+        pytest.param(
+            {**MINIMAL, "mediaType": "application/vnd.oci.image.manifest.v1+json"},
+            False,
+            id="has-media-type",
+        ),
+        pytest.param({**MINIMAL, "layers": []}, False, id="has-layers"),
+        pytest.param({**MINIMAL, "manifests": []}, False, id="has-manifests"),
+        pytest.param(
+            {"schemaVersion": 1, "architecture": "amd64", "fsLayers": [], "history": []},
+            False,
+            id="schema1-manifest",
+        ),
+        pytest.param([{"Id": "sha256:" + "a" * 64, "Config": {}}], False, id="docker-inspect"),
+        pytest.param(
+            {"Architecture": "amd64", "Os": "linux", "Config": {}}, False, id="inspect-object"
+        ),
+        pytest.param({"SchemaVersion": 2, "Results": []}, False, id="aqua-report-v2"),
+        pytest.param({"matches": [], "source": {}}, False, id="grype"),
+        pytest.param(None, False, id="null"),
+        pytest.param([], False, id="empty-list"),
+        pytest.param({}, False, id="empty-object"),
+    ],
+)
+def test_matches(data: Any, expected: bool) -> None:
+    assert SOURCE.matches(data) is expected
+
+
+def test_fixture() -> None:
+    path = FIXTURES / "image" / "config.json"
+    data, source = load(path)
+    assert SOURCE.matches(data)
+    fragment = SOURCE.parse(data, source)
+    image_id = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (fragment.format, fragment.tool, fragment.authority) == ("image-config", "oci", 10)
+    assert fragment.kinds == ["metadata"]
+    assert fragment.artifact_digests == [image_id]
+    assert fragment.subject.image_id == image_id
+    assert fragment.subject.digest is None and fragment.subject.reference is None
+    image = fragment.image
+    assert image is not None
+    assert image.created == "2024-10-12T18:03:11.508362Z"
+    assert (image.user, image.workdir) == ("app", "/app")
+    assert image.env["SPRING_PROFILES_ACTIVE"] == "prod"
+    assert image.exposed_ports == ["8080/tcp", "8443/tcp"]
+    assert (image.entrypoint, image.cmd) == (
+        ["java", "-jar", "/app/app.jar"],
+        ["--server.port=8080"],
+    )
+    assert image.healthcheck is not None
+    assert (image.healthcheck.interval, image.healthcheck.timeout) == ("30s", "5s")
+    assert (image.os, image.architecture) == ("linux", "amd64")
+    assert [layer.digest for layer in image.layers] == data["rootfs"]["diff_ids"]
+    assert image.base is not None and image.base.name == "docker.io/library/debian:12.5-slim"
+
+
+def test_legacy_container_config_is_ignored() -> None:
+    data = {
+        **MINIMAL,
+        "config": {"User": "app", "Cmd": ["serve"]},
+        "container_config": {"User": "root", "Cmd": ["/bin/sh", "-c", '#(nop) CMD ["serve"]']},
+        "docker_version": "20.10.7",
+    }
+    image = parse_inline(data).image
+    assert image is not None
+    assert (image.user, image.cmd) == ("app", ["serve"])
+
+
+def test_unknown_platform_and_extra_fields_are_kept_as_given() -> None:
+    data = {
+        "architecture": "unknown",
+        "os": "unknown",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]},
+        "extra-object": {"foo": "bar"},
+    }
+    image = parse_inline(data).image
+    assert image is not None
+    assert (image.architecture, image.os, image.user) == ("unknown", "unknown", None)
+    assert len(image.layers) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "place"),
+    [
+        pytest.param({**MINIMAL, "config": "x"}, "config", id="config-string"),
+        pytest.param({**MINIMAL, "config": {"Env": [1]}}, "config.Env[0]", id="env-item"),
+        pytest.param({**MINIMAL, "config": {"Cmd": {"a": 1}}}, "config.Cmd", id="cmd-object"),
+        pytest.param(
+            {**MINIMAL, "config": {"ExposedPorts": ["80/tcp"]}},
+            "config.ExposedPorts",
+            id="ports-array",
+        ),
+        pytest.param({**MINIMAL, "rootfs": {"diff_ids": "x"}}, "rootfs.diff_ids", id="diff-ids"),
+        pytest.param({**MINIMAL, "created": 5}, "created", id="created-number"),
+        pytest.param({**MINIMAL, "os": ["linux"]}, "os", id="os-array"),
+    ],
+)
+def test_malformed_configs_name_file_and_place(data: dict[str, Any], place: str) -> None:
+    source = InputFile(path="blobs/config.json", sha256="c" * 64, size=1)
+    with pytest.raises(SourceError) as caught:
+        SOURCE.parse(data, source)
+    assert str(caught.value).startswith(f"blobs/config.json: {place}:")
+
+
+def corpus_rows(kind: str) -> list[Any]:
+    """MANIFEST.tsv rows of ``kind``; one skipping param when the corpus is absent."""
+    manifest = CORPUS / "MANIFEST.tsv"
+    if not manifest.exists():
+        return [pytest.param(None, id="corpus-absent")]
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return [
+            pytest.param(row["local_path"], id=row["local_path"])
+            for row in rows
+            if row["kind"] == kind
+        ]
+
+
+@pytest.mark.parametrize("local_path", corpus_rows("oci-config"))
+def test_corpus(local_path: str | None) -> None:
+    if local_path is None:
+        pytest.skip("shared corpus not present")
+    data, source = load(CORPUS / local_path)
+    assert SOURCE.matches(data)
+    fragment = SOURCE.parse(data, source)
+    assert fragment.subject.image_id == f"sha256:{source.sha256}"
+    assert fragment.image is not None and fragment.image.architecture

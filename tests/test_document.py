@@ -1,0 +1,58 @@
+"""The document schema is committed, current, and what `gate normalize` prints obeys it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from gate.document import json_schema, json_schema_text
+from tests_support import normalize_fixture
+
+COMMITTED = Path(__file__).resolve().parents[1] / "gate" / "schema" / "document.schema.json"
+
+
+def test_committed_schema_equals_the_generated_one():
+    assert COMMITTED.read_text() == json_schema_text(), (
+        "the document models changed: run `gate schema > gate/schema/document.schema.json`"
+    )
+
+
+def test_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+
+
+def test_every_field_is_described():
+    schema = json_schema()
+    missing = [
+        f"{name}.{field}"
+        for name, definition in schema["$defs"].items()
+        for field, spec in definition.get("properties", {}).items()
+        if "description" not in spec
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        ["reports/trivy/v2-image.json"],
+        ["reports/trivy/legacy-list.json"],
+        ["reports/trivy/null.json"],
+        ["reports/grype/image.json"],
+        ["reports/grype/empty.json"],
+        ["image/inspect.json"],
+        ["image/container-inspect.json"],
+        ["image/config.json"],
+        ["image/manifest.json"],
+        ["image/index.json"],
+        ["reports/trivy/v2-image.json", "reports/grype/image.json", "image/inspect.json"],
+    ],
+    ids=lambda v: "+".join(Path(p).stem for p in v),
+)
+def test_normalized_documents_validate_against_the_committed_schema(inputs):
+    document = normalize_fixture(*inputs)
+    schema = json.loads(COMMITTED.read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
