@@ -1,7 +1,8 @@
 """Merge fragments from several inputs into one document, in time linear in the findings.
 
 Rules, documented in the README:
-- A vulnerability is one entry per (id, package type, package name, package version).
+- A vulnerability is one entry per (id, package type, package name, package version),
+  with package names compared as the ecosystem does (see :func:`package_name_key`).
   The same key from several scanners (or several times in one report) merges: every
   source is kept with its own severity, the entry's severity is the highest, aliases,
   fixed versions and URLs are unions in first-seen order.
@@ -14,6 +15,7 @@ Rules, documented in the README:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
@@ -41,10 +43,31 @@ def _higher(a: str, b: str) -> Any:
     return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b  # type: ignore[arg-type]
 
 
+_PYPI_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def package_name_key(package_type: str | None, name: str) -> str:
+    """The name scanners agree on for a package of ``package_type``.
+
+    Trivy names a Maven package ``group:artifact`` where Grype and most SBOMs use the
+    artifact id alone; PyPI names compare case- and separator-insensitively (PEP 503).
+    """
+    if package_type == "maven":
+        return name.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    if package_type == "pypi":
+        return _PYPI_SEPARATORS.sub("-", name).lower()
+    return name
+
+
 def vulnerability_key(vuln: Vulnerability) -> tuple[str, str, str, str]:
     """The identity of a vulnerability finding across scanners."""
     package = vuln.package
-    return (vuln.id.upper(), package.type or "", package.name, package.version or "")
+    return (
+        vuln.id.upper(),
+        package.type or "",
+        package_name_key(package.type, package.name),
+        package.version or "",
+    )
 
 
 def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerability:

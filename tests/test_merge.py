@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gate.document import FindingSource, Image, Package, Secret, Subject, Vulnerability
 from gate.merge import merge_fragments
 from gate.sources.base import Fragment
@@ -99,3 +101,36 @@ def test_many_findings_from_two_scanners_pair_up():
     result = merge_fragments(fragments)
     assert len(result["vulnerabilities"]) == 5_000
     assert all([s.tool for s in v.sources] == ["trivy", "grype"] for v in result["vulnerabilities"])
+
+
+@pytest.mark.parametrize(
+    ("package_type", "first", "second"),
+    [
+        ("maven", "org.apache.tomcat.embed:tomcat-embed-core", "tomcat-embed-core"),
+        ("pypi", "PyYAML", "pyyaml"),
+        ("pypi", "zope.interface", "zope-interface"),
+    ],
+)
+def test_ecosystem_spellings_of_one_package_merge(package_type, first, second):
+    def one(tool: str, name: str) -> Fragment:
+        item = Vulnerability(
+            id="CVE-2025-1",
+            severity="high",
+            package=Package(name=name, version="1.0", type=package_type),
+            fix_available=False,
+            sources=[FindingSource(tool=tool, input="x", severity="high")],
+        )
+        return Fragment(format="x", tool=tool, vulnerabilities=[item])
+
+    [merged] = merge_fragments([one("trivy", first), one("grype", second)])["vulnerabilities"]
+    assert merged.package.name == first
+    assert len(merged.sources) == 2
+
+
+def test_same_name_in_different_ecosystems_stays_apart():
+    items = [
+        Vulnerability(id="CVE-2025-1", severity="high", package=Package(name="yaml", version="1", type=t),
+                      fix_available=False, sources=[FindingSource(tool="t", input="x", severity="high")])
+        for t in ("npm", "gem")
+    ]
+    assert len(merge_fragments([Fragment(format="x", tool="t", vulnerabilities=items)])["vulnerabilities"]) == 2

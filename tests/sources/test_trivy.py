@@ -31,8 +31,8 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reports" / "trivy
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 SOURCE = TrivySource()
 
-IMAGE_ID = "sha256:b8fbf8ac4ad0a9776e14d37b96643b66f4a994d398494bf1c34c5f7f327bf3a0"
-REPO_DIGEST = "sha256:9383c611be4aae9ff2e9fcaa2b553d5857a177c514b92f1de55bb6e22baff583"
+IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
+REPO_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 DIFF_IDS = [
     "sha256:2804bad6fe94a55f18b2b37e300919a5fd517b95aa81e95db574c0ba069a3740",
     "sha256:8a1cee436cbac1489a1883c9d886fcfc46f302c55ed4106ae31729e4f4eb9041",

@@ -1,0 +1,82 @@
+package gate.vulnerabilities.fixable_critical_test
+
+import data.gate.vulnerabilities.fixable_critical as rule
+import data.lib.fixtures_test as fx
+import rego.v1
+
+openssl := fx.vulnerability("CVE-2024-0001", "critical", "openssl", "3.0.11-1", ["3.0.13-1", "3.1.5-1"])
+
+test_fixable_critical_denied_with_specific_message if {
+	results := rule.deny with input as fx.with_vulnerabilities([openssl]) with data.gate_config as fx.config
+	count(results) == 1
+	some r in results
+	r.id == "vuln-fixable-critical"
+	r.severity == "critical"
+	r.msg == "CVE-2024-0001 (critical) in openssl 3.0.11-1: fixed in 3.0.13-1, 3.1.5-1"
+	r.remediation == "Upgrade openssl 3.0.11-1 to 3.0.13-1 or later (or rebuild on an updated base image) and rebuild the image."
+	r.finding == {
+		"kind": "vulnerability", "id": "CVE-2024-0001", "aliases": [], "package": "openssl",
+		"version": "3.0.11-1", "purl": "pkg:deb/debian/openssl@3.0.11-1",
+		"fixed_versions": ["3.0.13-1", "3.1.5-1"],
+	}
+}
+
+test_denied_in_every_stage if {
+	d := fx.with_vulnerabilities([openssl])
+	every stage in ["dev", "staging", "prod"] {
+		count(rule.deny) == 1 with input as fx.in_stage(d, stage) with data.gate_config as fx.config
+		count(rule.warn) == 0 with input as fx.in_stage(d, stage) with data.gate_config as fx.config
+	}
+}
+
+test_unfixed_critical_is_not_reported if {
+	v := fx.vulnerability("CVE-2024-0002", "critical", "zlib", "1.2.13", [])
+	count(rule.findings) == 0 with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+}
+
+test_fixable_high_is_not_reported if {
+	v := fx.vulnerability("CVE-2024-0003", "high", "zlib", "1.2.13", ["1.3"])
+	count(rule.findings) == 0 with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+}
+
+test_status_fixed_without_versions_counts_as_fixable if {
+	v := object.union(fx.vulnerability("CVE-2024-0004", "critical", "curl", null, []), {"status": "fixed"})
+	results := rule.deny with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	some r in results
+	r.msg == "CVE-2024-0004 (critical) in curl (unknown version): a fix is released (no fixed version recorded)"
+	r.finding.version == null
+	r.finding.fixed_versions == []
+}
+
+test_one_result_per_vulnerability_and_package if {
+	vs := [
+		openssl,
+		object.union(openssl, {"package": {"name": "libssl3", "purl": null}}),
+		fx.vulnerability("CVE-2024-0005", "critical", "openssl", "3.0.11-1", ["3.0.12"]),
+	]
+	results := rule.deny with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
+	{[r.finding.id, r.finding.package] | some r in results} == {
+		["CVE-2024-0001", "openssl"], ["CVE-2024-0001", "libssl3"], ["CVE-2024-0005", "openssl"],
+	}
+}
+
+test_language_package_remediation_has_no_base_image_hint if {
+	v := object.union(fx.vulnerability("GHSA-aaaa-bbbb-cccc", "critical", "lodash", "4.17.20", ["4.17.21"]), {"package": {"type": "npm"}})
+	some r in rule.deny with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	r.remediation == "Upgrade lodash 4.17.20 to 4.17.21 or later and rebuild the image."
+}
+
+test_off_action_reports_nothing if {
+	cfg := fx.config_with("prod", {"vuln-fixable-critical": "off"}, {})
+	count(rule.deny) + count(rule.warn) == 0 with input as fx.with_vulnerabilities([openssl]) with data.gate_config as cfg
+}
+
+test_null_and_missing_fields_do_not_crash if {
+	v := {"id": "CVE-2024-0006", "severity": "critical", "package": {"name": "bash"}, "fix_available": true, "sources": []}
+	some r in rule.deny with input as fx.with_vulnerabilities([v, null, "junk", {"severity": "critical"}]) with data.gate_config as fx.config
+	r.finding == {"kind": "vulnerability", "id": "CVE-2024-0006", "aliases": [], "package": "bash", "version": null, "purl": null, "fixed_versions": []}
+}
+
+test_vulnerabilities_null_does_not_crash if {
+	count(rule.deny) == 0 with input as object.union(fx.doc, {"vulnerabilities": null}) with data.gate_config as fx.config
+}

@@ -1,0 +1,410 @@
+"""Run the default policy pack's Rego unit tests, and check the pack against its contract.
+
+Every ``policies/**/*.rego`` file (tests included) and ``policies/data.json`` are loaded into
+one regorus engine; each ``test_*`` rule of each ``*_test.rego`` package becomes one pytest
+case (``<package>.<test>``). The other tests check what the Python core relies on: the
+``# METADATA`` blocks, data.json's coverage of every rule id, failing closed, the stage
+differences of a realistic document, and that the Rego tests can fail at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")  # before regorus is imported
+
+import regorus  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+DATA_JSON = POLICIES / "data.json"
+SAMPLE = ROOT / "fixtures" / "documents" / "sample.json"
+
+ALL_REGO = sorted(POLICIES.rglob("*.rego"))
+TEST_FILES = [p for p in ALL_REGO if p.name.endswith("_test.rego")]
+POLICY_FILES = [p for p in ALL_REGO if not p.name.endswith("_test.rego")]
+RULE_FILES = [p for p in POLICY_FILES if (POLICIES / "gate") in p.parents]
+LIB_FILES = [p for p in POLICY_FILES if (POLICIES / "lib") in p.parents]
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _engine(files: list[Path], *, data: bool = True) -> regorus.Engine:
+    """Return an engine with the given policy files (and data.json) loaded."""
+    engine = regorus.Engine()
+    for path in files:
+        engine.add_policy(_rel(path), path.read_text(encoding="utf-8"))
+    if data:
+        engine.add_data_json(DATA_JSON.read_text(encoding="utf-8"))
+    return engine
+
+
+def _value(engine: regorus.Engine, query: str) -> Any:
+    """Evaluate query and return its single value (None when undefined)."""
+    result = json.loads(engine.eval_query_as_json(query)).get("result") or []
+    if not result:
+        return None
+    return result[0]["expressions"][0]["value"]
+
+
+# ---------------------------------------------------------------------------------------
+# Discovery of the Rego tests (from the engine's AST, so that the rules found are the rules
+# the engine parsed, not what a regex thinks a rule looks like).
+# ---------------------------------------------------------------------------------------
+
+
+def _ref_path(node: dict[str, Any]) -> list[str]:
+    """Flatten an AST reference (``Var`` / ``RefDot`` chain) into its dotted parts."""
+    if "Var" in node:
+        return [node["Var"]["value"]]
+    if "RefDot" in node:
+        ref = node["RefDot"]
+        return [*_ref_path(ref["refr"]), ref["field"][1]]
+    raise ValueError(f"unexpected reference node: {sorted(node)}")
+
+
+def _rule_name(rule: dict[str, Any]) -> str | None:
+    """Return the name of an AST rule, or None for rule kinds without a plain name."""
+    spec = rule.get("Spec")
+    if spec is None:
+        return None
+    (head,) = spec["head"].values()
+    try:
+        return ".".join(_ref_path(head["refr"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _discover_rego_tests() -> list[tuple[str, str, str]]:
+    """Return (package, test rule, file) for every test_ rule of every *_test.rego file."""
+    engine = _engine(ALL_REGO)
+    found: set[tuple[str, str, str]] = set()
+    for module in json.loads(engine.get_ast_as_json()):
+        path = module["source"]["file"]
+        if not path.endswith("_test.rego"):
+            continue
+        package = ".".join(_ref_path(module["ast"]["package"]["refr"]))
+        for rule in module["ast"]["rules"]:
+            name = _rule_name(rule)
+            if name and re.fullmatch(r"test_\w+", name):
+                found.add((package, name, path))
+    return sorted(found)
+
+
+REGO_TESTS = _discover_rego_tests()
+
+
+@pytest.fixture(scope="module")
+def test_engine() -> regorus.Engine:
+    """One engine with every policy, every test and data.json loaded."""
+    return _engine(ALL_REGO)
+
+
+def test_rego_tests_were_discovered() -> None:
+    """Every rule package has a test file, and discovery found tests in each of them."""
+    packages_with_tests = {package for package, _, _ in REGO_TESTS}
+    for path in RULE_FILES:
+        package = _package_of(path)
+        assert f"{package}_test" in packages_with_tests, f"{_rel(path)} has no tests"
+        assert path.with_name(path.stem + "_test.rego").exists(), f"{_rel(path)} has no _test.rego"
+    assert len(REGO_TESTS) >= 3 * len(RULE_FILES)
+
+
+@pytest.mark.parametrize(
+    ("package", "rule", "path"), REGO_TESTS, ids=[f"{p}.{r}" for p, r, _ in REGO_TESTS]
+)
+def test_rego(test_engine: regorus.Engine, package: str, rule: str, path: str) -> None:
+    """One Rego unit test: its rule must evaluate to true."""
+    result = test_engine.eval_rule(f"data.{package}.{rule}")
+    assert result is True, f"{path}: {package}.{rule} evaluated to {result!r}, not true"
+
+
+# ---------------------------------------------------------------------------------------
+# METADATA blocks and data.json
+# ---------------------------------------------------------------------------------------
+
+_PACKAGE = re.compile(r"^package\s+([\w.]+)\s*$", re.MULTILINE)
+
+
+def _package_of(path: Path) -> str:
+    match = _PACKAGE.search(path.read_text(encoding="utf-8"))
+    assert match, f"{_rel(path)} has no package line"
+    return match.group(1)
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    """Parse the ``# METADATA`` comment block that precedes the package line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines and lines[0].strip() == "# METADATA", f"{_rel(path)}: must start with # METADATA"
+    body: list[str] = []
+    for line in lines[1:]:
+        if not line.startswith("#"):
+            break
+        body.append(line[2:] if line.startswith("# ") else line[1:])
+    meta = yaml.safe_load("\n".join(body))
+    assert isinstance(meta, dict), f"{_rel(path)}: METADATA is not a YAML mapping"
+    return meta
+
+
+def _rule_metadata() -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Return {custom.id: (file, metadata)} over every rule file."""
+    out: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path in RULE_FILES:
+        meta = _metadata(path)
+        rule_id = meta["custom"]["id"]
+        assert rule_id not in out, f"{_rel(path)}: id {rule_id} also in {_rel(out[rule_id][0])}"
+        out[rule_id] = (path, meta)
+    return out
+
+
+SEVERITIES = {"critical", "high", "medium", "low", "negligible", "unknown"}
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[_rel(p) for p in RULE_FILES])
+def test_rule_file_metadata(path: Path) -> None:
+    """A METADATA block with title, description, custom.id/severity/remediation; the id is
+    the one the rule emits; the package is under gate. and holds a deny and a warn rule."""
+    meta = _metadata(path)
+    text = path.read_text(encoding="utf-8")
+    for key in ("title", "description"):
+        assert isinstance(meta.get(key), str) and meta[key].strip(), f"{_rel(path)}: no {key}"
+    custom = meta.get("custom")
+    assert isinstance(custom, dict), f"{_rel(path)}: no custom section"
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)+", str(custom.get("id"))), f"{_rel(path)}: bad id"
+    assert custom.get("severity") in SEVERITIES, f"{_rel(path)}: bad severity"
+    assert isinstance(custom.get("remediation"), str), f"{_rel(path)}: no remediation"
+    assert meta.get("scope", "package") == "package"
+    assert f'rule_id := "{custom["id"]}"' in text, f"{_rel(path)}: rule_id differs from custom.id"
+    assert _package_of(path).startswith("gate.")
+    assert re.search(r"^deny contains ", text, re.MULTILINE), f"{_rel(path)}: no deny rule"
+    assert re.search(r"^warn contains ", text, re.MULTILINE), f"{_rel(path)}: no warn rule"
+
+
+def test_rule_ids_are_unique_and_packages_distinct() -> None:
+    meta = _rule_metadata()  # asserts uniqueness of ids
+    packages = [_package_of(p) for p in RULE_FILES]
+    assert len(set(packages)) == len(packages) == len(meta)
+
+
+def test_every_rule_id_has_an_action_in_every_stage() -> None:
+    """data.json spells out every rule's action in every stage (security teams read it)."""
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    rule_ids = set(_rule_metadata())
+    assert config["stage_order"] and set(config["stage_order"]) == set(config["stages"])
+    for stage, spec in config["stages"].items():
+        actions = spec["actions"]
+        assert set(actions) == rule_ids, f"data.json stage {stage}: {set(actions) ^ rule_ids}"
+        assert set(actions.values()) <= {"deny", "warn", "off"}, f"stage {stage}"
+
+
+def test_lib_lives_outside_gate_and_defines_no_deny_or_warn() -> None:
+    """The core collects every deny/warn under data.gate: helpers must not live there."""
+    for path in LIB_FILES + TEST_FILES:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^(deny|warn)\b", text, re.MULTILINE), _rel(path)
+    for path in LIB_FILES:
+        assert not _package_of(path).startswith("gate"), _rel(path)
+
+
+def test_settings_used_by_rules_have_strict_defaults() -> None:
+    """lib.setting(name) falls back to lib.default_settings[name]; a name missing there would
+    make the setting undefined and silently switch a rule off."""
+    engine = _engine(LIB_FILES)
+    defaults = engine.eval_rule("data.lib.gate.default_settings")
+    used = {
+        name
+        for path in RULE_FILES
+        for name in re.findall(r'lib\.setting\("(\w+)"\)', path.read_text(encoding="utf-8"))
+    }
+    assert used, "no settings found: the regex is stale"
+    assert used <= set(defaults), used - set(defaults)
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    for stage, spec in config["stages"].items():
+        assert set(spec["settings"]) == set(defaults), f"data.json stage {stage} settings"
+
+
+def test_lib_values_are_referenced_by_full_path() -> None:
+    """regorus quirk: `lib.x` through `import data.lib.gate as lib`, for a rule x that is not
+    a function, evaluates the WHOLE lib package (~0.5 s with 10,000 vulnerabilities).
+    Functions are fine; values must be written data.lib.gate.x."""
+    for path in RULE_FILES:
+        text = path.read_text(encoding="utf-8")
+        bad = [m for m in re.findall(r"(?<![\w.])lib\.(\w+)\b(?!\s*\()", text) if m != "gate"]
+        assert not bad, f"{_rel(path)} uses lib values by alias: {sorted(set(bad))}"
+
+
+# ---------------------------------------------------------------------------------------
+# Fail closed
+# ---------------------------------------------------------------------------------------
+
+
+def _eval_with_config(query: str, config: Any, stage: str | None) -> Any:
+    engine = _engine(LIB_FILES, data=False)
+    if config is not None:
+        engine.add_data({"gate_config": config})
+    context: dict[str, Any] = {"evaluated_at": "2025-06-01T12:00:00Z"}
+    if stage is not None:
+        context["stage"] = stage
+    engine.set_input({"context": context})
+    return engine.eval_rule(query)
+
+
+def test_fail_closed_when_stage_missing_from_data() -> None:
+    """A stage data.json does not know, a rule it does not list, a bogus action, a missing
+    gate_config: all make lib.action "deny"; settings fall back to the strict defaults."""
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    assert _eval_with_config('data.lib.gate.action("scan-stale")', config, "dev") == "off"
+    without_dev = copy.deepcopy(config)
+    del without_dev["stages"]["dev"]
+    assert _eval_with_config('data.lib.gate.action("scan-stale")', without_dev, "dev") == "deny"
+    assert (
+        _eval_with_config('data.lib.gate.setting("max_scan_age_hours")', without_dev, "dev")
+        == 24
+    )
+    assert _eval_with_config('data.lib.gate.action("no-such-rule")', config, "dev") == "deny"
+    bogus = copy.deepcopy(config)
+    bogus["stages"]["dev"]["actions"]["scan-stale"] = "Warn"
+    assert _eval_with_config('data.lib.gate.action("scan-stale")', bogus, "dev") == "deny"
+    assert _eval_with_config('data.lib.gate.action("scan-stale")', None, "dev") == "deny"
+    # No --stage: the strictest (last) stage of stage_order.
+    assert _eval_with_config("data.lib.gate.stage", config, None) == "prod"
+
+
+# ---------------------------------------------------------------------------------------
+# The whole pack over a realistic document
+# ---------------------------------------------------------------------------------------
+
+
+def _decisions(document: dict[str, Any], stage: str) -> dict[str, set[str]]:
+    """Evaluate data.gate as the core does; return {"deny": {ids}, "warn": {ids}}."""
+    engine = _engine(POLICY_FILES)
+    document = copy.deepcopy(document)
+    document["context"]["stage"] = stage
+    engine.set_input_json(json.dumps(document))
+    tree = _value(engine, "data.gate")
+    found: dict[str, set[str]] = {"deny": set(), "warn": set()}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in found:
+                    for result in value:
+                        assert set(result) == {"id", "msg", "severity", "remediation", "finding"}
+                        assert result["severity"] in SEVERITIES
+                        found[key].add(result["id"])
+                else:
+                    walk(value)
+
+    walk(tree)
+    return found
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[str, Any]:
+    return json.loads(SAMPLE.read_text(encoding="utf-8"))
+
+
+def test_sample_document_is_valid_against_the_document_model(sample: dict[str, Any]) -> None:
+    from gate.document import Document
+
+    Document.model_validate(sample)
+
+
+def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
+    dev = _decisions(sample, "dev")
+    staging = _decisions(sample, "staging")
+    prod = _decisions(sample, "prod")
+    assert dev == {
+        "deny": {"vuln-fixable-critical", "secret-found"},
+        "warn": {
+            "vuln-fixable-high",
+            "vuln-unfixed-critical-aged",
+            "misconfig-high",
+            "license-forbidden",
+            "image-root-user",
+            "image-labels-required",
+            "image-healthcheck-missing",
+            "image-too-old",
+            "image-base-unapproved",
+            "image-env-secret",
+            "scan-digest-mismatch",
+        },
+    }
+    assert prod == {
+        "deny": {
+            "vuln-fixable-critical",
+            "vuln-fixable-high",
+            "secret-found",
+            "misconfig-high",
+            "license-forbidden",
+            "image-root-user",
+            "image-tag-latest",
+            "image-labels-required",
+            "image-too-old",
+            "image-base-unapproved",
+            "image-env-secret",
+            "scan-digest-mismatch",
+            "scan-stale",
+        },
+        "warn": {"vuln-unfixed-critical-aged", "image-healthcheck-missing", "scan-stale"},
+    }
+    # staging: what prod blocks, staging mostly blocks too; its scan checks only warn.
+    assert staging["deny"] == prod["deny"] - {"scan-stale"}
+    assert staging["warn"] == {
+        "vuln-unfixed-critical-aged",
+        "image-healthcheck-missing",
+        "scan-stale",
+    }
+
+
+def test_sample_document_tag_convention_in_prod(sample: dict[str, Any]) -> None:
+    """With a tag that is neither latest nor conventional, prod denies, staging warns."""
+    document = copy.deepcopy(sample)
+    document["subject"]["tag"] = "nightly"
+    assert "image-tag-convention" in _decisions(document, "prod")["deny"]
+    assert "image-tag-convention" in _decisions(document, "staging")["warn"]
+    assert "image-tag-convention" not in set().union(*_decisions(document, "dev").values())
+
+
+# ---------------------------------------------------------------------------------------
+# Mutation check: the Rego tests can fail
+# ---------------------------------------------------------------------------------------
+
+
+def test_rego_tests_detect_a_broken_rule(test_engine: regorus.Engine) -> None:
+    """Break the root-user rule (treat every user as non-root) and its tests must fail;
+    repair it and they pass again. Proves the harness does not pass vacuously."""
+    path = POLICIES / "gate" / "image" / "root_user.rego"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace('in {"root", "0"}', 'in {"nobody-is-root"}')
+    assert broken != text, "mutation target not found in root_user.rego"
+    package = "gate.image.root_user_test"
+    tests = [rule for pkg, rule, _ in REGO_TESTS if pkg == package]
+    assert tests
+
+    mutated = _engine([p for p in ALL_REGO if p != path])
+    mutated.add_policy(_rel(path), broken)
+    failing = [t for t in tests if mutated.eval_rule(f"data.{package}.{t}") is not True]
+    assert failing, "no root-user test noticed that root:root is no longer root"
+    assert all(test_engine.eval_rule(f"data.{package}.{t}") is True for t in tests)
+
+
+def test_rego_test_fails_on_wrong_input(test_engine: regorus.Engine) -> None:
+    """A Rego test evaluated over a document in which the vulnerability has no fix must be
+    false: the test asserts the result, it does not merely run."""
+    query = (
+        "data.gate.vulnerabilities.fixable_critical_test.test_fixable_critical_denied_with_specific_message"
+        " with data.gate.vulnerabilities.fixable_critical_test.openssl as"
+        ' data.lib.fixtures_test.vulnerability("CVE-2024-0001", "critical", "openssl", "3.0.11-1", [])'
+    )
+    assert _value(test_engine, query) is not True
