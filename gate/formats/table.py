@@ -76,7 +76,8 @@ class TableFormatter:
             soft_wrap=False,
         )
         self._write(console, verdict)
-        return buffer.getvalue()
+        # Rich pads table lines to the full width; trailing blanks only bloat logs and diffs.
+        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
     def _write(self, console: Console, verdict: Verdict) -> None:
         style = "bold green" if verdict.decision == "pass" else "bold red"

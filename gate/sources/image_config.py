@@ -255,9 +255,17 @@ def _image(data: dict[str, Any], keys: _Layout, source: InputFile, place: str) -
     def inner(name: str) -> tuple[Any, InputFile, str]:
         return config.get(name), source, at(config_place, name)
 
+    created = rfc3339(text_at(data, keys.created, source, place))
+    os_name = text_at(data, keys.os, source, place)
+    architecture = text_at(data, keys.architecture, source, place)
+    user = optional_string(*inner("User"))
+    if user is None and (created or os_name or architecture or layers):
+        # A real config without User runs as root (OCI omits empty fields); say so, so
+        # that policies can tell "root" ("") from "no config seen" (null).
+        user = ""
     return Image(
-        created=rfc3339(text_at(data, keys.created, source, place)),
-        user=optional_string(*inner("User")),
+        created=created,
+        user=user,
         env=environment(*inner("Env")),
         labels=labels,
         exposed_ports=sorted(ports),
@@ -265,8 +273,8 @@ def _image(data: dict[str, Any], keys: _Layout, source: InputFile, place: str) -
         cmd=command(*inner("Cmd")),
         workdir=text_at(config, "WorkingDir", source, config_place),
         healthcheck=healthcheck(*inner("Healthcheck")),
-        os=text_at(data, keys.os, source, place),
-        architecture=text_at(data, keys.architecture, source, place),
+        os=os_name,
+        architecture=architecture,
         variant=text_at(data, keys.variant, source, place),
         layers=[Layer(digest=layer) for layer in layers],
         base=base_image(labels),

@@ -181,7 +181,11 @@ def _parse_v2(report: dict[str, Any], source: InputFile, format_key: str) -> Fra
         artifact_name=artifact_name,
         artifact_type=artifact_type,
         artifact_digests=unique([own_id, *(repo_digest(entry) for entry in pinned)]),
-        kinds=_kinds(findings, results, artifact_type),
+        # A real image config (user known, "" being root) is image metadata, as inspect is.
+        kinds=sorted(
+            {*_kinds(findings, results, artifact_type)}
+            | ({"metadata"} if image is not None and image.user is not None else set())
+        ),
         subject=_subject(artifact_name, artifact_type, metadata, pinned, own_id, source),
         image=image,
         authority=1 if image is not None else 0,

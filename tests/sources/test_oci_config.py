@@ -118,7 +118,7 @@ def test_unknown_platform_and_extra_fields_are_kept_as_given() -> None:
     }
     image = parse_inline(data).image
     assert image is not None
-    assert (image.architecture, image.os, image.user) == ("unknown", "unknown", None)
+    assert (image.architecture, image.os, image.user) == ("unknown", "unknown", "")
     assert len(image.layers) == 1
 
 

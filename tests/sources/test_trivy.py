@@ -85,7 +85,7 @@ def test_image_scan_records_scan_facts(image_scan: Fragment) -> None:
     assert image_scan.artifact_name == "ghcr.io/acme/shop-api:1.4.2"
     assert image_scan.artifact_type == "container_image"
     assert image_scan.artifact_digests == [IMAGE_ID, REPO_DIGEST]
-    assert image_scan.kinds == ["license", "misconfiguration", "secret", "vulnerability"]
+    assert image_scan.kinds == ["license", "metadata", "misconfiguration", "secret", "vulnerability"]
     assert image_scan.database == {}
     assert image_scan.authority == 1
 
@@ -413,7 +413,8 @@ def test_subject_reference_source(
 def test_image_scan_without_vulnerabilities() -> None:
     fragment = parse(load("empty-v2.json"))
     assert fragment.vulnerabilities == []
-    assert fragment.kinds == ["vulnerability"]
+    # its ImageConfig is real image metadata
+    assert fragment.kinds == ["metadata", "vulnerability"]
     assert fragment.subject.reference == "ghcr.io/acme/static-site:2024.10.1"
     assert fragment.image is not None
     assert (fragment.image.architecture, fragment.image.variant) == ("arm64", "v8")
