@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,15 +186,15 @@ def normalize(settings: Settings) -> Document:
 def document_json(document: Document) -> tuple[str, str]:
     """Serialise the document for the engine and hash it.
 
-    Returns ``(input_json, sha256)``; the hash leaves out ``context.evaluated_at`` so
-    that it identifies the evidence and stage, not the moment.
+    Returns ``(input_json, sha256)``. The hash covers everything but
+    ``context.evaluated_at``, so that it identifies the evidence and stage, not the
+    moment. pydantic's serialiser writes fields in model order, so the evidence is
+    serialised once and the context (the last field) spliced on.
     """
-    body = document.model_dump(mode="json")
-    input_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    del body["context"]["evaluated_at"]
-    digest = hashlib.sha256(
-        json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    evidence = document.model_dump_json(exclude={"context"})
+    digest = hashlib.sha256(f"{evidence}\n{document.context.stage}".encode()).hexdigest()
+    context = document.context.model_dump_json()
+    input_json = f'{evidence[:-1]},"context":{context}}}'
     return input_json, f"sha256:{digest}"
 
 

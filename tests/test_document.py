@@ -56,3 +56,16 @@ def test_normalized_documents_validate_against_the_committed_schema(inputs):
     document = normalize_fixture(*inputs)
     schema = json.loads(COMMITTED.read_text())
     jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_engine_input_is_the_whole_document_and_its_hash_ignores_the_time():
+    from gate.document import Context, Document
+    from gate.run import document_json
+
+    document = Document.model_validate(normalize_fixture("reports/trivy/v2-image.json"))
+    input_json, digest = document_json(document)
+    assert json.loads(input_json) == json.loads(document.model_dump_json())
+    later = document.model_copy(update={"context": Context(stage="prod", evaluated_at="2030-01-01T00:00:00Z")})
+    other_stage = document.model_copy(update={"context": Context(stage="dev", evaluated_at="x")})
+    assert document_json(later)[1] == digest
+    assert document_json(other_stage)[1] != digest

@@ -66,10 +66,10 @@ def optional_string(value: Any, source: InputFile, place: str) -> str | None:
 def string_array(value: Any, source: InputFile, place: str) -> list[str]:
     """Return an array of strings exactly as written; null → ``[]``; else fails."""
     items = array(value, source, place)
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
-    return items
+    if all(isinstance(item, str) for item in items):
+        return items
+    index, item = next((i, v) for i, v in enumerate(items) if not isinstance(v, str))
+    raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
 
 
 def string_list(value: Any, source: InputFile, place: str) -> list[str]:
@@ -92,4 +92,7 @@ def text_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> st
     Blank strings are how Go tools write "unset", so they read as None; a value that is
     not a string at all fails.
     """
-    return text(optional_string(obj.get(name), source, at(place, name)))
+    value = obj.get(name)
+    if isinstance(value, str):  # the common case, without building a path nobody reads
+        return value if value.strip() else None
+    return text(optional_string(value, source, at(place, name)))

@@ -198,3 +198,16 @@ config_with(stage, actions, settings) := object.union(config, {"stages": {stage:
 ids(results) := {x | some r in results; x := _key(r.finding)}
 
 _key(f) := f.id if "id" in object.keys(f) else := f.field
+
+# doc with nothing known about the image config: no metadata scan, and none of the image
+# facts (created, os, env, layers) that only an image config carries. (object.union merges
+# recursively, so emptying env needs json.patch.)
+unknown_image := json.patch(doc, [
+	{"op": "replace", "path": "/image", "value": {
+		"created": null, "user": null, "env": {}, "labels": {}, "exposed_ports": [],
+		"entrypoint": null, "cmd": null, "workdir": null, "healthcheck": null, "os": null,
+		"architecture": null, "variant": null, "size": null, "layers": [], "base": null,
+		"os_family": null, "os_version": null,
+	}},
+	{"op": "replace", "path": "/scans", "value": [doc.scans[0]]},
+])

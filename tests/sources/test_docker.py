@@ -36,15 +36,18 @@ def load(path: Path) -> tuple[Any, InputFile]:
 
 
 def fixture_data(name: str) -> Any:
+    """Return a fresh parsed copy of a fixture under fixtures/image."""
     return load(FIXTURES / "image" / name)[0]
 
 
 def parse_fixture(name: str) -> Fragment:
+    """Parse a fixture under fixtures/image."""
     data, source = load(FIXTURES / "image" / name)
     return SOURCE.parse(data, source)
 
 
 def parse_inline(data: Any) -> Fragment:
+    """Parse in-test inspect output."""
     return SOURCE.parse(data, InputFile(path="inspect.json", sha256="0" * 64, size=0))
 
 
@@ -238,7 +241,9 @@ def test_healthcheck_shapes(
 ) -> None:
     data = fixture_data("inspect.json")
     data[0]["Config"]["Healthcheck"] = healthcheck
-    check = parse_inline(data).image.healthcheck  # type: ignore[union-attr]
+    image = parse_inline(data).image
+    assert image is not None
+    check = image.healthcheck
     if expected is None:
         assert check is None
     else:
@@ -293,7 +298,7 @@ def test_several_images_are_refused(ids: list[str], place: str, count: int) -> N
 
 
 def test_placeholder_objects_are_skipped() -> None:
-    placeholder = {"Id": "", "RepoTags": None, "Config": None, "RootFS": {}, "Size": 0}
+    placeholder: dict[str, Any] = {"Id": "", "RepoTags": None, "Config": None, "RootFS": {}}
     real = fixture_data("inspect.json")[0]
     fragment = parse_inline([placeholder, real])
     assert fragment.subject.image_id == IMAGE_ID
@@ -301,7 +306,7 @@ def test_placeholder_objects_are_skipped() -> None:
 
 
 def test_all_placeholders_yield_no_facts() -> None:
-    placeholder = {"Id": "", "RepoTags": None, "Config": None, "RootFS": {}, "Size": 0}
+    placeholder: dict[str, Any] = {"Id": "", "RepoTags": None, "Config": None, "RootFS": {}}
     fragment = parse_inline([placeholder, dict(placeholder)])
     assert fragment.image is None
     assert fragment.subject.reference is None and fragment.subject.image_id is None

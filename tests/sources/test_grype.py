@@ -32,15 +32,18 @@ def load(path: Path) -> tuple[Any, InputFile]:
 
 
 def parse_fixture(name: str) -> Fragment:
+    """Parse a Grype fixture under fixtures/reports/grype."""
     data, source = load(FIXTURES / "reports" / "grype" / name)
     return SOURCE.parse(data, source)
 
 
 def parse_inline(data: Any) -> Fragment:
+    """Parse an in-test report."""
     return SOURCE.parse(data, InputFile(path="inline-grype.json", sha256="0" * 64, size=0))
 
 
 def by_package(fragment: Fragment) -> dict[str, Any]:
+    """Index the fragment's findings by package name."""
     return {v.package.name: v for v in fragment.vulnerabilities}
 
 
@@ -319,8 +322,9 @@ def test_redacted_digests_are_dropped() -> None:
 
 
 def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(load(FIXTURES / "reports" / "grype" / "image.json")[0])
-    target = data
+    """Return the image fixture with the value at ``path`` replaced."""
+    data: dict[str, Any] = copy.deepcopy(load(FIXTURES / "reports" / "grype" / "image.json")[0])
+    target: Any = data
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value

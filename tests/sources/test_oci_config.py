@@ -29,6 +29,7 @@ def load(path: Path) -> tuple[Any, InputFile]:
 
 
 def parse_inline(data: Any) -> Fragment:
+    """Parse an in-test config."""
     return SOURCE.parse(data, InputFile(path="config.json", sha256="c" * 64, size=0))
 
 

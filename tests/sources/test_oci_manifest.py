@@ -34,15 +34,18 @@ def load(path: Path) -> tuple[Any, InputFile]:
 
 
 def parse_fixture(name: str) -> tuple[Fragment, InputFile]:
+    """Parse a fixture under fixtures/image; also return its InputFile."""
     data, source = load(FIXTURES / "image" / name)
     return SOURCE.parse(data, source), source
 
 
 def parse_inline(data: Any) -> Fragment:
+    """Parse an in-test manifest (its stand-in file hash is ``d`` * 64)."""
     return SOURCE.parse(data, InputFile(path="manifest.json", sha256="d" * 64, size=0))
 
 
 def entry(digest_char: str, architecture: str, os: str = "linux", **extra: Any) -> dict[str, Any]:
+    """An index entry for a platform manifest whose digest repeats ``digest_char``."""
     return {
         "mediaType": OCI_MANIFEST,
         "digest": "sha256:" + digest_char * 64,
@@ -53,10 +56,12 @@ def entry(digest_char: str, architecture: str, os: str = "linux", **extra: Any) 
 
 
 def index(*entries: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An OCI image index of ``entries``."""
     return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": list(entries), **extra}
 
 
 def v1_compat(**fields: Any) -> dict[str, str]:
+    """A schema-1 history entry: the config as JSON inside a string."""
     return {"v1Compatibility": json.dumps(fields)}
 
 
@@ -352,7 +357,7 @@ def test_containerd_export_layout_names_the_image() -> None:
             "manifests[0].platform",
             id="platform-string",
         ),
-        pytest.param(index("x"), "manifests[0]", id="entry-string"),
+        pytest.param({**index(), "manifests": ["x"]}, "manifests[0]", id="entry-string"),
         pytest.param(
             {**SCHEMA1, "fsLayers": [{"blobSum": 3}]}, "fsLayers[0].blobSum", id="blobsum"
         ),
