@@ -168,7 +168,9 @@ def check(
     from gate.run import Settings, evaluate
 
     if output is not None:
-        _refuse_overwriting_inputs(output, [*inputs, *policies, *data, *(w for w in [waivers] if w)])
+        _refuse_overwriting_inputs(
+            output, [*inputs, *policies, *data, *(w for w in [waivers] if w)]
+        )
     chosen = output_format or (EXTENSIONS.get(Path(output).suffix, "table") if output else "table")
     settings = Settings(
         inputs=list(inputs),
@@ -216,9 +218,7 @@ def normalize(
 
 
 @cli.command()
-@click.argument(
-    "which", type=click.Choice(["document", "verdict", "waivers"]), default="document"
-)
+@click.argument("which", type=click.Choice(["document", "verdict", "waivers"]), default="document")
 @debug_option
 def schema(which: str) -> None:
     """Print a JSON Schema: the input document (default), the verdict, or the waivers file."""

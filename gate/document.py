@@ -82,20 +82,17 @@ class BaseImage(Model):
     """The base image this image was built from, when recorded."""
 
     name: str | None = Field(
-        None, description="From 'org.opencontainers.image.base.name', e.g. 'docker.io/library/alpine:3.19'."
+        None,
+        description="From 'org.opencontainers.image.base.name', e.g. 'docker.io/library/alpine'.",
     )
-    digest: str | None = Field(
-        None, description="From 'org.opencontainers.image.base.digest'."
-    )
+    digest: str | None = Field(None, description="From 'org.opencontainers.image.base.digest'.")
 
 
 class Image(Model):
     """Image configuration and metadata."""
 
     created: str | None = Field(None, description="Build time, RFC 3339 UTC ('…Z').")
-    user: str | None = Field(
-        None, description="Configured USER; empty string or null means root."
-    )
+    user: str | None = Field(None, description="Configured USER; empty string or null means root.")
     env: dict[str, str] = Field(default_factory=dict, description="Environment, NAME → value.")
     labels: dict[str, str] = Field(default_factory=dict, description="Image labels.")
     exposed_ports: list[str] = Field(
@@ -156,7 +153,9 @@ class Vulnerability(Model):
     id: str = Field(description="Primary id: the CVE when one is known, else the scanner's id.")
     aliases: list[str] = Field(default_factory=list, description="Other ids (GHSA, distro ids…).")
     severity: Severity = Field(description="Highest severity any source gave.")
-    cvss: Cvss | None = Field(None, description="Preferred CVSS rating (newest version, NVD first).")
+    cvss: Cvss | None = Field(
+        None, description="Preferred CVSS rating (newest version, NVD first)."
+    )
     package: Package = Field(description="Affected package.")
     fixed_versions: list[str] = Field(
         default_factory=list, description="Versions that fix it; empty when no fix is known."
@@ -165,7 +164,8 @@ class Vulnerability(Model):
     status: FixStatus = Field(
         "unknown",
         description="Fix state: 'fixed' (a fix is released), 'affected' (none yet), "
-        "'will_not_fix', 'fix_deferred', 'end_of_life', 'not_affected' (vendor says so), 'unknown'.",
+        "'will_not_fix', 'fix_deferred', 'end_of_life', 'not_affected' (vendor says so), "
+        "'unknown'.",
     )
     title: str | None = Field(None, description="Short title.")
     description: str | None = Field(None, description="Longer description.")
@@ -262,10 +262,13 @@ class Document(Model):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+        json_schema_extra={
+            "$id": SCHEMA_ID,
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+        },
     )
 
-    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Document schema version.")
+    schema_version: Literal["1"] = Field("1", description="Document schema version.")
     subject: Subject = Field(default_factory=Subject, description="The image being promoted.")
     image: Image = Field(default_factory=Image, description="Image configuration and metadata.")
     vulnerabilities: list[Vulnerability] = Field(
@@ -292,4 +295,4 @@ def json_schema_text() -> str:
 
 def severity_rank(severity: str) -> int:
     """Rank a severity for comparison: higher is more severe."""
-    return SEVERITY_ORDER.index(severity)  # type: ignore[arg-type]
+    return SEVERITY_ORDER.index(severity)

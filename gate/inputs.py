@@ -26,10 +26,8 @@ class InputFile:
     size: int
 
 
-def read_bounded(
-    path: Path, limit: int, shown: str, error: type[GateError] = InputError
-) -> bytes:
-    """Read at most ``limit`` bytes of ``path``; raise ``error`` naming ``shown`` if larger or unreadable."""
+def read_bounded(path: Path, limit: int, shown: str, error: type[GateError] = InputError) -> bytes:
+    """Read at most ``limit`` bytes of ``path``; raise ``error`` (naming ``shown``) otherwise."""
     try:
         with path.open("rb") as handle:
             raw = handle.read(limit + 1)
@@ -85,7 +83,7 @@ def parse_json(raw: bytes, where: str) -> Any:
 
 
 def parse_structured(text: str, *, as_yaml: bool) -> Any:
-    """Parse JSON, or YAML with ``yaml.safe_load`` (no tags, no objects); raise ValueError with the place."""
+    """Parse JSON, or YAML with ``yaml.safe_load`` (no tags); raise ValueError naming the place."""
     if not as_yaml:
         try:
             return json.loads(text)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from gate.document import (
     SEVERITY_ORDER,
     Image,
+    Severity,
     License,
     Misconfiguration,
     Secret,
@@ -39,8 +40,8 @@ def _union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def _higher(a: str, b: str) -> Any:
-    return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b  # type: ignore[arg-type]
+def _higher(a: Severity, b: Severity) -> Severity:
+    return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
 
 
 _PYPI_SEPARATORS = re.compile(r"[-_.]+")
@@ -74,7 +75,10 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
     package = old.package
     if (package.purl is None and new.package.purl) or (package.path is None and new.package.path):
         package = package.model_copy(
-            update={"purl": package.purl or new.package.purl, "path": package.path or new.package.path}
+            update={
+                "purl": package.purl or new.package.purl,
+                "path": package.path or new.package.path,
+            }
         )
     fixed = _union(old.fixed_versions, new.fixed_versions)
     status = old.status if old.status != "unknown" else new.status
@@ -140,7 +144,7 @@ def merge_fragments(
     subjects = [fragments[i].subject for i in ranked]
     if image_reference is not None:
         subjects.insert(0, image_reference)
-    images = [fragments[i].image for i in ranked if fragments[i].image is not None]
+    images = [image for i in ranked if (image := fragments[i].image) is not None]
     return {
         "subject": _merge_subjects(subjects),
         "image": _merge_images(images),

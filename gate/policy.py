@@ -91,7 +91,9 @@ def _walk(root: Path) -> Iterator[Path]:
         yield root
         return
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+        if path.is_file() and not any(
+            part.startswith(".") for part in path.relative_to(root).parts
+        ):
             yield path
 
 
@@ -173,7 +175,7 @@ def _merge_data_file(
 
 
 def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``extra`` into ``target`` in place: objects merge recursively, anything else replaces."""
+    """Merge ``extra`` into ``target`` in place: objects merge recursively, the rest replaces."""
     for key, value in extra.items():
         current = target.get(key)
         if isinstance(current, dict) and isinstance(value, dict):

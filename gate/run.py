@@ -248,7 +248,7 @@ def evaluate(settings: Settings) -> Verdict:
 
 
 def _count_severities(document: Document) -> dict[str, int]:
-    counts = dict.fromkeys(reversed(SEVERITY_ORDER), 0)
+    counts: dict[str, int] = dict.fromkeys(reversed(SEVERITY_ORDER), 0)
     for vuln in document.vulnerabilities:
         counts[vuln.severity] += 1
     return counts

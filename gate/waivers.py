@@ -27,7 +27,7 @@ class Waiver:
     expires_at: dt.datetime
 
     def matches(self, result: Result, reference: str | None) -> bool:
-        """True when every condition the waiver states holds for ``result`` on image ``reference``."""
+        """True when every condition of the waiver holds for ``result`` on image ``reference``."""
         ref = self.ref
         if ref.rule is not None and ref.rule != result.id:
             return False
@@ -128,14 +128,16 @@ def _json_path(parts: Any) -> str:
 
 def _explain(error: Any) -> str:
     if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
+        return str(error.message).replace("is a required property", "is required")
     if error.validator == "anyOf" and error.schema.get("anyOf", [{}])[0].get("required"):
         return "a waiver must name a 'rule' or a 'vulnerability' (or both)"
     if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
-    if error.validator in ("anyOf", "pattern", "format") and error.absolute_path and str(
-        error.absolute_path[-1]
-    ) == "expires":
+        return str(error.message).replace("Additional properties are not allowed", "unknown key(s)")
+    if (
+        error.validator in ("anyOf", "pattern", "format")
+        and error.absolute_path
+        and str(error.absolute_path[-1]) == "expires"
+    ):
         return f"expires {error.instance!r} is not a date (YYYY-MM-DD) or RFC 3339 time"
     return str(error.message)
 

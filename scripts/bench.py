@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,9 +27,12 @@ def run(command: list[str]) -> tuple[float, float, int]:
     wrapper = (
         "import resource,subprocess,sys,time;t=time.perf_counter();"
         "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-        "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
+        "print(time.perf_counter()-t,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=True
+    )
     seconds, rss_kib, code = out.stdout.split()
     return float(seconds), int(rss_kib) / 1024, int(code)
 
@@ -50,7 +52,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     gate = [sys.executable, "-m", "gate"]
-    print("| findings | file MiB | json.load s | json.load MiB | gate check s | gate check MiB | exit |")
+    print(
+        "| findings | file MiB | json.load s | json.load MiB | gate check s | gate check MiB"
+        " | exit |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.counts:

@@ -44,7 +44,10 @@ def vulnerability(rng: random.Random, index: int, package: str, version: str) ->
                 "V3Score": score,
             }
         },
-        "References": [f"https://example.org/advisories/{index}", f"https://example.org/fix/{index}"],
+        "References": [
+            f"https://example.org/advisories/{index}",
+            f"https://example.org/fix/{index}",
+        ],
         "PublishedDate": f"20{15 + index % 10}-0{1 + index % 9}-1{index % 10}T00:00:00Z",
         "LastModifiedDate": "2025-01-01T00:00:00Z",
     }

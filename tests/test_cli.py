@@ -6,11 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import AT, FIXTURES, ROOT, fixture
 
 TRIVY = fixture("reports/trivy/v2-image.json")
@@ -41,7 +39,9 @@ def check_golden(name: str, text: str) -> None:
 
 
 def test_pass(gate_cli):
-    result = gate_cli("check", fixture("reports/grype/empty.json"), INSPECT, "--at", SCAN_DAY, "-f", "json")
+    result = gate_cli(
+        "check", fixture("reports/grype/empty.json"), INSPECT, "--at", SCAN_DAY, "-f", "json"
+    )
     assert result.code == 0, result.err
     verdict = verdict_of(result)
     assert verdict["decision"] == "pass"
@@ -50,7 +50,9 @@ def test_pass(gate_cli):
 
 
 def test_fail_lists_every_reason(gate_cli):
-    result = gate_cli("check", TRIVY, GRYPE, INSPECT, "--stage", "prod", "--at", SCAN_DAY, "-f", "json")
+    result = gate_cli(
+        "check", TRIVY, GRYPE, INSPECT, "--stage", "prod", "--at", SCAN_DAY, "-f", "json"
+    )
     assert result.code == 1
     verdict = verdict_of(result)
     assert verdict["decision"] == "fail"
@@ -125,7 +127,8 @@ def test_expired_waiver(gate_cli):
         (["inputs/malformed.json"], 3, "inputs/malformed.json: line 3 column 20: invalid JSON"),
         (["inputs/empty-file.json"], 3, "inputs/empty-file.json: empty file"),
         (["no-such-report.json"], 3, "no-such-report.json: no such file"),
-        (["image/inspect.json", "-p", "scenarios/broken-policy"], 3, "broken.rego:14:1: policy does not compile"),
+        (["image/inspect.json", "-p", "scenarios/broken-policy"], 3,
+         "broken.rego:14:1: policy does not compile"),
         (["image/inspect.json", "--stage", "qa"], 2, "unknown stage 'qa'"),
         (["image/inspect.json", "--waivers", "scenarios/high-only/trivy.json"], 3, "trivy.json: "),
         (["image/inspect.json", "image/inspect.json"], 2, "each report may be given once"),
@@ -247,7 +250,10 @@ def test_per_file_type_forcing(gate_cli):
         "normalize", HIGH_ONLY, INSPECT, "--type", f"{INSPECT}=docker-inspect", "--at", SCAN_DAY
     )
     assert result.code == 0
-    assert [s["format"] for s in json.loads(result.out)["scans"]] == ["trivy-json", "docker-inspect"]
+    assert [s["format"] for s in json.loads(result.out)["scans"]] == [
+        "trivy-json",
+        "docker-inspect",
+    ]
 
 
 def test_normalize_prints_the_document(gate_cli):
@@ -285,7 +291,19 @@ def test_version_and_help(gate_cli):
 
 def test_installed_console_script_reads_stdin():
     """The real process: console script or `python -m gate`, stdin input, exit code."""
-    command = [sys.executable, "-m", "gate", "check", "-", str(INSPECT), "--at", SCAN_DAY, "-q", "-f", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "gate",
+        "check",
+        "-",
+        str(INSPECT),
+        "--at",
+        SCAN_DAY,
+        "-q",
+        "-f",
+        "json",
+    ]
     done = subprocess.run(
         command,
         input=HIGH_ONLY.read_bytes(),

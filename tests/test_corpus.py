@@ -11,7 +11,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import CORPUS, corpus_rows
 
 SUPPORTED = {

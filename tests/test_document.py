@@ -7,9 +7,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from tests_support import normalize_fixture
 
 from gate.document import json_schema, json_schema_text
-from tests_support import normalize_fixture
 
 COMMITTED = Path(__file__).resolve().parents[1] / "gate" / "schema" / "document.schema.json"
 
@@ -65,7 +65,9 @@ def test_engine_input_is_the_whole_document_and_its_hash_ignores_the_time():
     document = Document.model_validate(normalize_fixture("reports/trivy/v2-image.json"))
     input_json, digest = document_json(document)
     assert json.loads(input_json) == json.loads(document.model_dump_json())
-    later = document.model_copy(update={"context": Context(stage="prod", evaluated_at="2030-01-01T00:00:00Z")})
+    later = document.model_copy(
+        update={"context": Context(stage="prod", evaluated_at="2030-01-01T00:00:00Z")}
+    )
     other_stage = document.model_copy(update={"context": Context(stage="dev", evaluated_at="x")})
     assert document_json(later)[1] == digest
     assert document_json(other_stage)[1] != digest

@@ -9,7 +9,9 @@ from gate.merge import merge_fragments
 from gate.sources.base import Fragment
 
 
-def vuln(tool: str, severity: str, *, vid: str = "CVE-2024-1", version: str = "1.0", **extra) -> Vulnerability:
+def vuln(
+    tool: str, severity: str, *, vid: str = "CVE-2024-1", version: str = "1.0", **extra
+) -> Vulnerability:
     return Vulnerability(
         id=vid,
         severity=severity,
@@ -21,7 +23,9 @@ def vuln(tool: str, severity: str, *, vid: str = "CVE-2024-1", version: str = "1
 
 
 def test_same_vulnerability_from_two_scanners_is_one_entry_with_both_sources():
-    trivy = Fragment(format="trivy-json", tool="trivy", vulnerabilities=[vuln("trivy", "high", urls=["a", "b"])])
+    trivy = Fragment(
+        format="trivy-json", tool="trivy", vulnerabilities=[vuln("trivy", "high", urls=["a", "b"])]
+    )
     grype = Fragment(
         format="grype-json",
         tool="grype",
@@ -39,7 +43,10 @@ def test_same_vulnerability_from_two_scanners_is_one_entry_with_both_sources():
     )
     [merged] = merge_fragments([trivy, grype])["vulnerabilities"]
     assert merged.severity == "critical"
-    assert [(s.tool, s.severity) for s in merged.sources] == [("trivy", "high"), ("grype", "critical")]
+    assert [(s.tool, s.severity) for s in merged.sources] == [
+        ("trivy", "high"),
+        ("grype", "critical"),
+    ]
     assert merged.aliases == ["GHSA-x"]
     assert merged.fixed_versions == ["1.1"] and merged.fix_available and merged.status == "fixed"
     assert merged.urls == ["a", "b", "c"]
@@ -65,8 +72,18 @@ def test_different_versions_or_ids_stay_apart_and_sort_worst_first():
 
 
 def test_image_fields_come_from_the_highest_authority_and_empty_user_is_root():
-    report = Fragment(format="trivy-json", tool="trivy", authority=1, image=Image(user="app", os="linux", labels={"a": "1"}))
-    inspect = Fragment(format="docker-inspect", tool="docker", authority=10, image=Image(user="", architecture="arm64"))
+    report = Fragment(
+        format="trivy-json",
+        tool="trivy",
+        authority=1,
+        image=Image(user="app", os="linux", labels={"a": "1"}),
+    )
+    inspect = Fragment(
+        format="docker-inspect",
+        tool="docker",
+        authority=10,
+        image=Image(user="", architecture="arm64"),
+    )
     image = merge_fragments([report, inspect])["image"]
     assert image.user == ""
     assert (image.os, image.architecture, image.labels) == ("linux", "arm64", {"a": "1"})
@@ -76,26 +93,48 @@ def test_subject_name_comes_whole_from_image_option_and_digests_from_metadata():
     report = Fragment(
         format="trivy-json",
         tool="trivy",
-        subject=Subject(reference="acme/api:latest", registry="docker.io", repository="acme/api", tag="latest", digest="sha256:1"),
+        subject=Subject(
+            reference="acme/api:latest",
+            registry="docker.io",
+            repository="acme/api",
+            tag="latest",
+            digest="sha256:1",
+        ),
     )
     option = Subject(reference="ghcr.io/acme/api", registry="ghcr.io", repository="acme/api")
     subject = merge_fragments([report], option)["subject"]
-    assert (subject.reference, subject.registry, subject.tag, subject.digest) == ("ghcr.io/acme/api", "ghcr.io", None, "sha256:1")
+    assert (subject.reference, subject.registry, subject.tag, subject.digest) == (
+        "ghcr.io/acme/api",
+        "ghcr.io",
+        None,
+        "sha256:1",
+    )
 
 
 def test_secrets_merge_on_rule_file_and_line():
     def secret(tool: str, line: int) -> Secret:
-        return Secret(rule_id="aws-key", severity="critical", target="app/.env", start_line=line,
-                      sources=[FindingSource(tool=tool, input="x", severity="critical")])
+        return Secret(
+            rule_id="aws-key",
+            severity="critical",
+            target="app/.env",
+            start_line=line,
+            sources=[FindingSource(tool=tool, input="x", severity="critical")],
+        )
 
-    fragment = Fragment(format="trivy-json", tool="trivy", secrets=[secret("a", 1), secret("b", 1), secret("a", 2)])
+    fragment = Fragment(
+        format="trivy-json", tool="trivy", secrets=[secret("a", 1), secret("b", 1), secret("a", 2)]
+    )
     merged = merge_fragments([fragment])["secrets"]
     assert [(s.start_line, len(s.sources)) for s in merged] == [(1, 2), (2, 1)]
 
 
 def test_many_findings_from_two_scanners_pair_up():
     fragments = [
-        Fragment(format="x", tool=tool, vulnerabilities=[vuln(tool, "high", vid=f"CVE-1-{i}") for i in range(5_000)])
+        Fragment(
+            format="x",
+            tool=tool,
+            vulnerabilities=[vuln(tool, "high", vid=f"CVE-1-{i}") for i in range(5_000)],
+        )
         for tool in ("trivy", "grype")
     ]
     result = merge_fragments(fragments)
@@ -129,8 +168,20 @@ def test_ecosystem_spellings_of_one_package_merge(package_type, first, second):
 
 def test_same_name_in_different_ecosystems_stays_apart():
     items = [
-        Vulnerability(id="CVE-2025-1", severity="high", package=Package(name="yaml", version="1", type=t),
-                      fix_available=False, sources=[FindingSource(tool="t", input="x", severity="high")])
+        Vulnerability(
+            id="CVE-2025-1",
+            severity="high",
+            package=Package(name="yaml", version="1", type=t),
+            fix_available=False,
+            sources=[FindingSource(tool="t", input="x", severity="high")],
+        )
         for t in ("npm", "gem")
     ]
-    assert len(merge_fragments([Fragment(format="x", tool="t", vulnerabilities=items)])["vulnerabilities"]) == 2
+    assert (
+        len(
+            merge_fragments([Fragment(format="x", tool="t", vulnerabilities=items)])[
+                "vulnerabilities"
+            ]
+        )
+        == 2
+    )

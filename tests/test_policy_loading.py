@@ -28,7 +28,9 @@ def make_pack(tmp_path):
     (tmp_path / "gate").mkdir()
     (tmp_path / "gate" / "mine.rego").write_text(RULE)
     (tmp_path / "gate" / "mine_test.rego").write_text("package gate.mine_test\n")
-    (tmp_path / "data.json").write_text(json.dumps({"gate_config": {"a": 1, "nested": {"x": 1, "y": 2}}}))
+    (tmp_path / "data.json").write_text(
+        json.dumps({"gate_config": {"a": 1, "nested": {"x": 1, "y": 2}}})
+    )
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "skip.rego").write_text("not rego")
     return tmp_path
@@ -41,7 +43,11 @@ def test_loads_modules_without_tests_and_merges_data_files(tmp_path):
     bundle = load_bundle([pack], [extra])
     assert [m.path for m in bundle.modules] == [str(pack / "gate" / "mine.rego")]
     assert bundle.data == {"gate_config": {"a": 1, "nested": {"x": 1, "y": 3}, "b": [1]}}
-    assert [p for p, _ in bundle.files] == [str(pack / "data.json"), str(pack / "gate" / "mine.rego"), str(extra)]
+    assert [p for p, _ in bundle.files] == [
+        str(pack / "data.json"),
+        str(pack / "gate" / "mine.rego"),
+        str(extra),
+    ]
 
 
 def test_tests_are_loaded_on_request(tmp_path):

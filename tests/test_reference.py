@@ -27,7 +27,13 @@ D = "sha256:" + "a" * 64
 )
 def test_parses_references(text, registry, repository, tag, digest):
     subject = parse_reference(text)
-    assert (subject.reference, subject.registry, subject.repository, subject.tag, subject.digest) == (
+    assert (
+        subject.reference,
+        subject.registry,
+        subject.repository,
+        subject.tag,
+        subject.digest,
+    ) == (
         text,
         registry,
         repository,

@@ -256,7 +256,7 @@ def _eval_with_config(query: str, config: Any, stage: str | None) -> Any:
     if stage is not None:
         context["stage"] = stage
     engine.set_input({"context": context})
-    return engine.eval_rule(query)
+    return _value(engine, query)
 
 
 def test_fail_closed_when_stage_missing_from_data() -> None:
@@ -408,3 +408,25 @@ def test_rego_test_fails_on_wrong_input(test_engine: regorus.Engine) -> None:
         ' data.lib.fixtures_test.vulnerability("CVE-2024-0001", "critical", "openssl", "3.0.11-1", [])'
     )
     assert _value(test_engine, query) is not True
+
+
+_MUTATIONS = [(path, kind) for path in RULE_FILES for kind in ("deny", "warn")]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), _MUTATIONS, ids=[f"{_rel(p)}:{k}" for p, k in _MUTATIONS]
+)
+def test_rego_tests_notice_a_silenced_deny_or_warn(path: Path, kind: str) -> None:
+    """Silence a rule's deny (or warn) set and at least one of its Rego tests must fail:
+    every rule's tests check both the blocking and the warning path."""
+    text = path.read_text(encoding="utf-8")
+    head = f"{kind} contains f if {{\n"
+    assert head in text, f"{_rel(path)}: no '{head.strip()}'"
+    mutated_text = text.replace(head, head + "\tfalse\n")
+    engine = _engine([p for p in ALL_REGO if p != path])
+    engine.add_policy(_rel(path), mutated_text)
+    package = f"{_package_of(path)}_test"
+    tests = [rule for pkg, rule, _ in REGO_TESTS if pkg == package]
+    assert any(engine.eval_rule(f"data.{package}.{t}") is not True for t in tests), (
+        f"{_rel(path)}: no test in {package} fails when {kind} is always empty"
+    )

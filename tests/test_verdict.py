@@ -61,9 +61,21 @@ def test_bare_string_results_are_accepted_conftest_style():
         ({"a": {"deny": [3]}}, "string 'msg'"),
         ({"a": {"deny": [{"id": 5, "msg": "m"}]}}, "'id' must be a string"),
         ({"a": {"deny": [{"id": "x", "msg": "m", "severity": "HIGH!"}]}}, "severity"),
-        ({"a": {"deny": [{"id": "x", "msg": "m", "finding": "CVE-1"}]}}, "'finding' must be an object"),
+        (
+            {"a": {"deny": [{"id": "x", "msg": "m", "finding": "CVE-1"}]}},
+            "'finding' must be an object",
+        ),
     ],
-    ids=["undefined", "not-object", "deny-not-set", "no-msg", "number", "id-type", "bad-severity", "finding-type"],
+    ids=[
+        "undefined",
+        "not-object",
+        "deny-not-set",
+        "no-msg",
+        "number",
+        "id-type",
+        "bad-severity",
+        "finding-type",
+    ],
 )
 def test_broken_contract_is_no_verdict(tree, message):
     with pytest.raises(PolicyError, match=message) as caught:
@@ -73,5 +85,7 @@ def test_broken_contract_is_no_verdict(tree, message):
 
 def test_committed_verdict_schema_is_current():
     committed = Path(__file__).resolve().parents[1] / "gate" / "schema" / "verdict.schema.json"
-    assert committed.read_text() == verdict_schema_text(), "run: gate schema verdict > gate/schema/verdict.schema.json"
+    assert committed.read_text() == verdict_schema_text(), (
+        "run: gate schema verdict > gate/schema/verdict.schema.json"
+    )
     json.loads(committed.read_text())

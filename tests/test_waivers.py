@@ -15,7 +15,9 @@ NOW = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
 REF = "ghcr.io/acme/shop-api:1.4.2"
 
 
-def vuln_result(cve: str = "CVE-2024-0001", package: str = "openssl", rule: str = "vuln-fixable-critical"):
+def vuln_result(
+    cve: str = "CVE-2024-0001", package: str = "openssl", rule: str = "vuln-fixable-critical"
+):
     return Result(
         id=rule,
         msg=f"{cve} in {package}",
@@ -93,13 +95,18 @@ def test_matching(tmp_path, fields, matches):
 
 
 def test_image_scoped_waiver_needs_a_known_image(tmp_path):
-    waivers = load_waivers(write(tmp_path, waiver_yaml(rule="image-root-user", image="'*'", **BASE)))
+    waivers = load_waivers(
+        write(tmp_path, waiver_yaml(rule="image-root-user", image="'*'", **BASE))
+    )
     assert apply_waivers([root_result()], waivers, None, NOW).waived == []
 
 
 def test_expired_waiver_suppresses_nothing_and_is_reported(tmp_path):
     waivers = load_waivers(
-        write(tmp_path, waiver_yaml(vulnerability="CVE-2024-0001", reason="x", owner="y", expires="2026-11-01"))
+        write(
+            tmp_path,
+            waiver_yaml(vulnerability="CVE-2024-0001", reason="x", owner="y", expires="2026-11-01"),
+        )
     )
     outcome = apply_waivers([vuln_result()], waivers, REF, NOW)
     assert outcome.waived == []
@@ -110,17 +117,27 @@ def test_expired_waiver_suppresses_nothing_and_is_reported(tmp_path):
 
 def test_expiry_date_ends_at_midnight_utc(tmp_path):
     waivers = load_waivers(
-        write(tmp_path, waiver_yaml(rule="image-root-user", reason="x", owner="y", expires="2026-11-28"))
+        write(
+            tmp_path,
+            waiver_yaml(rule="image-root-user", reason="x", owner="y", expires="2026-11-28"),
+        )
     )
-    before = apply_waivers([root_result()], waivers, REF, dt.datetime(2026, 11, 27, 23, 59, tzinfo=dt.UTC))
-    after = apply_waivers([root_result()], waivers, REF, dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC))
+    before = apply_waivers(
+        [root_result()], waivers, REF, dt.datetime(2026, 11, 27, 23, 59, tzinfo=dt.UTC)
+    )
+    after = apply_waivers(
+        [root_result()], waivers, REF, dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
+    )
     assert len(before.waived) == 1
     assert after.waived == [] and after.problems[0].kind == "expired"
 
 
 def test_waiver_expiring_within_14_days_is_a_warning(tmp_path):
     waivers = load_waivers(
-        write(tmp_path, waiver_yaml(rule="image-root-user", reason="x", owner="y", expires="2026-12-05"))
+        write(
+            tmp_path,
+            waiver_yaml(rule="image-root-user", reason="x", owner="y", expires="2026-12-05"),
+        )
     )
     outcome = apply_waivers([root_result()], waivers, REF, NOW)
     assert len(outcome.waived) == 1
@@ -144,7 +161,11 @@ def test_rfc3339_expiry_and_json_files(tmp_path):
 @pytest.mark.parametrize(
     ("text", "place", "message"),
     [
-        ("waivers:\n  - rule: x\n    reason: r\n    owner: o\n", "waivers[0]", "'expires' is required"),
+        (
+            "waivers:\n  - rule: x\n    reason: r\n    owner: o\n",
+            "waivers[0]",
+            "'expires' is required",
+        ),
         (
             "waivers:\n  - rule: x\n    reason: r\n    owner: o\n    expires: 2026-01-01\n"
             "  - reason: r\n    owner: o\n    expires: 2026-01-01\n",
@@ -157,16 +178,30 @@ def test_rfc3339_expiry_and_json_files(tmp_path):
             "is not a date",
         ),
         (
-            "waivers:\n  - rule: x\n    reason: r\n    owner: o\n    expires: 2026-01-01\n    expiry: 1\n",
+            "waivers:\n  - rule: x\n    reason: r\n    owner: o\n"
+            "    expires: 2026-01-01\n    expiry: 1\n",
             "waivers[0]",
             "unknown key",
         ),
         ("- rule: x\n", "", "is not of type 'object'"),
         ("waivers: [\n", "", "not valid YAML/JSON: line"),
         ("", "", "empty waivers file"),
-        ("waivers:\n  - rule: x\n    owner: o\n    expires: 2026-01-01\n", "waivers[0]", "'reason' is required"),
+        (
+            "waivers:\n  - rule: x\n    owner: o\n    expires: 2026-01-01\n",
+            "waivers[0]",
+            "'reason' is required",
+        ),
     ],
-    ids=["no-expires", "no-rule-or-vuln", "bad-date", "unknown-key", "not-object", "bad-yaml", "empty", "no-reason"],
+    ids=[
+        "no-expires",
+        "no-rule-or-vuln",
+        "bad-date",
+        "unknown-key",
+        "not-object",
+        "bad-yaml",
+        "empty",
+        "no-reason",
+    ],
 )
 def test_mistakes_name_the_entry(tmp_path, text, place, message):
     path = write(tmp_path, text)

@@ -24,7 +24,9 @@ def make_engine(name: str) -> PolicyEngine:
     try:
         factory = ENGINES[name]
     except KeyError:
-        raise UsageError(f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}") from None
+        raise UsageError(
+            f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}"
+        ) from None
     return factory()
 
 

@@ -39,7 +39,13 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     if location:
         where = f"{location['file']}:{location['line']}:{location['col']}"
     found = _ERROR_LINE.search(text)
-    message = found["msg"].strip() if found else text.strip().splitlines()[-1] if text.strip() else repr(exc)
+    message = (
+        found["msg"].strip()
+        if found
+        else text.strip().splitlines()[-1]
+        if text.strip()
+        else repr(exc)
+    )
     return message, where
 
 

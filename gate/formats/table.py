@@ -84,7 +84,8 @@ class TableFormatter:
         console.print(f"[{style}]{_escape(summary_line(verdict))}[/{style}]")
         vulns = ", ".join(f"{n} {sev}" for sev, n in verdict.counts.vulnerabilities.items() if n)
         console.print(
-            f"[dim]vulnerabilities in input: {vulns or 'none'} · policy {verdict.policy.digest[:19]}"
+            f"[dim]vulnerabilities in input: {vulns or 'none'}"
+            f" · policy {verdict.policy.digest[:19]}"
             f" · {verdict.engine.name} {verdict.engine.version}[/dim]"
         )
         self._results(console, "Violations (block promotion)", verdict.violations)
@@ -98,14 +99,21 @@ class TableFormatter:
                     self._severity(waived.severity),
                     _escape(waived.id),
                     _escape(waived.msg),
-                    _escape(f"{w.owner or '?'} until {w.expires}" + (f" ({w.ticket})" if w.ticket else "")),
+                    _escape(
+                        f"{w.owner or '?'} until {w.expires}"
+                        + (f" ({w.ticket})" if w.ticket else "")
+                    ),
                 )
             console.print(table)
         if verdict.waiver_problems:
             console.print()
             console.print("[bold]Waiver problems[/bold]")
             for problem in verdict.waiver_problems:
-                mark = "[red]expired[/red]" if problem.kind == "expired" else f"[yellow]{problem.kind}[/yellow]"
+                mark = (
+                    "[red]expired[/red]"
+                    if problem.kind == "expired"
+                    else f"[yellow]{problem.kind}[/yellow]"
+                )
                 console.print(f"  {mark}  {_escape(problem.msg)}")
 
     def _table(self, console: Console, title: str) -> Table:
@@ -124,9 +132,7 @@ class TableFormatter:
             return
         table = self._table(console, f"{title} ({len(results)})")
         for result in results:
-            table.add_row(
-                self._severity(result.severity), _escape(result.id), _reason(result)
-            )
+            table.add_row(self._severity(result.severity), _escape(result.id), _reason(result))
         console.print(table)
 
     @staticmethod

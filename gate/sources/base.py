@@ -18,7 +18,7 @@ from gate.document import (
     Vulnerability,
 )
 from gate.errors import SourceError
-from gate.inputs import InputFile
+from gate.inputs import InputFile as InputFile  # re-exported: sources take it
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Source(Protocol):
         ...
 
     def parse(self, data: Any, source: InputFile) -> Fragment:
-        """Normalise ``data`` read from ``source``; raise :class:`SourceError` when it is not valid."""
+        """Normalise ``data`` read from ``source``; raise :class:`SourceError` if it is invalid."""
         ...
 
 

@@ -123,8 +123,16 @@ str(x) := x if {
 	trim_space(x) != ""
 }
 
-# str_or(x, d) is x when it is a non-empty string, else d.
+# str_or(x, d) is x when it is a non-empty string, else d. NOTE: a function called with an
+# undefined argument is undefined, so for a key that may be missing use text_or instead.
 str_or(x, d) := x if str(x) else := d
+
+# text_or(obj, key, d) is obj[key] when it is a non-empty string, else d - also when obj has
+# no such key or is not an object (indexing never errors, unlike object.get).
+text_or(obj, key, d) := v if {
+	v := obj[key]
+	str(v)
+} else := d
 
 # array_or_empty(x) is x when it is an array, else [].
 array_or_empty(x) := x if is_array(x) else := []
@@ -248,7 +256,7 @@ image_known if count(object_or_empty(image.env)) > 0
 vulnerability_scans := [s | some s in scans; "vulnerability" in s.kinds]
 
 # scan_name(s) names a scan in messages: its input file, else its tool.
-scan_name(s) := s.input_file if str(s.input_file) else := str_or(s.tool, "unnamed scan")
+scan_name(s) := text_or(s, "input_file", text_or(s, "tool", "unnamed scan"))
 
 scan_finding(s) := {"kind": "scan", "id": id} if {
 	id := s.input_file

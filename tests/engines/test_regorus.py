@@ -12,7 +12,8 @@ from gate.policy import PolicyModule
 
 GOOD = PolicyModule(
     "policies/good.rego",
-    'package gate.good\n\nimport rego.v1\n\ndeny contains {"id": "big", "msg": sprintf("%d", [input.n])} if input.n > data.limit\n',
+    'package gate.good\n\nimport rego.v1\n\n'
+    'deny contains {"id": "big", "msg": sprintf("%d", [input.n])} if input.n > data.limit\n',
 )
 
 
@@ -34,7 +35,10 @@ def test_undefined_query_is_none(engine):
 
 
 def test_syntax_error_names_file_and_line(engine):
-    broken = PolicyModule("policies/broken.rego", "package gate.broken\n\nimport rego.v1\n\ndeny contains x if {\n  x := \n}\n")
+    broken = PolicyModule(
+        "policies/broken.rego",
+        "package gate.broken\n\nimport rego.v1\n\ndeny contains x if {\n  x := \n}\n",
+    )
     with pytest.raises(PolicyError) as caught:
         engine.evaluate([GOOD, broken], {}, "{}", "data.gate")
     assert caught.value.where is not None and caught.value.where.startswith("policies/broken.rego:")
@@ -43,7 +47,9 @@ def test_syntax_error_names_file_and_line(engine):
 
 def test_builtin_error_is_no_verdict_not_a_pass(engine):
     module = PolicyModule(
-        "p/div.rego", 'package gate.div\n\nimport rego.v1\n\ndeny contains {"id": "x", "msg": "m"} if 1 / input.zero > 0\n'
+        "p/div.rego",
+        'package gate.div\n\nimport rego.v1\n\n'
+        'deny contains {"id": "x", "msg": "m"} if 1 / input.zero > 0\n',
     )
     with pytest.raises(EngineError) as caught:
         engine.evaluate([module], {}, json.dumps({"zero": 0}), "data.gate")
@@ -51,7 +57,9 @@ def test_builtin_error_is_no_verdict_not_a_pass(engine):
 
 
 def test_unknown_function_is_reported_with_its_place(engine):
-    module = PolicyModule("p/f.rego", "package gate.f\n\nimport rego.v1\n\ndeny contains x if x := no_such_fn(1)\n")
+    module = PolicyModule(
+        "p/f.rego", "package gate.f\n\nimport rego.v1\n\ndeny contains x if x := no_such_fn(1)\n"
+    )
     with pytest.raises((EngineError, PolicyError)) as caught:
         engine.evaluate([module], {}, "{}", "data.gate")
     assert caught.value.where.startswith("p/f.rego:5")

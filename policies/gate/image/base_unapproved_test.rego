@@ -40,7 +40,8 @@ test_unapproved_bases_fail if {
 
 test_result_shape_and_stage_actions if {
 	d := based_on("node:18")
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-base-unapproved"
 	r.finding == {"kind": "image", "field": "base", "value": "node:18"}
 	r.msg == "base image node:18 is not on the approved list"

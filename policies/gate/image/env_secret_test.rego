@@ -36,7 +36,8 @@ test_aws_key_and_private_key_values_whatever_the_name if {
 		"CERT": "-----BEGIN CERTIFICATE-----",
 	})
 	fx.ids(rule.findings) == {"CONFIG", "X_FILE", "TLS", "SSH"} with input as d with data.gate_config as fx.config
-	some r in rule.findings with input as d with data.gate_config as fx.config
+	found_r := rule.findings with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.finding.id == "CONFIG"
 	r.severity == "critical"
 	r.msg == "environment variable CONFIG holds what looks like an AWS access key id"

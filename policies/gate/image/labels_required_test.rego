@@ -13,7 +13,8 @@ test_all_labels_present_passes if {
 test_one_result_per_missing_label if {
 	d := with_labels({"org.opencontainers.image.source": "https://github.com/acme/api", "org.opencontainers.image.version": "  "})
 	fx.ids(rule.deny) == {"org.opencontainers.image.revision", "org.opencontainers.image.version"} with input as d with data.gate_config as fx.config
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.finding == {"kind": "label", "id": "org.opencontainers.image.revision"}
 	r.msg == "required label org.opencontainers.image.revision is missing or empty"
 }

@@ -7,7 +7,8 @@ import rego.v1
 no_metadata := fx.unknown_image
 
 test_reported_when_nothing_describes_the_image if {
-	some r in rule.warn with input as no_metadata with data.gate_config as fx.config
+	found_r := rule.warn with input as no_metadata with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-metadata-missing"
 	r.finding == {"kind": "scan", "id": null}
 	count(rule.deny) == 0 with input as no_metadata with data.gate_config as fx.config
@@ -27,4 +28,10 @@ test_silent_when_the_image_is_known if {
 test_empty_document_does_not_crash if {
 	count(rule.findings) == 1 with input as {"context": {"stage": "prod", "evaluated_at": fx.now}} with data.gate_config as fx.config
 	count(rule.findings) == 1 with input as {} with data.gate_config as fx.config
+}
+
+test_deny_when_configured if {
+	cfg := fx.config_with("prod", {"image-metadata-missing": "deny"}, {})
+	count(rule.deny) == 1 with input as no_metadata with data.gate_config as cfg
+	count(rule.warn) == 0 with input as no_metadata with data.gate_config as cfg
 }

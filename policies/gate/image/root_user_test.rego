@@ -19,12 +19,14 @@ test_non_root_users_pass if {
 }
 
 test_result_shape_and_messages if {
-	some r in rule.deny with input as as_user("0:0") with data.gate_config as fx.config
+	found_r := rule.deny with input as as_user("0:0") with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-root-user"
 	r.severity == "high"
 	r.finding == {"kind": "image", "field": "user", "value": "0:0"}
 	r.msg == "image runs as root (USER is \"0:0\")"
-	some s in rule.deny with input as as_user(null) with data.gate_config as fx.config
+	found_s := rule.deny with input as as_user(null) with data.gate_config as fx.config
+	some s in found_s
 	s.finding == {"kind": "image", "field": "user", "value": null}
 	s.msg == "image runs as root (no USER is set)"
 }

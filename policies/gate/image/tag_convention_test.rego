@@ -42,7 +42,8 @@ test_stage_actions if {
 }
 
 test_result_shape if {
-	some r in rule.deny with input as tagged("1.2") with data.gate_config as fx.config
+	found_r := rule.deny with input as tagged("1.2") with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-tag-convention"
 	r.severity == "low"
 	r.finding == {"kind": "image", "field": "tag", "value": "1.2"}

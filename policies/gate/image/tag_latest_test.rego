@@ -7,7 +7,8 @@ import rego.v1
 tagged(tag) := object.union(fx.doc, {"subject": {"tag": tag, "reference": "ghcr.io/acme/api"}})
 
 test_latest_denied_outside_dev if {
-	some r in rule.deny with input as tagged("latest") with data.gate_config as fx.config
+	found_r := rule.deny with input as tagged("latest") with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-tag-latest"
 	r.finding == {"kind": "image", "field": "tag", "value": "latest"}
 	r.msg == "image ghcr.io/acme/api is tagged \"latest\", a moving tag"
@@ -23,12 +24,14 @@ test_missing_tag_denied if {
 	every t in [null, "", " "] {
 		count(rule.deny) == 1 with input as tagged(t) with data.gate_config as fx.config
 	}
-	some r in rule.deny with input as tagged(null) with data.gate_config as fx.config
+	found_r := rule.deny with input as tagged(null) with data.gate_config as fx.config
+	some r in found_r
 	r.msg == "image ghcr.io/acme/api has no tag"
 }
 
 test_subject_unknown_counts_as_untagged if {
-	some r in rule.deny with input as object.union(fx.doc, {"subject": null}) with data.gate_config as fx.config
+	found_r := rule.deny with input as object.union(fx.doc, {"subject": null}) with data.gate_config as fx.config
+	some r in found_r
 	r.msg == "image (reference unknown) has no tag"
 }
 
@@ -36,4 +39,11 @@ test_versioned_tags_pass if {
 	every t in ["1.4.2", "latest-1.2", "nightly"] {
 		count(rule.findings) == 0 with input as tagged(t) with data.gate_config as fx.config
 	}
+}
+
+test_warn_when_configured if {
+	cfg := fx.config_with("dev", {"image-tag-latest": "warn"}, {})
+	d := fx.in_stage(tagged("latest"), "dev")
+	count(rule.warn) == 1 with input as d with data.gate_config as cfg
+	count(rule.deny) == 0 with input as d with data.gate_config as cfg
 }

@@ -13,7 +13,8 @@ test_recent_image_passes if {
 test_limits_differ_by_stage if {
 	# 2024-12-01 is 182 days before fx.now: over prod's 90 and staging's 180, under dev's 365.
 	d := built("2024-12-01T12:00:00Z")
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "image-too-old"
 	r.finding == {"kind": "image", "field": "created", "value": "2024-12-01T12:00:00Z"}
 	r.msg == "image was built 182 days ago (2024-12-01T12:00:00Z); prod allows at most 90 days"

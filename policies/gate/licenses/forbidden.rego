@@ -28,7 +28,7 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 	is_object(l)
 	name := lib.str(l.name)
 	forbidden(name)
-	pkg := lib.str_or(l.package, null)
+	pkg := lib.text_or(l, "package", null)
 	finding := {"kind": "license", "id": name, "package": pkg}
 	msg := sprintf("%s is licensed under %s, which is forbidden", [_what(l), name])
 	remediation := sprintf("Replace %s with an alternative under an acceptable licence, or obtain legal approval and record it as a waiver.", [_what(l)])

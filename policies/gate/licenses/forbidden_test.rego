@@ -14,7 +14,8 @@ with_licenses(ls) := object.union(fx.doc, {"licenses": ls})
 
 test_agpl_denied_in_prod_warned_in_dev if {
 	d := with_licenses([lic("AGPL-3.0-only", "ghostscript")])
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "license-forbidden"
 	r.finding == {"kind": "license", "id": "AGPL-3.0-only", "package": "ghostscript"}
 	r.msg == "package ghostscript is licensed under AGPL-3.0-only, which is forbidden"
@@ -47,7 +48,8 @@ test_spdx_expressions if {
 
 test_file_licence_without_package if {
 	l := object.union(lic("AGPL-3.0", null), {"target": "/usr/share/doc/foo/LICENSE"})
-	some r in rule.findings with input as with_licenses([l]) with data.gate_config as fx.config
+	found_r := rule.findings with input as with_licenses([l]) with data.gate_config as fx.config
+	some r in found_r
 	r.finding == {"kind": "license", "id": "AGPL-3.0", "package": null}
 	r.msg == "file /usr/share/doc/foo/LICENSE is licensed under AGPL-3.0, which is forbidden"
 }

@@ -24,13 +24,13 @@ findings contains lib.result(rule_id, msg, severity, remediation, finding) if {
 	not _passed(m)
 	severity := lib.severity_of(m)
 	severity in wanted
-	target := lib.str_or(m.target, null)
+	target := lib.text_or(m, "target", null)
 	finding := {"kind": "misconfiguration", "id": check, "target": target}
 	msg := sprintf("%s (%s) failed in %s%s: %s", [
 		check, severity, lib.str_or(target, "an unknown target"), _at_line(m),
-		lib.str_or(m.message, lib.str_or(m.title, "no details given")),
+		lib.text_or(m, "message", lib.text_or(m, "title", "no details given")),
 	])
-	remediation := lib.str_or(m.resolution, "Fix the configuration as the check's documentation describes, then rescan.")
+	remediation := lib.text_or(m, "resolution", "Fix the configuration as the check's documentation describes, then rescan.")
 }
 
 # Only failures are recorded, but a hand-written document might carry passes.

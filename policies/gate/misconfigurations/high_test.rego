@@ -15,7 +15,8 @@ with_misconfigs(ms) := object.union(fx.doc, {"misconfigurations": ms})
 
 test_high_misconfiguration_denied_in_prod_warned_in_dev if {
 	d := with_misconfigs([misconfig("DS002", "high")])
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "misconfig-high"
 	r.severity == "high"
 	r.finding == {"kind": "misconfiguration", "id": "DS002", "target": "Dockerfile"}
@@ -45,7 +46,8 @@ test_passed_checks_are_ignored if {
 
 test_null_fields_do_not_crash if {
 	m := {"id": "AVD-KSV-0001", "severity": "critical", "target": null, "message": null, "title": null, "resolution": null, "start_line": null, "sources": []}
-	some r in rule.findings with input as with_misconfigs([m, null]) with data.gate_config as fx.config
+	found_r := rule.findings with input as with_misconfigs([m, null]) with data.gate_config as fx.config
+	some r in found_r
 	r.finding == {"kind": "misconfiguration", "id": "AVD-KSV-0001", "target": null}
 	r.msg == "AVD-KSV-0001 (critical) failed in an unknown target: no details given"
 }

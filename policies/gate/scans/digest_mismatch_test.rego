@@ -16,7 +16,8 @@ test_matching_digest_passes if {
 
 test_scan_of_another_image_is_reported if {
 	d := scanned([other])
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "scan-digest-mismatch"
 	r.finding == {"kind": "scan", "id": "trivy.json"}
 	contains(r.msg, "vulnerability scan trivy.json is of sha256:9999")

@@ -11,7 +11,8 @@ test_vulnerability_scan_present_passes if {
 }
 
 test_missing_vulnerability_scan_by_stage if {
-	some r in rule.deny with input as metadata_only with data.gate_config as fx.config
+	found_r := rule.deny with input as metadata_only with data.gate_config as fx.config
+	some r in found_r
 	r.id == "scan-required"
 	r.finding == {"kind": "scan", "id": null}
 	r.msg == "no vulnerability scan was given (inputs: inspect.json)"
@@ -25,7 +26,8 @@ test_a_secret_only_scan_is_not_a_vulnerability_scan if {
 }
 
 test_no_inputs_at_all if {
-	some r in rule.findings with input as object.union(fx.doc, {"scans": []}) with data.gate_config as fx.config
+	found_r := rule.findings with input as object.union(fx.doc, {"scans": []}) with data.gate_config as fx.config
+	some r in found_r
 	r.msg == "no vulnerability scan was given (no inputs at all)"
 	count(rule.findings) == 1 with input as object.union(fx.doc, {"scans": null}) with data.gate_config as fx.config
 }

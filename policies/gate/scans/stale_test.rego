@@ -13,7 +13,8 @@ test_fresh_scan_passes if {
 test_limits_differ_by_stage if {
 	# 48 hours old: over prod's 24, under staging's 72; dev is off.
 	d := scanned_at("2025-05-30T12:00:00Z")
-	some r in rule.deny with input as d with data.gate_config as fx.config
+	found_r := rule.deny with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "scan-stale"
 	r.severity == "medium"
 	r.finding == {"kind": "scan", "id": "trivy.json"}
@@ -29,7 +30,8 @@ test_unknown_scan_time_only_warns_by_default if {
 		count(rule.warn) == 1 with input as scanned_at(created) with data.gate_config as fx.config
 		count(rule.deny) == 0 with input as scanned_at(created) with data.gate_config as fx.config
 	}
-	some r in rule.warn with input as scanned_at(null) with data.gate_config as fx.config
+	found_r := rule.warn with input as scanned_at(null) with data.gate_config as fx.config
+	some r in found_r
 	r.msg == "vulnerability scan trivy.json: scan time unknown, so its freshness cannot be checked"
 	r.severity == "medium"
 }

@@ -25,12 +25,12 @@ remediation := "Revoke and rotate the credential now (it has been exposed to eve
 findings contains lib.result(rule_id, msg, lib.severity_of(s), remediation, finding) if {
 	some s in lib.array_or_empty(input.secrets)
 	is_object(s)
-	secret_rule := lib.str_or(s.rule_id, "unknown-rule")
-	target := lib.str_or(s.target, null)
+	secret_rule := lib.text_or(s, "rule_id", "unknown-rule")
+	target := lib.text_or(s, "target", null)
 	line := _line(s)
 	finding := {"kind": "secret", "id": secret_rule, "target": target, "line": line}
 	msg := sprintf("secret (%s, %s) found in %s%s", [
-		lib.str_or(s.title, secret_rule), lib.severity_of(s),
+		lib.text_or(s, "title", secret_rule), lib.severity_of(s),
 		lib.str_or(target, "an unknown file"), _at_line(line),
 	])
 }

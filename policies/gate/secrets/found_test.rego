@@ -14,7 +14,8 @@ aws := {
 with_secrets(ss) := object.union(fx.doc, {"secrets": ss})
 
 test_secret_denied_with_finding_and_no_secret_text if {
-	some r in rule.deny with input as with_secrets([aws]) with data.gate_config as fx.config
+	found_r := rule.deny with input as with_secrets([aws]) with data.gate_config as fx.config
+	some r in found_r
 	r.id == "secret-found"
 	r.severity == "critical"
 	r.finding == {"kind": "secret", "id": "aws-access-key-id", "target": "/app/.env", "line": 3}
@@ -30,14 +31,16 @@ test_denied_in_every_stage_including_dev if {
 
 test_missing_fields_give_null_target_and_line if {
 	s := {"rule_id": "private-key", "severity": "high", "sources": []}
-	some r in rule.deny with input as with_secrets([s]) with data.gate_config as fx.config
+	found_r := rule.deny with input as with_secrets([s]) with data.gate_config as fx.config
+	some r in found_r
 	r.finding == {"kind": "secret", "id": "private-key", "target": null, "line": null}
 	r.msg == "secret (private-key, high) found in an unknown file"
 }
 
 test_unknown_severity_is_reported_as_unknown if {
 	s := object.union(aws, {"severity": "SEVERE"})
-	some r in rule.deny with input as with_secrets([s]) with data.gate_config as fx.config
+	found_r := rule.deny with input as with_secrets([s]) with data.gate_config as fx.config
+	some r in found_r
 	r.severity == "unknown"
 }
 

@@ -62,7 +62,8 @@ test_one_result_per_vulnerability_and_package if {
 
 test_language_package_remediation_has_no_base_image_hint if {
 	v := object.union(fx.vulnerability("GHSA-aaaa-bbbb-cccc", "critical", "lodash", "4.17.20", ["4.17.21"]), {"package": {"type": "npm"}})
-	some r in rule.deny with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	found_r := rule.deny with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	some r in found_r
 	r.remediation == "Upgrade lodash 4.17.20 to 4.17.21 or later and rebuild the image."
 }
 
@@ -73,10 +74,18 @@ test_off_action_reports_nothing if {
 
 test_null_and_missing_fields_do_not_crash if {
 	v := {"id": "CVE-2024-0006", "severity": "critical", "package": {"name": "bash"}, "fix_available": true, "sources": []}
-	some r in rule.deny with input as fx.with_vulnerabilities([v, null, "junk", {"severity": "critical"}]) with data.gate_config as fx.config
+	found_r := rule.deny with input as fx.with_vulnerabilities([v, null, "junk", {"severity": "critical"}]) with data.gate_config as fx.config
+	some r in found_r
 	r.finding == {"kind": "vulnerability", "id": "CVE-2024-0006", "aliases": [], "package": "bash", "version": null, "purl": null, "fixed_versions": []}
 }
 
 test_vulnerabilities_null_does_not_crash if {
 	count(rule.deny) == 0 with input as object.union(fx.doc, {"vulnerabilities": null}) with data.gate_config as fx.config
+}
+
+test_warn_when_configured if {
+	cfg := fx.config_with("dev", {"vuln-fixable-critical": "warn"}, {})
+	d := fx.in_stage(fx.with_vulnerabilities([openssl]), "dev")
+	count(rule.warn) == 1 with input as d with data.gate_config as cfg
+	count(rule.deny) == 0 with input as d with data.gate_config as cfg
 }

@@ -9,7 +9,8 @@ zlib := fx.vulnerability("CVE-2023-45853", "high", "zlib1g", "1:1.2.13.dfsg-1", 
 test_warn_in_dev if {
 	d := fx.in_stage(fx.with_vulnerabilities([zlib]), "dev")
 	count(rule.deny) == 0 with input as d with data.gate_config as fx.config
-	some r in rule.warn with input as d with data.gate_config as fx.config
+	found_r := rule.warn with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "vuln-fixable-high"
 	r.severity == "high"
 	r.msg == "CVE-2023-45853 (high) in zlib1g 1:1.2.13.dfsg-1: fixed in 1:1.2.13.dfsg-1+deb12u1"
@@ -33,6 +34,7 @@ test_unfixed_high_and_fixable_medium_are_not_reported if {
 
 test_aliases_are_carried_for_waivers if {
 	v := object.union(zlib, {"aliases": ["DLA-3625-1"]})
-	some r in rule.findings with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	found_r := rule.findings with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	some r in found_r
 	r.finding.aliases == ["DLA-3625-1"]
 }

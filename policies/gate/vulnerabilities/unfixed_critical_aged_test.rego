@@ -12,7 +12,8 @@ unfixed(id, published) := object.union(
 
 test_old_unfixed_critical_warns if {
 	d := fx.with_vulnerabilities([unfixed("CVE-2023-0001", "2025-05-01T00:00:00Z")])
-	some r in rule.warn with input as d with data.gate_config as fx.config
+	found_r := rule.warn with input as d with data.gate_config as fx.config
+	some r in found_r
 	r.id == "vuln-unfixed-critical-aged"
 	r.msg == "CVE-2023-0001 (critical) in glibc 2.36-9 has had no fix for 31 days since it was published (2025-05-01T00:00:00Z); prod allows 14 days"
 	r.finding.fixed_versions == []
@@ -63,4 +64,11 @@ test_missing_grace_setting_falls_back_to_strict_default if {
 	cfg := json.patch(fx.config, [{"op": "remove", "path": "/stages/dev/settings/unfixed_critical_grace_days"}])
 	d := fx.in_stage(fx.with_vulnerabilities([unfixed("CVE-2023-0007", "2025-05-12T12:00:00Z")]), "dev")
 	count(rule.warn) == 1 with input as d with data.gate_config as cfg
+}
+
+test_deny_when_configured if {
+	cfg := fx.config_with("prod", {"vuln-unfixed-critical-aged": "deny"}, {})
+	d := fx.with_vulnerabilities([unfixed("CVE-2023-0008", "2025-01-01T00:00:00Z")])
+	count(rule.deny) == 1 with input as d with data.gate_config as cfg
+	count(rule.warn) == 0 with input as d with data.gate_config as cfg
 }
