@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +71,12 @@ class PolicyBundle:
 def default_policy_dir() -> Path:
     """Return the directory of the default policy pack shipped with gate.
 
-    Installed, the pack is the package data of ``gate.policies``; in a source checkout
-    run without installing, it is the ``policies/`` directory beside ``gate/``.
+    Installed, the pack is package data at ``gate/policies``; in a source checkout run
+    without installing, it is the ``policies/`` directory beside ``gate/``.
     """
-    try:
-        return Path(str(resources.files("gate.policies")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "policies"
+    package = Path(__file__).resolve().parent
+    installed = package / "policies"
+    return installed if installed.is_dir() else package.parent / "policies"
 
 
 def is_test_module(path: Path) -> bool:

@@ -105,7 +105,7 @@ REGO_TESTS = _discover_rego_tests()
 
 
 @pytest.fixture(scope="module")
-def test_engine() -> regorus.Engine:
+def rego_engine() -> regorus.Engine:
     """One engine with every policy, every test and data.json loaded."""
     return _engine(ALL_REGO)
 
@@ -123,9 +123,9 @@ def test_rego_tests_were_discovered() -> None:
 @pytest.mark.parametrize(
     ("package", "rule", "path"), REGO_TESTS, ids=[f"{p}.{r}" for p, r, _ in REGO_TESTS]
 )
-def test_rego(test_engine: regorus.Engine, package: str, rule: str, path: str) -> None:
+def test_rego(rego_engine: regorus.Engine, package: str, rule: str, path: str) -> None:
     """One Rego unit test: its rule must evaluate to true."""
-    result = test_engine.eval_rule(f"data.{package}.{rule}")
+    result = rego_engine.eval_rule(f"data.{package}.{rule}")
     assert result is True, f"{path}: {package}.{rule} evaluated to {result!r}, not true"
 
 
@@ -268,8 +268,7 @@ def test_fail_closed_when_stage_missing_from_data() -> None:
     del without_dev["stages"]["dev"]
     assert _eval_with_config('data.lib.gate.action("scan-stale")', without_dev, "dev") == "deny"
     assert (
-        _eval_with_config('data.lib.gate.setting("max_scan_age_hours")', without_dev, "dev")
-        == 24
+        _eval_with_config('data.lib.gate.setting("max_scan_age_hours")', without_dev, "dev") == 24
     )
     assert _eval_with_config('data.lib.gate.action("no-such-rule")', config, "dev") == "deny"
     bogus = copy.deepcopy(config)
@@ -311,7 +310,9 @@ def _decisions(document: dict[str, Any], stage: str) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="module")
 def sample() -> dict[str, Any]:
-    return json.loads(SAMPLE.read_text(encoding="utf-8"))
+    """The realistic document of fixtures/documents/sample.json (stage set per test)."""
+    document: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    return document
 
 
 def test_sample_document_is_valid_against_the_document_model(sample: dict[str, Any]) -> None:
@@ -367,6 +368,26 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
     }
 
 
+def test_empty_document_fails_closed() -> None:
+    """A document that says nothing passes nowhere strict: no scan, no tag, no metadata."""
+    empty = {"context": {"stage": "prod", "evaluated_at": "2025-06-01T12:00:00Z"}}
+    assert _decisions(empty, "prod") == {
+        "deny": {"scan-required", "image-tag-latest"},
+        "warn": {"image-metadata-missing"},
+    }
+    assert _decisions(empty, "dev") == {"deny": set(), "warn": {"image-metadata-missing"}}
+
+
+def test_env_values_never_reach_the_output(sample: dict[str, Any]) -> None:
+    """Everything under data.gate is returned to the core (and may be printed): the value of
+    a secret-looking environment variable must not appear anywhere in it."""
+    engine = _engine(POLICY_FILES)
+    engine.set_input_json(json.dumps(sample))
+    output = engine.eval_query_as_json("data.gate")
+    assert "DB_PASSWORD" in output
+    assert sample["image"]["env"]["DB_PASSWORD"] not in output
+
+
 def test_sample_document_tag_convention_in_prod(sample: dict[str, Any]) -> None:
     """With a tag that is neither latest nor conventional, prod denies, staging warns."""
     document = copy.deepcopy(sample)
@@ -381,7 +402,7 @@ def test_sample_document_tag_convention_in_prod(sample: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def test_rego_tests_detect_a_broken_rule(test_engine: regorus.Engine) -> None:
+def test_rego_tests_detect_a_broken_rule(rego_engine: regorus.Engine) -> None:
     """Break the root-user rule (treat every user as non-root) and its tests must fail;
     repair it and they pass again. Proves the harness does not pass vacuously."""
     path = POLICIES / "gate" / "image" / "root_user.rego"
@@ -396,18 +417,23 @@ def test_rego_tests_detect_a_broken_rule(test_engine: regorus.Engine) -> None:
     mutated.add_policy(_rel(path), broken)
     failing = [t for t in tests if mutated.eval_rule(f"data.{package}.{t}") is not True]
     assert failing, "no root-user test noticed that root:root is no longer root"
-    assert all(test_engine.eval_rule(f"data.{package}.{t}") is True for t in tests)
+    assert all(rego_engine.eval_rule(f"data.{package}.{t}") is True for t in tests)
 
 
-def test_rego_test_fails_on_wrong_input(test_engine: regorus.Engine) -> None:
-    """A Rego test evaluated over a document in which the vulnerability has no fix must be
-    false: the test asserts the result, it does not merely run."""
-    query = (
-        "data.gate.vulnerabilities.fixable_critical_test.test_fixable_critical_denied_with_specific_message"
-        " with data.gate.vulnerabilities.fixable_critical_test.openssl as"
-        ' data.lib.fixtures_test.vulnerability("CVE-2024-0001", "critical", "openssl", "3.0.11-1", [])'
+def test_rego_test_fails_on_wrong_input(rego_engine: regorus.Engine) -> None:
+    """Evaluated over a vulnerability that has no fix (a `with` override of the test's own
+    fixture), a Rego test that expects a deny must be false; the same query without the
+    override is true. The test asserts its result, it does not merely run."""
+    package = "data.gate.vulnerabilities.fixable_critical_test"
+    test = f"{package}.test_fixable_critical_denied_with_specific_message"
+    unfixed = (
+        'data.lib.fixtures_test.vulnerability("CVE-2024-0001", "critical", "openssl",'
+        ' "3.0.11-1", [])'
     )
-    assert _value(test_engine, query) is not True
+    override = f" with {package}.openssl as {unfixed}"
+    assert _value(rego_engine, test) is True
+    assert _value(rego_engine, f"{package}.openssl.fixed_versions{override}") == []
+    assert _value(rego_engine, test + override) is not True
 
 
 _MUTATIONS = [(path, kind) for path in RULE_FILES for kind in ("deny", "warn")]

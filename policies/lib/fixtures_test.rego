@@ -2,7 +2,16 @@
 # it). It defines no test_ rules and nothing named deny or warn.
 #
 # `doc` is a clean document: under `config`, no rule reports anything for it in any stage.
-# Tests change one thing with object.union (a recursive merge) and look at one rule.
+# Tests change one thing with object.union (a recursive merge; json.patch to empty an
+# object) and look at one rule.
+#
+# regorus quirks that bite tests (0.13.0):
+# - After `some r in rule.deny with input as d with data.gate_config as fx.config`, every
+#   later reference to a value rule of an aliased package (fx.doc, fx.now...) in the same
+#   body is undefined. Bind first: `found := rule.deny with ...` then `some r in found`.
+# - `x == fx.now with input as fx.doc`: a rule that the `with` value depends on is undefined
+#   in that expression. Bind the value to a local variable first.
+# Both make a test fail (or a `not` pass vacuously), so prefer positive assertions.
 package lib.fixtures_test
 
 import rego.v1

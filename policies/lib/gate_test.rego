@@ -41,7 +41,7 @@ test_setting_falls_back_to_strict_defaults if {
 test_valid_timestamps if {
 	every ts in [
 		"2024-02-29T00:00:00Z", "2000-02-29T23:59:60Z", "2025-06-01T12:00:00.123456789Z",
-		"2025-06-01t12:00:00z", "2025-06-01 12:00:00+05:30", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z",
+		"2025-06-01T12:00:00+05:30", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z",
 	] {
 		lib.valid_timestamp(ts)
 		lib.parse_ns(ts)
@@ -54,6 +54,7 @@ test_invalid_timestamps_are_undefined_not_errors if {
 		"2024-00-10T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-00T00:00:00Z", "2024-01-01T24:00:00Z",
 		"2024-01-01T00:60:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00+24:00", "0001-01-01T00:00:00Z",
 		"9999-12-31T23:59:59Z", "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z", "2024-1-1T00:00:00Z",
+		"2025-06-01t12:00:00z", "2025-06-01 12:00:00Z", "2025-06-01T12:00:00.1234567891Z",
 	] {
 		not lib.valid_timestamp(ts)
 		not lib.parse_ns(ts)
@@ -95,4 +96,10 @@ test_fixable if {
 	lib.fixable({"fixed_versions": ["1.2"]})
 	not lib.fixable({"fix_available": false, "status": "affected", "fixed_versions": []})
 	not lib.fixable({})
+}
+
+test_image_and_subject_are_always_objects if {
+	data.lib.gate.image == {} with input as {}
+	data.lib.gate.subject == {} with input as {"subject": "ghcr.io/acme/api"}
+	data.lib.gate.image.user == "app" with input as fx.with_image({"user": "app"})
 }

@@ -22,8 +22,7 @@ import rego.v1
 rule_id := "image-base-unapproved"
 
 findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
-	base := lib.object_or_empty(data.lib.gate.image.base)
-	name := lib.str(base.name)
+	name := lib.str(data.lib.gate.image.base.name)
 	not approved(trim_space(name))
 	finding := {"kind": "image", "field": "base", "value": name}
 	msg := sprintf("base image %s is not on the approved list", [name])

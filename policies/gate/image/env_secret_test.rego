@@ -66,3 +66,8 @@ test_bad_env_does_not_crash if {
 	count(rule.findings) == 0 with input as with_env(["DB_PASSWORD=x"]) with data.gate_config as fx.config
 	count(rule.findings) == 0 with input as with_env({"DB_PASSWORD": null}) with data.gate_config as fx.config
 }
+
+test_missing_env_key_does_not_crash if {
+	d := json.patch(fx.doc, [{"op": "remove", "path": "/image/env"}])
+	count(rule.findings) == 0 with input as d with data.gate_config as fx.config
+}

@@ -19,10 +19,9 @@ rule_id := "image-labels-required"
 
 findings contains lib.result(rule_id, msg, "medium", remediation, finding) if {
 	data.lib.gate.image_known
-	labels := lib.object_or_empty(data.lib.gate.image.labels)
 	some label in lib.list_config("required_labels")
 	is_string(label)
-	not lib.str(object.get(labels, label, null))
+	not lib.str(data.lib.gate.image.labels[label])
 	finding := {"kind": "label", "id": label}
 	msg := sprintf("required label %s is missing or empty", [label])
 	remediation := sprintf("Set the label at build time, e.g. `docker build --label %s=...` or a LABEL instruction (docker/metadata-action sets the OCI labels).", [label])

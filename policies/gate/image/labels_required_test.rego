@@ -38,3 +38,9 @@ test_missing_list_falls_back_to_oci_labels if {
 test_silent_when_image_config_unknown if {
 	count(rule.findings) == 0 with input as fx.unknown_image with data.gate_config as fx.config
 }
+
+test_missing_or_null_labels_mean_every_label_is_missing if {
+	count(rule.deny) == 3 with input as json.patch(fx.doc, [{"op": "remove", "path": "/image/labels"}]) with data.gate_config as fx.config
+	count(rule.deny) == 3 with input as with_labels(null) with data.gate_config as fx.config
+	count(rule.deny) == 3 with input as with_labels(["org.opencontainers.image.source"]) with data.gate_config as fx.config
+}

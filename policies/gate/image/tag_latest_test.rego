@@ -47,3 +47,9 @@ test_warn_when_configured if {
 	count(rule.warn) == 1 with input as d with data.gate_config as cfg
 	count(rule.deny) == 0 with input as d with data.gate_config as cfg
 }
+
+test_missing_subject_key_counts_as_untagged if {
+	d := json.patch(fx.doc, [{"op": "remove", "path": "/subject"}])
+	count(rule.deny) == 1 with input as d with data.gate_config as fx.config
+	count(rule.deny) == 1 with input as {} with data.gate_config as fx.config
+}

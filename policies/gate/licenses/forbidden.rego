@@ -24,7 +24,7 @@ rule_id := "license-forbidden"
 patterns := lib.list_config("forbidden_licenses")
 
 findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
-	some l in lib.array_or_empty(input.licenses)
+	l := input.licenses[_]
 	is_object(l)
 	name := lib.str(l.name)
 	forbidden(name)

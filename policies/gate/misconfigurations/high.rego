@@ -18,9 +18,9 @@ rule_id := "misconfig-high"
 
 findings contains lib.result(rule_id, msg, severity, remediation, finding) if {
 	wanted := {lower(w) | some w in lib.setting("misconfiguration_severities"); is_string(w)}
-	some m in lib.array_or_empty(input.misconfigurations)
+	m := input.misconfigurations[_]
 	is_object(m)
-	check := lib.str(m.id)
+	check := lib.text_or(m, "id", "unknown-check")
 	not _passed(m)
 	severity := lib.severity_of(m)
 	severity in wanted

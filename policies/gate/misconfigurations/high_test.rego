@@ -51,3 +51,9 @@ test_null_fields_do_not_crash if {
 	r.finding == {"kind": "misconfiguration", "id": "AVD-KSV-0001", "target": null}
 	r.msg == "AVD-KSV-0001 (critical) failed in an unknown target: no details given"
 }
+
+test_check_without_id_is_still_reported if {
+	m := object.remove(misconfig("DS002", "high"), ["id"])
+	found := rule.deny with input as with_misconfigs([m]) with data.gate_config as fx.config
+	fx.ids(found) == {"unknown-check"}
+}

@@ -27,7 +27,7 @@ image_digests := {d |
 findings contains lib.result(rule_id, msg, "high", remediation, lib.scan_finding(s)) if {
 	count(image_digests) > 0
 	some s in data.lib.gate.vulnerability_scans
-	scanned := {d | some x in lib.array_or_empty(s.artifact_digests); lib.str(x); d := lib.digest_part(x)}
+	scanned := {d | x := s.artifact_digests[_]; lib.str(x); d := lib.digest_part(x)}
 	count(scanned) > 0
 	count(scanned & image_digests) == 0
 	msg := sprintf("vulnerability scan %s is of %s, not of the image being promoted (%s)", [

@@ -23,7 +23,7 @@ rule_id := "secret-found"
 remediation := "Revoke and rotate the credential now (it has been exposed to everyone who can pull the image), keep it out of the build context (.dockerignore, BuildKit secret mounts, runtime injection) and rebuild."
 
 findings contains lib.result(rule_id, msg, lib.severity_of(s), remediation, finding) if {
-	some s in lib.array_or_empty(input.secrets)
+	s := input.secrets[_]
 	is_object(s)
 	secret_rule := lib.text_or(s, "rule_id", "unknown-rule")
 	target := lib.text_or(s, "target", null)

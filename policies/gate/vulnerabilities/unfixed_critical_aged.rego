@@ -19,20 +19,14 @@ import rego.v1
 
 rule_id := "vuln-unfixed-critical-aged"
 
-# Publication times in ns, parsed once per distinct timestamp (many vulnerabilities share one).
-published_ns := {ts: ns |
-	some ts in {v.published | some v in data.lib.gate.unfixed_critical}
-	ns := lib.parse_ns(ts)
-}
-
 findings contains lib.result(rule_id, msg, "critical", remediation, lib.vulnerability_finding(v)) if {
 	grace := lib.setting("unfixed_critical_grace_days")
 	cutoff := data.lib.gate.now_ns - lib.days(grace)
 	some v in data.lib.gate.unfixed_critical
-	published := published_ns[v.published]
+	published := data.lib.gate.unfixed_critical_published_ns[v.published]
 	published < cutoff
 	msg := sprintf(
-		"%s (critical) in %s has had no fix for %d days since it was published (%s); %s allows %v days",
+		"%s (critical) in %s has had no fix for %d days since it was published (%s); the grace period in %s is %v days",
 		[v.id, lib.package_label(v), floor((data.lib.gate.now_ns - published) / data.lib.gate.day_ns), v.published, data.lib.gate.stage, grace],
 	)
 	remediation := sprintf(

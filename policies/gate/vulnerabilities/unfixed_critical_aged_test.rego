@@ -15,7 +15,7 @@ test_old_unfixed_critical_warns if {
 	found_r := rule.warn with input as d with data.gate_config as fx.config
 	some r in found_r
 	r.id == "vuln-unfixed-critical-aged"
-	r.msg == "CVE-2023-0001 (critical) in glibc 2.36-9 has had no fix for 31 days since it was published (2025-05-01T00:00:00Z); prod allows 14 days"
+	r.msg == "CVE-2023-0001 (critical) in glibc 2.36-9 has had no fix for 31 days since it was published (2025-05-01T00:00:00Z); the grace period in prod is 14 days"
 	r.finding.fixed_versions == []
 	count(rule.deny) == 0 with input as d with data.gate_config as fx.config
 }
