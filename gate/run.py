@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,8 +95,26 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
     return source_file, fragment
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Normalising builds hundreds of thousands of small, acyclic objects; every cyclic-GC
+    # pass rescans all of them, which made a 50,000-finding report cost 8 s instead of 4.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_document(settings: Settings, stage: str) -> Document:
     """Read every input and merge them into one :class:`Document` for ``stage``."""
+    with _collector_paused():
+        return _build_document(settings, stage)
+
+
+def _build_document(settings: Settings, stage: str) -> Document:
     if not settings.inputs:
         raise UsageError("no input files given", hint="gate check trivy.json image-inspect.json")
     seen: dict[str, str] = {}

@@ -207,6 +207,23 @@ def test_every_rule_id_has_an_action_in_every_stage() -> None:
         assert set(actions.values()) <= {"deny", "warn", "off"}, f"stage {stage}"
 
 
+def test_readme_catalogue_matches_metadata_and_data() -> None:
+    """The rule catalogue in policies/README.md is what METADATA and data.json say."""
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    readme = (POLICIES / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| `([a-z-]+)` \| (.+?) \| (\w+) \| (\w+) \| (\w+) \| (\w+) \|$", readme, re.M
+    )
+    catalogue = {row[0]: row[1:] for row in rows}
+    meta = _rule_metadata()
+    assert set(catalogue) == set(meta)
+    for rule_id, (title, severity, *actions) in catalogue.items():
+        assert title == meta[rule_id][1]["title"], rule_id
+        assert severity == meta[rule_id][1]["custom"]["severity"], rule_id
+        expected = [config["stages"][stage]["actions"][rule_id] for stage in config["stage_order"]]
+        assert actions == expected, rule_id
+
+
 def test_lib_lives_outside_gate_and_defines_no_deny_or_warn() -> None:
     """The core collects every deny/warn under data.gate: helpers must not live there."""
     for path in LIB_FILES + TEST_FILES:

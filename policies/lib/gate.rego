@@ -233,21 +233,12 @@ subject := input.subject if is_object(input.subject)
 # regorus, x[_] over null or a string is simply empty.
 scans := [s | s := input.scans[_]; is_object(s)]
 
-# image_known: something describes the image's configuration (a metadata input was given, or
-# the image section carries facts only an image config has). Rules about the image config
-# (user, labels, healthcheck) say nothing when it is unknown: an unknown user is not root.
-image_known if {
-	some s in scans
-	"metadata" in s.kinds
-}
-
-image_known if str(image.created)
-
-image_known if str(image.os)
-
-image_known if count(array_or_empty(image.layers)) > 0
-
-image_known if count(object_or_empty(image.env)) > 0
+# image_known: an image configuration was seen. Every source that reads one (docker
+# inspect, an image config, a scanner's copy of it) records the USER as a string, "" being
+# root; a manifest or a scanner that saw no config leaves it null. Rules about the image
+# config (user, labels, healthcheck) say nothing when it is unknown: an unknown user is not
+# root, and image-metadata-missing reports the gap instead.
+image_known if is_string(image.user)
 
 # ---------------------------------------------------------------------------------------
 # Scans

@@ -22,7 +22,8 @@ test_warns_in_every_stage if {
 
 test_silent_when_the_image_is_known if {
 	count(rule.findings) == 0 with input as fx.doc with data.gate_config as fx.config
-	count(rule.findings) == 0 with input as object.union(no_metadata, {"image": {"os": "linux"}}) with data.gate_config as fx.config
+	count(rule.findings) == 0 with input as object.union(no_metadata, {"image": {"user": "app"}}) with data.gate_config as fx.config
+	count(rule.findings) == 1 with input as object.union(no_metadata, {"image": {"os": "linux"}}) with data.gate_config as fx.config
 }
 
 test_empty_document_does_not_crash if {

@@ -5,8 +5,8 @@
 #   The image's configured USER is root - unset or empty, "root", "0", or a root user with
 #   any group ("0:0", "root:root", "0:1000", "root:wheel"). A container escape or a writable
 #   mount is far more dangerous as root. Only checked when the image configuration is known
-#   (a metadata input was given, or the document carries created/os/layers/env); when it is
-#   not, image-metadata-missing reports that instead.
+#   (docker inspect, an image config, or a scanner's copy of it); when it is not,
+#   image-metadata-missing reports that instead.
 # custom:
 #   id: image-root-user
 #   severity: high
@@ -31,8 +31,6 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 
 # root(user): the USER value means uid 0. Names other than "root" are trusted to be
 # non-root: only the image's /etc/passwd could tell, and the document does not carry it.
-root(user) if user == null
-
 root(user) if {
 	is_string(user)
 	trim_space(user) == ""
