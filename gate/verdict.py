@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gate.document import SEVERITY_ORDER, Severity, Subject
 from gate.errors import ExitCode, PolicyError
@@ -129,6 +129,13 @@ class Verdict(VerdictModel):
     engine: EngineInfo
     gate_version: str
     evaluated_at: str
+
+    @model_validator(mode="after")
+    def _decision_follows_violations(self) -> Verdict:
+        # The one invariant every consumer relies on: no pass with a remaining violation.
+        if (self.decision == "fail") != bool(self.violations):
+            raise ValueError("decision must be 'fail' exactly when violations remain")
+        return self
 
     @property
     def exit_code(self) -> ExitCode:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from gate.inputs import InputFile
 
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
@@ -15,6 +20,21 @@ FIXTURES = ROOT / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"
 AT = "2026-11-27T12:00:00Z"
 """The fixed evaluation time of scenario tests and golden files."""
+
+
+def load_input(path: Path, shown: str | None = None) -> tuple[Any, InputFile]:
+    """Read a JSON file the way the CLI does: parsed data plus its InputFile.
+
+    ``shown`` is the path recorded in the InputFile (as the user would have typed it); it
+    defaults to ``path`` itself.
+    """
+    raw = path.read_bytes()
+    source = InputFile(
+        path=str(path) if shown is None else shown,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+    )
+    return json.loads(raw), source
 
 
 def fixture(relative: str) -> Path:
@@ -65,3 +85,20 @@ def corpus_rows(*kinds: str) -> list[tuple[str, str]]:
         if not kinds or kind in kinds:
             rows.append((local_path, kind))
     return rows
+
+
+def corpus_params(*kinds: str) -> list[Any]:
+    """Pytest params of the corpus files with the given kinds, each id'd by its local path.
+
+    Without the corpus there is one skipped param, so a corpus test reports a skip and never
+    passes vacuously.
+    """
+    if not (CORPUS / "MANIFEST.tsv").exists():
+        return [
+            pytest.param(
+                None,
+                id="corpus-absent",
+                marks=pytest.mark.skip(reason="../shared/corpus is not present"),
+            )
+        ]
+    return [pytest.param(local_path, id=local_path) for local_path, _ in corpus_rows(*kinds)]

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import copy
-import csv
-import hashlib
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
 
 from gate.errors import SourceError
 from gate.inputs import InputFile
@@ -18,31 +15,22 @@ from gate.sources.base import Fragment
 from gate.sources.docker import DockerInspectSource
 from gate.sources.image_config import go_duration
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 REFERENCE = "ghcr.io/acme/shop-api:1.4.2"
 MANIFEST_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
 OTHER_ID = "sha256:" + "e" * 64
+IMAGE = FIXTURES / "image"
 SOURCE = DockerInspectSource()
-
-
-def load(path: Path) -> tuple[Any, InputFile]:
-    """Read a JSON file the way the CLI does: parsed data plus its InputFile."""
-    raw = path.read_bytes()
-    return json.loads(raw), InputFile(
-        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)
-    )
 
 
 def fixture_data(name: str) -> Any:
     """Return a fresh parsed copy of a fixture under fixtures/image."""
-    return load(FIXTURES / "image" / name)[0]
+    return load_input(IMAGE / name)[0]
 
 
 def parse_fixture(name: str) -> Fragment:
     """Parse a fixture under fixtures/image."""
-    data, source = load(FIXTURES / "image" / name)
+    data, source = load_input(IMAGE / name)
     return SOURCE.parse(data, source)
 
 
@@ -353,25 +341,9 @@ def test_malformed_inspect_names_file_and_place(
     assert str(caught.value).startswith(f"images/inspect.json: {place}:")
 
 
-def corpus_rows(kind: str) -> list[Any]:
-    """MANIFEST.tsv rows of ``kind``; one skipping param when the corpus is absent."""
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.exists():
-        return [pytest.param(None, id="corpus-absent")]
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return [
-            pytest.param(row["local_path"], id=row["local_path"])
-            for row in rows
-            if row["kind"] == kind
-        ]
-
-
-@pytest.mark.parametrize("local_path", corpus_rows("docker-inspect"))
-def test_corpus(local_path: str | None) -> None:
-    if local_path is None:
-        pytest.skip("shared corpus not present")
-    data, source = load(CORPUS / local_path)
+@pytest.mark.parametrize("local_path", corpus_params("docker-inspect"))
+def test_corpus(local_path: str) -> None:
+    data, source = load_input(CORPUS / local_path)
     assert SOURCE.matches(data)
     fragment = SOURCE.parse(data, source)
     assert fragment.format == "docker-inspect"

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import copy
-import csv
-import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
 
 from gate.errors import SourceError
 from gate.inputs import InputFile
 from gate.sources.base import Fragment, purl_type
 from gate.sources.grype import GrypeSource
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 MANIFEST_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
+GRYPE = FIXTURES / "reports" / "grype"
 SOURCE = GrypeSource()
-
-
-def load(path: Path) -> tuple[Any, InputFile]:
-    """Read a JSON file the way the CLI does: parsed data plus its InputFile."""
-    raw = path.read_bytes()
-    return json.loads(raw), InputFile(
-        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)
-    )
 
 
 def parse_fixture(name: str) -> Fragment:
     """Parse a Grype fixture under fixtures/reports/grype."""
-    data, source = load(FIXTURES / "reports" / "grype" / name)
+    data, source = load_input(GRYPE / name)
     return SOURCE.parse(data, source)
 
 
@@ -88,7 +76,7 @@ def test_matches(data: Any, expected: bool) -> None:
 
 @pytest.mark.parametrize("name", ["image.json", "empty.json"])
 def test_fixtures_are_detected(name: str) -> None:
-    data, _ = load(FIXTURES / "reports" / "grype" / name)
+    data, _ = load_input(GRYPE / name)
     assert SOURCE.matches(data)
 
 
@@ -139,7 +127,7 @@ def test_db_v6_descriptor_and_empty_matches() -> None:
 
 
 def test_same_vulnerability_and_package_matched_twice_is_one_finding() -> None:
-    data, _ = load(FIXTURES / "reports" / "grype" / "image.json")
+    data, _ = load_input(GRYPE / "image.json")
     fragment = parse_fixture("image.json")
     assert len(data["matches"]) == 7
     assert len(fragment.vulnerabilities) == 6
@@ -323,7 +311,7 @@ def test_redacted_digests_are_dropped() -> None:
 
 def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
     """Return the image fixture with the value at ``path`` replaced."""
-    data: dict[str, Any] = copy.deepcopy(load(FIXTURES / "reports" / "grype" / "image.json")[0])
+    data: dict[str, Any] = copy.deepcopy(load_input(GRYPE / "image.json")[0])
     target: Any = data
     for key in path[:-1]:
         target = target[key]
@@ -380,20 +368,6 @@ def test_malformed_reports_name_file_and_place(
     assert str(caught.value).startswith(f"reports/grype.json: {place}:")
 
 
-def corpus_rows(kind: str) -> list[Any]:
-    """MANIFEST.tsv rows of ``kind``; one skipping param when the corpus is absent."""
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.exists():
-        return [pytest.param(None, id="corpus-absent")]
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return [
-            pytest.param(row["local_path"], id=row["local_path"])
-            for row in rows
-            if row["kind"] == kind
-        ]
-
-
 def distinct_keys(report: dict[str, Any]) -> int:
     """Count findings by the module's rule, computed straight from the raw JSON."""
     keys = set()
@@ -409,11 +383,9 @@ def distinct_keys(report: dict[str, Any]) -> int:
     return len(keys)
 
 
-@pytest.mark.parametrize("local_path", corpus_rows("grype-json"))
-def test_corpus(local_path: str | None) -> None:
-    if local_path is None:
-        pytest.skip("shared corpus not present")
-    data, source = load(CORPUS / local_path)
+@pytest.mark.parametrize("local_path", corpus_params("grype-json"))
+def test_corpus(local_path: str) -> None:
+    data, source = load_input(CORPUS / local_path)
     assert SOURCE.matches(data)
     fragment = SOURCE.parse(data, source)
     assert len(fragment.vulnerabilities) == distinct_keys(data)

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
 
 from gate.errors import SourceError
 from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.oci_config import ImageConfigSource
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 SOURCE = ImageConfigSource()
-
-
-def load(path: Path) -> tuple[Any, InputFile]:
-    """Read a JSON file the way the CLI does: parsed data plus its InputFile."""
-    raw = path.read_bytes()
-    return json.loads(raw), InputFile(
-        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)
-    )
 
 
 def parse_inline(data: Any) -> Fragment:
@@ -71,7 +59,7 @@ def test_matches(data: Any, expected: bool) -> None:
 
 def test_fixture() -> None:
     path = FIXTURES / "image" / "config.json"
-    data, source = load(path)
+    data, source = load_input(path)
     assert SOURCE.matches(data)
     fragment = SOURCE.parse(data, source)
     image_id = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
@@ -146,25 +134,9 @@ def test_malformed_configs_name_file_and_place(data: dict[str, Any], place: str)
     assert str(caught.value).startswith(f"blobs/config.json: {place}:")
 
 
-def corpus_rows(kind: str) -> list[Any]:
-    """MANIFEST.tsv rows of ``kind``; one skipping param when the corpus is absent."""
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.exists():
-        return [pytest.param(None, id="corpus-absent")]
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return [
-            pytest.param(row["local_path"], id=row["local_path"])
-            for row in rows
-            if row["kind"] == kind
-        ]
-
-
-@pytest.mark.parametrize("local_path", corpus_rows("oci-config"))
-def test_corpus(local_path: str | None) -> None:
-    if local_path is None:
-        pytest.skip("shared corpus not present")
-    data, source = load(CORPUS / local_path)
+@pytest.mark.parametrize("local_path", corpus_params("oci-config"))
+def test_corpus(local_path: str) -> None:
+    data, source = load_input(CORPUS / local_path)
     assert SOURCE.matches(data)
     fragment = SOURCE.parse(data, source)
     assert fragment.subject.image_id == f"sha256:{source.sha256}"

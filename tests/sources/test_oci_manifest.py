@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
 
 from gate.errors import SourceError
 from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.oci_manifest import ImageManifestSource
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 REFERENCE = "ghcr.io/acme/shop-api:1.4.2"
 MANIFEST_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+IMAGE = FIXTURES / "image"
 SOURCE = ImageManifestSource()
-
-
-def load(path: Path) -> tuple[Any, InputFile]:
-    """Read a JSON file the way the CLI does: parsed data plus its InputFile."""
-    raw = path.read_bytes()
-    return json.loads(raw), InputFile(
-        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)
-    )
 
 
 def parse_fixture(name: str) -> tuple[Fragment, InputFile]:
     """Parse a fixture under fixtures/image; also return its InputFile."""
-    data, source = load(FIXTURES / "image" / name)
+    data, source = load_input(IMAGE / name)
     return SOURCE.parse(data, source), source
 
 
@@ -371,25 +362,9 @@ def test_malformed_manifests_name_file_and_place(data: Any, place: str) -> None:
     assert str(caught.value).startswith(f"registry/manifest.json: {place}:")
 
 
-def corpus_rows(kind: str) -> list[Any]:
-    """MANIFEST.tsv rows of ``kind``; one skipping param when the corpus is absent."""
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.exists():
-        return [pytest.param(None, id="corpus-absent")]
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return [
-            pytest.param(row["local_path"], id=row["local_path"])
-            for row in rows
-            if row["kind"] == kind
-        ]
-
-
-@pytest.mark.parametrize("local_path", corpus_rows("oci-manifest"))
-def test_corpus(local_path: str | None) -> None:
-    if local_path is None:
-        pytest.skip("shared corpus not present")
-    data, source = load(CORPUS / local_path)
+@pytest.mark.parametrize("local_path", corpus_params("oci-manifest"))
+def test_corpus(local_path: str) -> None:
+    data, source = load_input(CORPUS / local_path)
     assert SOURCE.matches(data)
     fragment = SOURCE.parse(data, source)
     assert fragment.format == "image-manifest"

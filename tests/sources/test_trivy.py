@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
 
 from gate.document import (
     BaseImage,
@@ -27,8 +26,7 @@ from gate.inputs import InputFile
 from gate.sources.base import Fragment, purl_type
 from gate.sources.trivy import UNIDENTIFIED, TrivySource
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reports" / "trivy"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+TRIVY = FIXTURES / "reports" / "trivy"
 SOURCE = TrivySource()
 
 IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
@@ -41,8 +39,8 @@ DIFF_IDS = [
 
 
 def load(name: str) -> Any:
-    """Return the parsed JSON of fixture ``name``."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    """Return the parsed JSON of fixture ``name`` under fixtures/reports/trivy."""
+    return load_input(TRIVY / name)[0]
 
 
 def parse(data: Any, path: str = "scans/report.json") -> Fragment:
@@ -85,7 +83,8 @@ def test_image_scan_records_scan_facts(image_scan: Fragment) -> None:
     assert image_scan.artifact_name == "ghcr.io/acme/shop-api:1.4.2"
     assert image_scan.artifact_type == "container_image"
     assert image_scan.artifact_digests == [IMAGE_ID, REPO_DIGEST]
-    assert image_scan.kinds == ["license", "metadata", "misconfiguration", "secret", "vulnerability"]
+    kinds = ["license", "metadata", "misconfiguration", "secret", "vulnerability"]
+    assert image_scan.kinds == kinds
     assert image_scan.database == {}
     assert image_scan.authority == 1
 
@@ -680,19 +679,8 @@ def test_listing_without_a_vulnerability_id_is_kept_not_dropped() -> None:
 # --- the real corpus (../shared/corpus, optional) -------------------------------------
 
 
-def _manifest_rows() -> list[dict[str, str]]:
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return []
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def _corpus_params(trivy: bool) -> list[Any]:
-    rows = _manifest_rows()
-    if not rows:
-        return [pytest.param("", marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"))]
-    return sorted({row["local_path"] for row in rows if (row["kind"] == "trivy-json") is trivy})
+NOT_TRIVY = sorted({kind for _, kind in corpus_rows()} - {"trivy-json"})
+"""Every other kind in the corpus MANIFEST.tsv (empty without the corpus)."""
 
 
 def _expected_counts(data: Any) -> tuple[int, int, int, int]:
@@ -723,16 +711,15 @@ def _expected_counts(data: Any) -> tuple[int, int, int, int]:
     return len(vulnerabilities), secrets, misconfigurations, licenses
 
 
-@pytest.mark.parametrize("local_path", _corpus_params(trivy=True))
+@pytest.mark.parametrize("local_path", corpus_params("trivy-json"))
 def test_corpus_trivy_report(local_path: str) -> None:
-    path = CORPUS / local_path
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data, source = load_input(CORPUS / local_path, local_path)
     assert SOURCE.matches(data)
     if isinstance(data, dict) and "ClusterName" in data:
         with pytest.raises(SourceError, match="Kubernetes cluster report is not an image scan"):
-            parse(data, local_path)
+            SOURCE.parse(data, source)
         return
-    fragment = parse(data, local_path)
+    fragment = SOURCE.parse(data, source)
     produced = (
         len(fragment.vulnerabilities),
         len(fragment.secrets),
@@ -742,7 +729,7 @@ def test_corpus_trivy_report(local_path: str) -> None:
     assert produced == _expected_counts(data)
 
 
-@pytest.mark.parametrize("local_path", _corpus_params(trivy=False))
+@pytest.mark.parametrize("local_path", corpus_params(*NOT_TRIVY))
 def test_corpus_other_formats_are_not_trivy(local_path: str) -> None:
-    data = json.loads((CORPUS / local_path).read_text(encoding="utf-8"))
+    data, _ = load_input(CORPUS / local_path)
     assert not SOURCE.matches(data)
