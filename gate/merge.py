@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gate.document import (
     SEVERITY_ORDER,
+    Cvss,
+    FindingSource,
     Image,
-    Severity,
     License,
     Misconfiguration,
     Secret,
+    Severity,
     Subject,
     Vulnerability,
 )
-from gate.sources.base import Fragment
+
+if TYPE_CHECKING:  # sources use this module: importing them here would be circular
+    from gate.sources.base import Fragment
 
 T = TypeVar("T", Vulnerability, Secret, Misconfiguration, License)
 
@@ -71,6 +75,31 @@ def vulnerability_key(vuln: Vulnerability) -> tuple[str, str, str, str]:
     )
 
 
+def cvss_rank(cvss: Cvss | None) -> tuple[int, bool, int]:
+    """Order CVSS ratings: the newest CVSS version first, then NVD's, then the minor version."""
+    if cvss is None:
+        return (-1, False, -1)
+    major, _, minor = (cvss.version or "").partition(".")
+    return (
+        int(major) if major.isdigit() else 0,
+        cvss.source == "nvd",
+        int(minor) if minor.isdigit() else 0,
+    )
+
+
+def _merge_attributions(old: list[FindingSource], new: list[FindingSource]) -> list[FindingSource]:
+    # One attribution per report: a report listing a finding twice (a jar at two paths, two
+    # matchers) is still one scanner's opinion, the more severe of its listings.
+    merged = {(s.tool, s.input): s for s in old}
+    for source in new:
+        known = merged.get((source.tool, source.input))
+        if known is None or SEVERITY_ORDER.index(source.severity) > SEVERITY_ORDER.index(
+            known.severity
+        ):
+            merged[(source.tool, source.input)] = source
+    return list(merged.values())
+
+
 def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerability:
     package = old.package
     if (package.purl is None and new.package.purl) or (package.path is None and new.package.path):
@@ -88,7 +117,7 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
         update={
             "aliases": [a for a in _union(old.aliases, new.aliases) if a.upper() != old.id.upper()],
             "severity": _higher(old.severity, new.severity),
-            "cvss": old.cvss or new.cvss,
+            "cvss": new.cvss if cvss_rank(new.cvss) > cvss_rank(old.cvss) else old.cvss,
             "package": package,
             "fixed_versions": fixed,
             "fix_available": bool(fixed) or old.fix_available or new.fix_available,
@@ -97,7 +126,7 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
             "description": old.description or new.description,
             "urls": _union(old.urls, new.urls),
             "published": old.published or new.published,
-            "sources": [*old.sources, *new.sources],
+            "sources": _merge_attributions(old.sources, new.sources),
         }
     )
 
@@ -106,7 +135,7 @@ def _merge_sources(old: T, new: T) -> T:
     return old.model_copy(
         update={
             "severity": _higher(old.severity, new.severity),
-            "sources": [*old.sources, *new.sources],
+            "sources": _merge_attributions(old.sources, new.sources),
         }
     )
 
@@ -123,17 +152,21 @@ def _merge_all(
 
 
 def merge_vulnerabilities(items: Iterable[Vulnerability]) -> list[Vulnerability]:
-    """Merge duplicates and sort by severity (worst first), then id and package."""
-    merged = _merge_all(items, vulnerability_key, _merge_vulnerability)
-    merged.sort(
-        key=lambda v: (
-            -SEVERITY_ORDER.index(v.severity),
-            v.id,
-            v.package.name,
-            v.package.version or "",
-        )
+    """Merge duplicates, keeping first-seen order.
+
+    Sources call this on their own listings (a report's repeats become one entry) and the
+    core on all fragments together (one entry per finding across scanners).
+    """
+    return _merge_all(items, vulnerability_key, _merge_vulnerability)
+
+
+def _worst_first(vuln: Vulnerability) -> tuple[int, str, str, str]:
+    return (
+        -SEVERITY_ORDER.index(vuln.severity),
+        vuln.id,
+        vuln.package.name,
+        vuln.package.version or "",
     )
-    return merged
 
 
 def merge_fragments(
@@ -148,7 +181,10 @@ def merge_fragments(
     return {
         "subject": _merge_subjects(subjects),
         "image": _merge_images(images),
-        "vulnerabilities": merge_vulnerabilities(v for f in fragments for v in f.vulnerabilities),
+        "vulnerabilities": sorted(
+            merge_vulnerabilities(v for f in fragments for v in f.vulnerabilities),
+            key=_worst_first,
+        ),
         "secrets": _merge_all(
             (s for f in fragments for s in f.secrets),
             lambda s: (s.rule_id, s.target, s.start_line),

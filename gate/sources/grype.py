@@ -8,8 +8,9 @@ De-duplication rule: Grype reports one match per matcher and per matched record,
 vulnerability in one package can appear several times (the same CVE found by two
 matchers, by a GHSA and by its CVE, or at several locations). Within one report, matches
 with the same (canonical id, package URL type, package name, package version) become ONE
-vulnerability: aliases, URLs and fixed versions are unioned in first-seen order, the
-highest severity and the preferred CVSS rating win, a known fix status replaces
+vulnerability, by the rule that merges scanners (:func:`gate.merge.merge_vulnerabilities`):
+aliases, URLs and fixed versions are unioned in first-seen order, the highest severity and
+the preferred CVSS rating (:func:`gate.merge.cvss_rank`) win, a known fix status replaces
 ``unknown`` (and ``fixed`` replaces ``affected``), and the first match's package
 (including its path) is kept.
 
@@ -32,9 +33,9 @@ from gate.document import (
     Package,
     Severity,
     Vulnerability,
-    severity_rank,
 )
 from gate.inputs import InputFile
+from gate.merge import cvss_rank, merge_vulnerabilities
 from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity, text
 from gate.sources.image_config import (
     base_image,
@@ -76,13 +77,9 @@ _PATH_SCHEMES = ("docker-archive:", "oci-archive:", "oci-dir:", "singularity:", 
 _RATERS = {"nvd@nist.gov": "nvd"}
 _CVSS_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
 
-_CvssRank = tuple[int, bool, int]
-"""Preference order of a CVSS rating: major version, NVD-rated, minor version."""
-
-
 @dataclass
 class _Finding:
-    """The merge of every match of one (id, package type, name, version) in a report."""
+    """One match, while its CVSS ratings (own and related) are weighed."""
 
     id: str
     package: Package
@@ -91,15 +88,14 @@ class _Finding:
     status: FixStatus
     description: str | None
     cvss: Cvss | None = None
-    cvss_rank: _CvssRank | None = None
     aliases: dict[str, None] = field(default_factory=dict)
     fixed_versions: dict[str, None] = field(default_factory=dict)
     urls: dict[str, None] = field(default_factory=dict)
 
-    def offer(self, rank: _CvssRank, cvss: Cvss) -> None:
+    def offer(self, cvss: Cvss) -> None:
         """Keep ``cvss`` when it ranks above the current rating (the first wins ties)."""
-        if self.cvss_rank is None or rank > self.cvss_rank:
-            self.cvss, self.cvss_rank = cvss, rank
+        if cvss_rank(cvss) > cvss_rank(self.cvss):
+            self.cvss = cvss
 
     def vulnerability(self, source: InputFile) -> Vulnerability:
         """Return the merged finding as a document vulnerability."""
@@ -239,19 +235,13 @@ def _reference(user_input: str | None, tags: list[str]) -> str | None:
 
 def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerability]:
     """Map and merge the matches (see the module docstring for the rule)."""
-    findings: dict[tuple[str, str | None, str, str | None], _Finding] = {}
+    listed: list[Vulnerability] = []
     for index, raw in enumerate(array(report.get("matches"), source, "matches")):
         place = at("matches", index)
         if not isinstance(raw, dict):
             raise fail(source, place, f"expected a match object, got {kind(raw)}")
-        finding = _finding(raw, source, place)
-        key = (finding.id, finding.package.type, finding.package.name, finding.package.version)
-        known = findings.get(key)
-        if known is None:
-            findings[key] = finding
-        else:
-            _merge(known, finding)
-    return [finding.vulnerability(source) for finding in findings.values()]
+        listed.append(_finding(raw, source, place).vulnerability(source))
+    return merge_vulnerabilities(listed)
 
 
 def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
@@ -383,7 +373,7 @@ def _offer(
     default_version: str | None,
     source: InputFile,
 ) -> None:
-    """Rank one CVSS rating (see :data:`_CvssRank`) and offer it to ``finding``."""
+    """Read one CVSS rating and offer it to ``finding``."""
     score = scores.get("baseScore")
     if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
         raise fail(source, at(scores_place, "baseScore"), f"expected a number, got {kind(score)}")
@@ -394,37 +384,16 @@ def _offer(
     version = text(rating.get("version")) or (prefix.group(1) if prefix else default_version)
     named = text(rating.get("source"))
     rater = _RATERS.get(named.lower(), named) if named else _namespace_rater(namespace)
-    major, _, minor = (version or "").partition(".")
-    rank = (
-        int(major) if major.isdigit() else 0,
-        rater == "nvd",
-        int(minor) if minor.isdigit() else 0,
+    finding.offer(
+        Cvss(
+            score=float(score) if score is not None else None,
+            vector=vector,
+            version=version,
+            source=rater,
+        )
     )
-    cvss = Cvss(
-        score=float(score) if score is not None else None,
-        vector=vector,
-        version=version,
-        source=rater,
-    )
-    finding.offer(rank, cvss)
 
 
 def _namespace_rater(namespace: str | None) -> str | None:
     """Name the feed behind a Grype namespace: ``debian:distro:debian:12`` → ``debian``."""
     return namespace.split(":", 1)[0].lower() if namespace else None
-
-
-def _merge(known: _Finding, other: _Finding) -> None:
-    """Fold a later match of the same vulnerability and package into the first one."""
-    if severity_rank(other.severity) > severity_rank(known.severity):
-        known.severity = other.severity
-        known.severity_source = other.severity_source
-    if other.cvss is not None and other.cvss_rank is not None:
-        known.offer(other.cvss_rank, other.cvss)
-    # As in the core's cross-scanner merge: any state beats unknown, a fix beats affected.
-    if known.status == "unknown" or (known.status == "affected" and other.status == "fixed"):
-        known.status = other.status
-    known.description = known.description or other.description
-    known.aliases.update(other.aliases)
-    known.fixed_versions.update(other.fixed_versions)
-    known.urls.update(other.urls)

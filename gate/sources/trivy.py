@@ -18,12 +18,12 @@ whenever one exists); ``VendorIDs`` (GHSA, DSA, …) become aliases.
 
 De-duplication rule: Trivy repeats a vulnerability once for every place a package occurs,
 i.e. each copy of a jar (``PkgPath``) and each result (target) it appears in. Within one
-report, listings with the same (``VulnerabilityID``, package URL type, ``PkgName``,
-``InstalledVersion``) become ONE vulnerability: aliases, URLs and fixed versions are
-unioned in first-seen order, the highest severity wins, a known fix status replaces
-``unknown``, missing details are filled from later listings, and the first listing's
-package (including its ``PkgPath``) is kept. The merge is keyed by a dict, so parsing
-stays linear in the number of findings.
+report, listings with the same (``VulnerabilityID``, package URL type, package name,
+``InstalledVersion``) become ONE vulnerability, by the same rule that merges scanners
+(:func:`gate.merge.merge_vulnerabilities`): aliases, URLs and fixed versions are unioned in
+first-seen order, the highest severity wins, a known fix status replaces ``unknown``,
+missing details are filled from later listings, and the first listing's package
+(including its ``PkgPath``) is kept.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from gate.document import (
     Severity,
     Subject,
     Vulnerability,
-    severity_rank,
 )
 from gate.inputs import InputFile
+from gate.merge import merge_vulnerabilities
 from gate.reference import parse_reference
 from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity
 from gate.sources.image_config import (
@@ -103,7 +103,6 @@ _K8S_HINT = (
     "and pass that report instead"
 )
 
-_Key = tuple[str, str | None, str, str | None]
 """Within-report identity of a vulnerability: id, package URL type, name, version."""
 
 
@@ -270,61 +269,11 @@ def _image(metadata: dict[str, Any], source: InputFile) -> Image | None:
 
 
 @dataclass
-class _Entry:
-    """The merge of every listing of one vulnerability key in a report."""
-
-    id: str
-    package: Package
-    severity: Severity
-    severity_source: str | None
-    status: FixStatus
-    cvss: Cvss | None
-    title: str | None
-    description: str | None
-    published: str | None
-    aliases: dict[str, None]
-    fixed_versions: dict[str, None]
-    urls: dict[str, None]
-
-    def merge(self, other: _Entry) -> None:
-        """Fold a later listing of the same vulnerability and package into this one."""
-        if severity_rank(other.severity) > severity_rank(self.severity):
-            self.severity, self.severity_source = other.severity, other.severity_source
-        if self.status == "unknown":
-            self.status = other.status
-        self.cvss = self.cvss or other.cvss
-        self.title = self.title or other.title
-        self.description = self.description or other.description
-        self.published = self.published or other.published
-        self.aliases.update(other.aliases)
-        self.fixed_versions.update(other.fixed_versions)
-        self.urls.update(other.urls)
-
-    def vulnerability(self, source: InputFile) -> Vulnerability:
-        """Return the merged entry as a document vulnerability."""
-        return Vulnerability(
-            id=self.id,
-            aliases=list(self.aliases),
-            severity=self.severity,
-            cvss=self.cvss,
-            package=self.package,
-            fixed_versions=list(self.fixed_versions),
-            fix_available=bool(self.fixed_versions),
-            status=self.status,
-            title=self.title,
-            description=self.description,
-            urls=list(self.urls),
-            published=self.published,
-            sources=[_attribution(source, self.severity, self.severity_source)],
-        )
-
-
-@dataclass
 class _Findings:
     """Collects the findings of every result of one report."""
 
     source: InputFile
-    vulnerabilities: dict[_Key, _Entry] = field(default_factory=dict)
+    vulnerabilities: list[Vulnerability] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     misconfigurations: list[Misconfiguration] = field(default_factory=list)
     licenses: list[License] = field(default_factory=list)
@@ -368,9 +317,7 @@ class _Findings:
 
     def into(self, fragment: Fragment) -> Fragment:
         """Return ``fragment`` with the collected findings added."""
-        fragment.vulnerabilities = [
-            entry.vulnerability(self.source) for entry in self.vulnerabilities.values()
-        ]
+        fragment.vulnerabilities = merge_vulnerabilities(self.vulnerabilities)
         fragment.secrets = self.secrets
         fragment.misconfigurations = self.misconfigurations
         fragment.licenses = self.licenses
@@ -421,32 +368,30 @@ class _Findings:
             status = "fixed" if fixed else "unknown"
         rated_by = self._string(item, "SeveritySource", place)
         vendor_ids = string_list(item.get("VendorIDs"), self.source, at(place, "VendorIDs"))
-        entry = _Entry(
-            id=vuln_id,
-            package=Package(
-                name=name,
-                version=version,
-                type=package_type,
-                purl=purl,
-                path=self._string(item, "PkgPath", place),
-            ),
-            severity=severity(item.get("Severity")),
-            severity_source=rated_by,
-            status=status,
-            cvss=_cvss(item, rated_by, self.source, place),
-            title=self._string(item, "Title", place),
-            description=self._string(item, "Description", place),
-            published=rfc3339(self._string(item, "PublishedDate", place)),
-            aliases=dict.fromkeys(alias for alias in vendor_ids if alias != vuln_id),
-            fixed_versions=fixed,
-            urls=dict.fromkeys(_urls(item, self.source, place)),
+        rated = severity(item.get("Severity"))
+        self.vulnerabilities.append(
+            Vulnerability(
+                id=vuln_id,
+                aliases=[alias for alias in dict.fromkeys(vendor_ids) if alias != vuln_id],
+                severity=rated,
+                cvss=_cvss(item, rated_by, self.source, place),
+                package=Package(
+                    name=name,
+                    version=version,
+                    type=package_type,
+                    purl=purl,
+                    path=self._string(item, "PkgPath", place),
+                ),
+                fixed_versions=list(fixed),
+                fix_available=bool(fixed),
+                status=status,
+                title=self._string(item, "Title", place),
+                description=self._string(item, "Description", place),
+                urls=list(dict.fromkeys(_urls(item, self.source, place))),
+                published=rfc3339(self._string(item, "PublishedDate", place)),
+                sources=[_attribution(self.source, rated, rated_by)],
+            )
         )
-        key = (vuln_id, package_type, name, version)
-        known = self.vulnerabilities.get(key)
-        if known is None:
-            self.vulnerabilities[key] = entry
-        else:
-            known.merge(entry)
 
     def _secret(self, item: dict[str, Any], place: str, target: str | None) -> Secret:
         rated = severity(item.get("Severity"))

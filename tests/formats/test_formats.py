@@ -21,13 +21,26 @@ from gate.verdict import (
     WaiverRef,
 )
 
-WAIVER = WaiverRef(index=0, rule="image-root-user", reason="vendor image", owner="team-a",
-                   ticket="SEC-9", expires="2026-12-01")  # fmt: skip
+WAIVER = WaiverRef(
+    index=0,
+    rule="image-root-user",
+    reason="vendor image",
+    owner="team-a",
+    ticket="SEC-9",
+    expires="2026-12-01",
+)
 
 
 def result(rule: str, level: str, severity: str = "high", msg: str = "why") -> Result:
-    return Result(id=rule, msg=msg, severity=severity, level=level, package="gate.x",
-                  remediation="do this", finding={"kind": "vulnerability", "id": "CVE-1"})  # fmt: skip
+    return Result(
+        id=rule,
+        msg=msg,
+        severity=severity,
+        level=level,
+        package="gate.x",
+        remediation="do this",
+        finding={"kind": "vulnerability", "id": "CVE-1"},
+    )
 
 
 def verdict(**changes) -> Verdict:
@@ -38,15 +51,22 @@ def verdict(**changes) -> Verdict:
         "violations": [result("vuln-fixable-critical", "deny", "critical", "CVE-1 [in] openssl")],
         "warnings": [result("image-healthcheck-missing", "warn", "low")],
         "waived": [WaivedResult(**result("image-root-user", "deny").model_dump(), waiver=WAIVER)],
-        "waiver_problems": [WaiverProblem(kind="unused", msg="waiver #1 matches nothing", waiver=WAIVER)],
-        "counts": Counts(violations=1, warnings=1, waived=1, waiver_problems=1,
-                         vulnerabilities={"critical": 1, "high": 0}),
+        "waiver_problems": [
+            WaiverProblem(kind="unused", msg="waiver #1 matches nothing", waiver=WAIVER)
+        ],
+        "counts": Counts(
+            violations=1,
+            warnings=1,
+            waived=1,
+            waiver_problems=1,
+            vulnerabilities={"critical": 1, "high": 0},
+        ),
         "policy": PolicyInfo(digest="sha256:" + "a" * 64, files=[]),
         "input": InputInfo(sha256="sha256:" + "b" * 64, files=[]),
         "engine": EngineInfo(name="regorus", version="0.13.0"),
         "gate_version": "0.1.0",
         "evaluated_at": "2026-11-27T12:00:00Z",
-    }  # fmt: skip
+    }
     fields.update(changes)
     return Verdict(**fields)
 
@@ -95,15 +115,29 @@ def test_table_width_is_respected():
 @pytest.mark.parametrize(
     ("changes", "line"),
     [
-        ({}, "FAIL: ghcr.io/acme/api:1.0 at stage prod: 1 violation, 1 warning, 1 waived, 1 waiver problem(s)"),
-        ({"decision": "pass", "violations": [], "warnings": [], "waived": [], "waiver_problems": [],
-          "counts": Counts(violations=0, warnings=0, waived=0, waiver_problems=0, vulnerabilities={}),
-          "subject": Subject(digest="sha256:" + "c" * 64)},
-         f"PASS: sha256:{'c' * 64} at stage prod: 0 violations, 0 warnings"),
+        (
+            {},
+            "FAIL: ghcr.io/acme/api:1.0 at stage prod: "
+            "1 violation, 1 warning, 1 waived, 1 waiver problem(s)",
+        ),
+        (
+            {
+                "decision": "pass",
+                "violations": [],
+                "warnings": [],
+                "waived": [],
+                "waiver_problems": [],
+                "counts": Counts(
+                    violations=0, warnings=0, waived=0, waiver_problems=0, vulnerabilities={}
+                ),
+                "subject": Subject(digest="sha256:" + "c" * 64),
+            },
+            f"PASS: sha256:{'c' * 64} at stage prod: 0 violations, 0 warnings",
+        ),
         ({"subject": Subject()}, "FAIL: (image not identified) at stage prod"),
     ],
     ids=["fail", "pass-by-digest", "unidentified"],
-)  # fmt: skip
+)
 def test_summary_line(changes, line):
     assert summary_line(verdict(**changes)).startswith(line)
 
@@ -113,7 +147,11 @@ def test_exit_code_follows_the_decision():
     assert verdict(decision="pass", violations=[]).exit_code == 0
 
 
-@pytest.mark.parametrize("changes", [{"decision": "pass"}, {"violations": []}], ids=["pass-with-violations", "fail-without"])
+@pytest.mark.parametrize(
+    "changes",
+    [{"decision": "pass"}, {"violations": []}],
+    ids=["pass-with-violations", "fail-without"],
+)
 def test_a_verdict_cannot_contradict_itself(changes):
     with pytest.raises(ValueError, match="decision must be 'fail' exactly when"):
         verdict(**changes)

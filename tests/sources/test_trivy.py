@@ -23,6 +23,7 @@ from gate.document import (
 )
 from gate.errors import SourceError
 from gate.inputs import InputFile
+from gate.merge import package_name_key
 from gate.sources.base import Fragment, purl_type
 from gate.sources.trivy import UNIDENTIFIED, TrivySource
 
@@ -695,11 +696,12 @@ def _expected_counts(data: Any) -> tuple[int, int, int, int]:
     for result in results:
         for listing in result.get("Vulnerabilities") or []:
             purl = (listing.get("PkgIdentifier") or {}).get("PURL")
+            package_type = purl_type(result.get("Type"), purl)
             vulnerabilities.add(
                 (
-                    listing.get("VulnerabilityID") or UNIDENTIFIED,
-                    purl_type(result.get("Type"), purl),
-                    listing["PkgName"],
+                    (listing.get("VulnerabilityID") or UNIDENTIFIED).upper(),
+                    package_type,
+                    package_name_key(package_type, listing["PkgName"]),
                     listing.get("InstalledVersion") or None,
                 )
             )
