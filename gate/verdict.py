@@ -144,7 +144,7 @@ class Verdict(VerdictModel):
 
     def to_json(self) -> str:
         """Render deterministically: the same inputs give the same bytes but for evaluated_at."""
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        return self.model_dump_json(indent=2) + "\n"
 
 
 def verdict_schema_text() -> str:

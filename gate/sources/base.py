@@ -121,8 +121,7 @@ def rfc3339(value: Any) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
     return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
 
 
