@@ -241,7 +241,7 @@ def _evaluate(settings: Settings) -> Verdict:
     now = settings.evaluation_time()
     outcome = apply_waivers(results, waivers, document.subject.reference, now)
     violations = [r for r in outcome.kept if r.level == "deny"]
-    warnings = [r for r in outcome.kept if r.level == "warn"]
+    warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
     return Verdict(
         decision="fail" if violations else "pass",
         stage=stage,

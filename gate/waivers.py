@@ -170,6 +170,10 @@ def _parse_expiry(value: str, where: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+EXPIRING_RULE = "waiver-expiring"
+"""Rule id of the warning a soon-expiring waiver raises."""
+
+
 @dataclass(frozen=True)
 class WaiverOutcome:
     """Results split by the waivers, and what is wrong with the waivers themselves."""
@@ -177,6 +181,23 @@ class WaiverOutcome:
     kept: list[Result]
     waived: list[WaivedResult]
     problems: list[WaiverProblem]
+
+    def expiry_warnings(self) -> list[Result]:
+        """A warning per waiver that expires within 14 days: the block it lifts comes back."""
+        return [
+            Result(
+                id=EXPIRING_RULE,
+                msg=problem.msg,
+                severity="low",
+                level="warn",
+                title="Waiver expires soon",
+                remediation="Fix the finding, or renew the waiver with a new reason and owner.",
+                package="gate.waivers",
+                finding={"kind": "waiver", "id": str(problem.waiver.index)},
+            )
+            for problem in self.problems
+            if problem.kind == "expiring"
+        ]
 
 
 def apply_waivers(

@@ -95,6 +95,19 @@ def test_waived(gate_cli):
     assert verdict["waiver_problems"] == []
 
 
+def test_a_waiver_about_to_expire_is_a_warning(gate_cli):
+    result = gate_cli(
+        "check", HIGH_ONLY, INSPECT, "--at", "2024-12-20T00:00:00Z", "-f", "json",
+        "--waivers", fixture("scenarios/high-only/waivers.yaml"),
+        "--data", fixture("scenarios/high-only/relaxed-ages.json"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    verdict = verdict_of(result)
+    assert [w["id"] for w in verdict["warnings"]] == ["waiver-expiring"]
+    assert "expires on 2024-12-31 (in 11 day(s))" in verdict["warnings"][0]["msg"]
+    assert [p["kind"] for p in verdict["waiver_problems"]] == ["expiring"]
+
+
 def test_the_same_waiver_after_it_expires_blocks_again(gate_cli):
     result = gate_cli(
         "check", HIGH_ONLY, INSPECT, "--at", "2025-01-02T00:00:00Z", "-f", "json",

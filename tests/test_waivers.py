@@ -143,6 +143,9 @@ def test_waiver_expiring_within_14_days_is_a_warning(tmp_path):
     assert len(outcome.waived) == 1
     assert [p.kind for p in outcome.problems] == ["expiring"]
     assert "in 7 day(s)" in outcome.problems[0].msg
+    [warning] = outcome.expiry_warnings()
+    assert (warning.id, warning.level) == ("waiver-expiring", "warn")
+    assert warning.msg == outcome.problems[0].msg
 
 
 def test_rfc3339_expiry_and_json_files(tmp_path):
