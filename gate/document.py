@@ -86,6 +86,11 @@ class BaseImage(Model):
         description="From 'org.opencontainers.image.base.name', e.g. 'docker.io/library/alpine'.",
     )
     digest: str | None = Field(None, description="From 'org.opencontainers.image.base.digest'.")
+    source: str | None = Field(
+        None,
+        description="Where this came from: 'label' (OCI base labels/annotations), 'snyk' "
+        "(Snyk's docker.baseImage), 'provenance' (SLSA materials).",
+    )
 
 
 class Image(Model):
@@ -147,6 +152,28 @@ class FindingSource(Model):
     )
 
 
+VexStatus = Literal["not_affected", "affected", "fixed", "under_investigation"]
+
+
+class VexAssessment(Model):
+    """The VEX statement that applies to a vulnerability (the latest, when several do)."""
+
+    status: VexStatus = Field(
+        description="'not_affected', 'affected', 'fixed' or 'under_investigation' (OpenVEX terms)."
+    )
+    justification: str | None = Field(
+        None,
+        description="Why not affected, e.g. 'vulnerable_code_not_present' (OpenVEX / CycloneDX "
+        "/ CSAF flag names as written); null when the statement gives none.",
+    )
+    impact_statement: str | None = Field(None, description="Free-text impact statement.")
+    action_statement: str | None = Field(None, description="What to do, for 'affected'.")
+    timestamp: str | None = Field(None, description="When the statement was made, RFC 3339 UTC.")
+    source: str = Field(description="Input file of the VEX document.")
+    document_id: str | None = Field(None, description="Id of the VEX document, when it has one.")
+    author: str | None = Field(None, description="Author or publisher of the VEX document.")
+
+
 class Vulnerability(Model):
     """One vulnerability in one package version, merged across scanners."""
 
@@ -172,6 +199,9 @@ class Vulnerability(Model):
     urls: list[str] = Field(default_factory=list, description="Primary URL first, then references.")
     published: str | None = Field(None, description="Publication date, RFC 3339 UTC.")
     sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+    vex: VexAssessment | None = Field(
+        None, description="The VEX statement that applies, when any VEX input covers it."
+    )
 
 
 class Secret(Model):
@@ -221,7 +251,84 @@ class License(Model):
     sources: list[FindingSource] = Field(description="Every scanner that reported it.")
 
 
-ScanKind = Literal["vulnerability", "secret", "misconfiguration", "license", "metadata"]
+class Attribution(Model):
+    """Which input said something."""
+
+    tool: str = Field(description="Producing tool, lower case: 'syft', 'trivy', …")
+    input: str = Field(description="File name of the input.")
+
+
+class InventoryPackage(Model):
+    """A package an SBOM (or scanner inventory) lists, merged by package URL."""
+
+    name: str = Field(description="Package name as the ecosystem spells it.")
+    version: str | None = Field(None, description="Version.")
+    type: str | None = Field(None, description="Package URL type: 'deb', 'apk', 'npm', …")
+    purl: str | None = Field(None, description="Package URL, when known.")
+    licenses: list[str] = Field(
+        default_factory=list,
+        description="Licences as SPDX expressions where the input gives them (declared first, "
+        "then concluded), else as written.",
+    )
+    cpes: list[str] = Field(default_factory=list, description="CPE names.")
+    locations: list[str] = Field(default_factory=list, description="Files it was found in.")
+    sources: list[Attribution] = Field(description="Every input that listed it.")
+
+
+class Material(Model):
+    """A build input recorded in provenance."""
+
+    uri: str | None = Field(None, description="Where it came from, e.g. 'git+https://…'.")
+    digest: dict[str, str] = Field(default_factory=dict, description="Algorithm → hex digest.")
+
+
+class Attestation(Model):
+    """An in-toto statement (provenance, SBOM, …) about an artifact, as present in the inputs.
+
+    Presence only: signatures are recorded as present or not, never as verified.
+    """
+
+    kind: Literal["provenance", "sbom", "vulnerability-scan", "vex", "other"] = Field(
+        description="What the predicate is, from its predicate type."
+    )
+    predicate_type: str | None = Field(None, description="In-toto predicate type URI.")
+    subjects: list[dict[str, Any]] = Field(
+        default_factory=list, description="Statement subjects: [{'name', 'digest': {alg: hex}}]."
+    )
+    subject_digests: list[str] = Field(
+        default_factory=list, description="Subject digests as 'sha256:…', for easy matching."
+    )
+    matches_subject: bool | None = Field(
+        None,
+        description="True when a statement subject digest equals the gated image's digest or "
+        "image ID; null when either is unknown.",
+    )
+    builder_id: str | None = Field(None, description="Builder id (SLSA builder.id).")
+    build_type: str | None = Field(None, description="SLSA buildType.")
+    source_repository: str | None = Field(None, description="Source repository URI.")
+    source_revision: str | None = Field(None, description="Source revision (commit).")
+    materials: list[Material] = Field(
+        default_factory=list, description="Build inputs (SLSA materials / resolvedDependencies)."
+    )
+    envelope: Literal["none", "dsse", "sigstore-bundle", "oci-manifest"] = Field(
+        "none", description="How the statement was wrapped."
+    )
+    signed: bool = Field(
+        False, description="True when the envelope carries a signature (NOT verified)."
+    )
+    source: str = Field(description="Input file it came from.")
+
+
+ScanKind = Literal[
+    "vulnerability",
+    "secret",
+    "misconfiguration",
+    "license",
+    "metadata",
+    "sbom",
+    "vex",
+    "attestation",
+]
 
 
 class Scan(Model):
@@ -279,6 +386,12 @@ class Document(Model):
         default_factory=list, description="Failed configuration checks."
     )
     licenses: list[License] = Field(default_factory=list, description="Licences detected.")
+    packages: list[InventoryPackage] = Field(
+        default_factory=list, description="Packages SBOMs list, one per package URL."
+    )
+    attestations: list[Attestation] = Field(
+        default_factory=list, description="Provenance and other attestations present."
+    )
     scans: list[Scan] = Field(default_factory=list, description="Every input, in the order given.")
     context: Context = Field(description="The stage and time of this evaluation.")
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from gate.document import (
+    Attestation,
     Image,
+    InventoryPackage,
     License,
     Misconfiguration,
     ScanKind,
@@ -19,6 +21,7 @@ from gate.document import (
 )
 from gate.errors import SourceError
 from gate.inputs import InputFile as InputFile  # re-exported: sources take it
+from gate.vex import VexStatement
 
 
 @dataclass
@@ -48,6 +51,11 @@ class Fragment:
     secrets: list[Secret] = field(default_factory=list)
     misconfigurations: list[Misconfiguration] = field(default_factory=list)
     licenses: list[License] = field(default_factory=list)
+    packages: list[InventoryPackage] = field(default_factory=list)
+    """SBOM inventory: merged by package URL across inputs."""
+    vex: list[VexStatement] = field(default_factory=list)
+    """VEX statements: applied to the merged vulnerabilities, never findings themselves."""
+    attestations: list[Attestation] = field(default_factory=list)
 
 
 class Source(Protocol):

@@ -142,7 +142,7 @@ def base_image(labels: dict[str, str]) -> BaseImage | None:
     base_digest = text(labels.get(BASE_DIGEST_LABEL))
     if name is None and base_digest is None:
         return None
-    return BaseImage(name=name, digest=base_digest)
+    return BaseImage(name=name, digest=base_digest, source="label")
 
 
 def descriptor_layers(value: Any, source: InputFile, place: str) -> list[Layer]:

@@ -336,6 +336,7 @@ def test_image_config_mapping(image_scan: Fragment) -> None:
         base=BaseImage(
             name="docker.io/library/debian:12.5-slim",
             digest="sha256:cae662172fd450bb0cd710a769079c05bfc5d8e35efa6576edc7d0377afdd4a2",
+            source="label",
         ),
         os_family="debian",
         os_version="12.5",
