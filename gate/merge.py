@@ -6,6 +6,12 @@ Rules, documented in the README:
   The same key from several scanners (or several times in one report) merges: every
   source is kept with its own severity, the entry's severity is the highest, aliases,
   fixed versions and URLs are unions in first-seen order.
+- Across reports, entries of one package version whose ids are each other's aliases
+  (a GHSA in one report, its CVE in another that states the alias) join into one, named
+  by the CVE (:func:`join_aliases`).
+- VEX statements are applied after merging (:func:`gate.vex.apply_vex`).
+- SBOM packages merge by package URL, qualifiers ignored (:func:`merge_packages`).
+- Attestations are kept as given and marked as matching the gated image or not.
 - Secrets merge on (rule, file, line), misconfigurations on (id, target, line, message),
   licences on (name, package, target).
 - Subject and image fields come from the input with the highest authority that has a
@@ -17,13 +23,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gate.document import (
     SEVERITY_ORDER,
+    Attestation,
     Cvss,
     FindingSource,
     Image,
+    InventoryPackage,
     License,
     Misconfiguration,
     Secret,
@@ -31,11 +40,13 @@ from gate.document import (
     Subject,
     Vulnerability,
 )
+from gate.vex import apply_vex
 
 if TYPE_CHECKING:  # sources use this module: importing them here would be circular
     from gate.sources.base import Fragment
 
-T = TypeVar("T", Vulnerability, Secret, Misconfiguration, License)
+T = TypeVar("T", Vulnerability, Secret, Misconfiguration, License, InventoryPackage)
+Finding = TypeVar("Finding", Secret, Misconfiguration, License)
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:
@@ -73,6 +84,11 @@ def vulnerability_key(vuln: Vulnerability) -> tuple[str, str, str, str]:
         package_name_key(package.type, package.name),
         package.version or "",
     )
+
+
+def is_cve(identifier: str) -> bool:
+    """True for a CVE id (the id every scanner and VEX document can agree on)."""
+    return identifier.upper().startswith("CVE-")
 
 
 def cvss_rank(cvss: Cvss | None) -> tuple[int, bool, int]:
@@ -113,9 +129,13 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
     status = old.status if old.status != "unknown" else new.status
     if fixed and status in ("unknown", "affected"):
         status = "fixed"
+    # When an alias joins two entries, the CVE (if either is one) names the result.
+    primary = new.id if is_cve(new.id) and not is_cve(old.id) else old.id
+    aliases = _union(old.aliases, [old.id, new.id, *new.aliases])
     return old.model_copy(
         update={
-            "aliases": [a for a in _union(old.aliases, new.aliases) if a.upper() != old.id.upper()],
+            "id": primary,
+            "aliases": [a for a in dict.fromkeys(aliases) if a.upper() != primary.upper()],
             "severity": _higher(old.severity, new.severity),
             "cvss": new.cvss if cvss_rank(new.cvss) > cvss_rank(old.cvss) else old.cvss,
             "package": package,
@@ -131,7 +151,7 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
     )
 
 
-def _merge_sources(old: T, new: T) -> T:
+def _merge_sources(old: Finding, new: Finding) -> Finding:
     return old.model_copy(
         update={
             "severity": _higher(old.severity, new.severity),
@@ -160,6 +180,96 @@ def merge_vulnerabilities(items: Iterable[Vulnerability]) -> list[Vulnerability]
     return _merge_all(items, vulnerability_key, _merge_vulnerability)
 
 
+def package_key(vuln: Vulnerability) -> tuple[str, str, str]:
+    """The package version a vulnerability is in, as scanners agree on it."""
+    package = vuln.package
+    return (package.type or "", package_name_key(package.type, package.name), package.version or "")
+
+
+def _root(parent: dict[str, str], name: str) -> str:
+    """Union-find root of ``name``, halving paths on the way."""
+    while parent.setdefault(name, name) != name:
+        parent[name] = parent[parent[name]]
+        name = parent[name]
+    return name
+
+
+def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
+    """Join entries of one package version whose ids are each other's aliases.
+
+    One scanner files a finding under the GHSA, another under the CVE, and one of them
+    states the alias: that is one vulnerability. Entries are grouped by package version
+    first, so the cost stays linear; within a group, ids are joined with a union-find.
+    """
+    groups: dict[tuple[str, str, str], list[Vulnerability]] = {}
+    for vuln in items:
+        groups.setdefault(package_key(vuln), []).append(vuln)
+    joined: list[Vulnerability] = []
+    for group in groups.values():
+        if len(group) == 1:
+            joined.extend(group)
+            continue
+        parent: dict[str, str] = {}
+        for vuln in group:
+            first = _root(parent, vuln.id.upper())
+            for alias in vuln.aliases:
+                parent[_root(parent, alias.upper())] = first
+        merged: dict[str, Vulnerability] = {}
+        for vuln in group:
+            key = _root(parent, vuln.id.upper())
+            known = merged.get(key)
+            merged[key] = vuln if known is None else _merge_vulnerability(known, vuln)
+        joined.extend(merged.values())
+    return joined
+
+
+def _purl_identity(purl: str) -> str:
+    # Qualifiers (arch, distro) and subpaths differ between SBOM tools for one package.
+    return purl.split("?", 1)[0].split("#", 1)[0]
+
+
+def _package_identity(package: InventoryPackage) -> tuple[str, ...]:
+    if package.purl:
+        return ("purl", _purl_identity(package.purl))
+    return (
+        "name",
+        package.type or "",
+        package_name_key(package.type, package.name),
+        package.version or "",
+    )
+
+
+def _merge_packages(old: InventoryPackage, new: InventoryPackage) -> InventoryPackage:
+    return old.model_copy(
+        update={
+            "version": old.version or new.version,
+            "type": old.type or new.type,
+            "purl": old.purl or new.purl,
+            "licenses": _union(old.licenses, new.licenses),
+            "cpes": _union(old.cpes, new.cpes),
+            "locations": _union(old.locations, new.locations),
+            "sources": list({(s.tool, s.input): s for s in [*old.sources, *new.sources]}.values()),
+        }
+    )
+
+
+def merge_packages(items: Iterable[InventoryPackage]) -> list[InventoryPackage]:
+    """One inventory entry per package URL (qualifiers ignored), first-seen order."""
+    return _merge_all(items, _package_identity, _merge_packages)
+
+
+def match_attestations(attestations: Iterable[Attestation], subject: Subject) -> list[Attestation]:
+    """Record whether each attestation is about the gated image (by digest or image ID)."""
+    known = {d for d in (subject.digest, subject.image_id) if d}
+    matched = []
+    for attestation in attestations:
+        verdict = None
+        if known and attestation.subject_digests:
+            verdict = bool(known.intersection(attestation.subject_digests))
+        matched.append(attestation.model_copy(update={"matches_subject": verdict}))
+    return matched
+
+
 def _worst_first(vuln: Vulnerability) -> tuple[int, str, str, str]:
     return (
         -SEVERITY_ORDER.index(vuln.severity),
@@ -178,13 +288,21 @@ def merge_fragments(
     if image_reference is not None:
         subjects.insert(0, image_reference)
     images = [image for i in ranked if (image := fragments[i].image) is not None]
+    subject = _merge_subjects(subjects)
+    vulnerabilities = join_aliases(
+        merge_vulnerabilities(v for f in fragments for v in f.vulnerabilities)
+    )
+    statements = [
+        replace(statement, order=(index, *statement.order))
+        for index, fragment in enumerate(fragments)
+        for statement in fragment.vex
+    ]
+    if statements:
+        vulnerabilities = apply_vex(vulnerabilities, statements, subject)
     return {
-        "subject": _merge_subjects(subjects),
+        "subject": subject,
         "image": _merge_images(images),
-        "vulnerabilities": sorted(
-            merge_vulnerabilities(v for f in fragments for v in f.vulnerabilities),
-            key=_worst_first,
-        ),
+        "vulnerabilities": sorted(vulnerabilities, key=_worst_first),
         "secrets": _merge_all(
             (s for f in fragments for s in f.secrets),
             lambda s: (s.rule_id, s.target, s.start_line),
@@ -200,6 +318,8 @@ def merge_fragments(
             lambda lic: (lic.name, lic.package, lic.target),
             _merge_sources,
         ),
+        "packages": merge_packages(p for f in fragments for p in f.packages),
+        "attestations": match_attestations((a for f in fragments for a in f.attestations), subject),
     }
 
 

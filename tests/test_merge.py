@@ -185,3 +185,95 @@ def test_same_name_in_different_ecosystems_stays_apart():
         )
         == 2
     )
+
+
+def test_aliases_join_entries_across_reports_under_the_cve():
+    ghsa = vuln("grype", "high", vid="GHSA-4h5p-5x8c-3q2q", aliases=["CVE-2024-9"])
+    cve = vuln("trivy", "critical", vid="CVE-2024-9")
+    other = vuln("trivy", "low", vid="CVE-2024-10")
+    merged = merge_fragments(
+        [
+            Fragment(format="grype-json", tool="grype", vulnerabilities=[ghsa]),
+            Fragment(format="trivy-json", tool="trivy", vulnerabilities=[cve, other]),
+        ]
+    )["vulnerabilities"]
+    assert [(v.id, v.aliases, v.severity) for v in merged] == [
+        ("CVE-2024-9", ["GHSA-4h5p-5x8c-3q2q"], "critical"),
+        ("CVE-2024-10", [], "low"),
+    ]
+    assert [s.tool for s in merged[0].sources] == ["grype", "trivy"]
+
+
+def test_aliases_do_not_join_different_package_versions():
+    ghsa = vuln("grype", "high", vid="GHSA-x", aliases=["CVE-2024-9"], version="1.0")
+    cve = vuln("trivy", "high", vid="CVE-2024-9", version="2.0")
+    merged = merge_fragments([Fragment(format="x", tool="x", vulnerabilities=[ghsa, cve])])
+    assert sorted(v.id for v in merged["vulnerabilities"]) == ["CVE-2024-9", "GHSA-x"]
+
+
+def test_alias_chains_join_transitively():
+    a = vuln("a", "low", vid="GHSA-a", aliases=["OSV-1"])
+    b = vuln("b", "low", vid="OSV-1", aliases=["CVE-2024-7"])
+    c = vuln("c", "medium", vid="CVE-2024-7")
+    [merged] = merge_fragments([Fragment(format="x", tool="x", vulnerabilities=[a, b, c])])[
+        "vulnerabilities"
+    ]
+    assert merged.id == "CVE-2024-7"
+    assert sorted(merged.aliases) == ["GHSA-a", "OSV-1"]
+
+
+def test_sbom_packages_merge_by_purl_ignoring_qualifiers():
+    from gate.document import Attribution, InventoryPackage
+
+    def package(tool: str, purl: str | None, licenses: list[str], name: str = "zlib1g"):
+        return InventoryPackage(
+            name=name,
+            version="1.2.13",
+            type="deb",
+            purl=purl,
+            licenses=licenses,
+            sources=[Attribution(tool=tool, input=f"{tool}.json")],
+        )
+
+    fragments = [
+        Fragment(
+            format="syft-json",
+            tool="syft",
+            packages=[package("syft", "pkg:deb/debian/zlib1g@1.2.13?arch=amd64", ["Zlib"])],
+        ),
+        Fragment(
+            format="cyclonedx",
+            tool="trivy",
+            packages=[
+                package("trivy", "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12", ["Zlib", "MIT"]),
+                package("trivy", None, [], name="unnamed"),
+            ],
+        ),
+    ]
+    merged = merge_fragments(fragments)["packages"]
+    assert [(p.name, p.licenses, [s.tool for s in p.sources]) for p in merged] == [
+        ("zlib1g", ["Zlib", "MIT"], ["syft", "trivy"]),
+        ("unnamed", [], ["trivy"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("subject", "digests", "expected"),
+    [
+        (Subject(digest="sha256:1"), ["sha256:1"], True),
+        (Subject(image_id="sha256:2"), ["sha256:1", "sha256:2"], True),
+        (Subject(digest="sha256:1"), ["sha256:9"], False),
+        (Subject(), ["sha256:1"], None),
+        (Subject(digest="sha256:1"), [], None),
+    ],
+    ids=["digest", "image-id", "other-image", "subject-unknown", "no-subject-digests"],
+)
+def test_attestations_are_matched_to_the_gated_image(subject, digests, expected):
+    from gate.document import Attestation
+
+    attestation = Attestation(kind="provenance", subject_digests=digests, source="p.json")
+    fragment = Fragment(
+        format="in-toto", tool="in-toto", subject=subject, attestations=[attestation]
+    )
+    [matched] = merge_fragments([fragment])["attestations"]
+    assert matched.matches_subject is expected
