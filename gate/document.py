@@ -354,7 +354,14 @@ class Scan(Model):
     )
     input_file: str = Field(description="Path of the input file as given.")
     input_sha256: str = Field(description="SHA-256 of the input file's bytes.")
-    findings: int = Field(0, description="Number of findings this file contributed.")
+    findings: int = Field(
+        0,
+        description="Findings this file contributed (vulnerabilities, secrets, "
+        "misconfigurations, licences), after merging its own repeats.",
+    )
+    packages: int = Field(0, description="SBOM packages this file listed.")
+    vex_statements: int = Field(0, description="VEX statements this file made.")
+    attestations: int = Field(0, description="Attestations this file carried.")
 
 
 class Context(Model):

@@ -160,6 +160,9 @@ def _scan(source_file: InputFile, fragment: Fragment) -> Scan:
         + len(fragment.secrets)
         + len(fragment.misconfigurations)
         + len(fragment.licenses),
+        packages=len(fragment.packages),
+        vex_statements=len(fragment.vex),
+        attestations=len(fragment.attestations),
     )
 
 
