@@ -282,13 +282,16 @@ class Material(Model):
     digest: dict[str, str] = Field(default_factory=dict, description="Algorithm → hex digest.")
 
 
+AttestationKind = Literal["provenance", "sbom", "vulnerability-scan", "vex", "other"]
+
+
 class Attestation(Model):
     """An in-toto statement (provenance, SBOM, …) about an artifact, as present in the inputs.
 
     Presence only: signatures are recorded as present or not, never as verified.
     """
 
-    kind: Literal["provenance", "sbom", "vulnerability-scan", "vex", "other"] = Field(
+    kind: AttestationKind = Field(
         description="What the predicate is, from its predicate type."
     )
     predicate_type: str | None = Field(None, description="In-toto predicate type URI.")

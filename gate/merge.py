@@ -258,9 +258,20 @@ def merge_packages(items: Iterable[InventoryPackage]) -> list[InventoryPackage]:
     return _merge_all(items, _package_identity, _merge_packages)
 
 
-def match_attestations(attestations: Iterable[Attestation], subject: Subject) -> list[Attestation]:
-    """Record whether each attestation is about the gated image (by digest or image ID)."""
-    known = {d for d in (subject.digest, subject.image_id) if d}
+METADATA_AUTHORITY = 5
+"""Fragments at or above this authority are dedicated image metadata (inspect, config,
+manifest): the digests they list are all names of the gated image."""
+
+
+def match_attestations(
+    attestations: Iterable[Attestation], subject: Subject, also: Iterable[str] = ()
+) -> list[Attestation]:
+    """Record whether each attestation is about the gated image.
+
+    It is when a statement subject digest is the image's digest, its image ID, or another
+    digest image metadata gives for it (``also``: the platform manifests of an index).
+    """
+    known = {d for d in (subject.digest, subject.image_id, *also) if d}
     matched = []
     for attestation in attestations:
         verdict = None
@@ -319,7 +330,16 @@ def merge_fragments(
             _merge_sources,
         ),
         "packages": merge_packages(p for f in fragments for p in f.packages),
-        "attestations": match_attestations((a for f in fragments for a in f.attestations), subject),
+        "attestations": match_attestations(
+            (a for f in fragments for a in f.attestations),
+            subject,
+            (
+                d
+                for f in fragments
+                if f.authority >= METADATA_AUTHORITY
+                for d in f.artifact_digests
+            ),
+        ),
     }
 
 

@@ -102,3 +102,17 @@ def corpus_params(*kinds: str) -> list[Any]:
             )
         ]
     return [pytest.param(local_path, id=local_path) for local_path, _ in corpus_rows(*kinds)]
+
+
+NOT_INPUTS = ("inputs", "documents", "golden", "scenarios")
+"""Folders of fixtures/ that hold no input reports (bad inputs, documents, expected output)."""
+
+
+def input_fixtures() -> list[Any]:
+    """Every JSON input fixture, as pytest params id'd by its path under fixtures/."""
+    paths = sorted(
+        path
+        for path in FIXTURES.rglob("*.json")
+        if path.relative_to(FIXTURES).parts[0] not in NOT_INPUTS
+    )
+    return [pytest.param(path, id=str(path.relative_to(FIXTURES))) for path in paths]

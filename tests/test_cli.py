@@ -15,6 +15,11 @@ TRIVY = fixture("reports/trivy/v2-image.json")
 GRYPE = fixture("reports/grype/image.json")
 INSPECT = fixture("image/inspect.json")
 HIGH_ONLY = fixture("scenarios/high-only/trivy.json")
+SUPPLY_CHAIN = (
+    fixture("scenarios/clean/sbom.syft.json"),
+    fixture("provenance/slsa-v0.2-statement.json"),
+)
+"""An SBOM without copyleft packages and build provenance of the same image: what prod asks."""
 SCAN_DAY = "2024-10-14T12:00:00Z"
 """The fixtures were scanned on the morning of this day: judged then, scans are fresh."""
 GOLDEN = FIXTURES / "golden"
@@ -40,8 +45,9 @@ def check_golden(name: str, text: str) -> None:
 
 def test_pass(gate_cli):
     result = gate_cli(
-        "check", fixture("reports/grype/empty.json"), INSPECT, "--at", SCAN_DAY, "-f", "json"
-    )
+        "check", fixture("reports/grype/empty.json"), INSPECT, *SUPPLY_CHAIN,
+        "--at", SCAN_DAY, "-f", "json",
+    )  # fmt: skip
     assert result.code == 0, result.err
     verdict = verdict_of(result)
     assert verdict["decision"] == "pass"
@@ -65,22 +71,23 @@ def test_fail_lists_every_reason(gate_cli):
 
 
 def test_fail_in_prod_but_pass_in_dev(gate_cli):
-    dev = gate_cli("check", HIGH_ONLY, INSPECT, "--stage", "dev", "--at", SCAN_DAY, "-f", "json")
-    prod = gate_cli("check", HIGH_ONLY, INSPECT, "--stage", "prod", "--at", SCAN_DAY, "-f", "json")
+    common = (HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", SCAN_DAY, "-f", "json")
+    dev = gate_cli("check", *common, "--stage", "dev")
+    prod = gate_cli("check", *common, "--stage", "prod")
     assert (dev.code, prod.code) == (0, 1)
     assert [w["id"] for w in verdict_of(dev)["warnings"]] == ["vuln-fixable-high"]
     assert [v["id"] for v in verdict_of(prod)["violations"]] == ["vuln-fixable-high"]
 
 
 def test_omitting_the_stage_applies_the_strictest(gate_cli):
-    result = gate_cli("check", HIGH_ONLY, INSPECT, "--at", SCAN_DAY, "-f", "json")
+    result = gate_cli("check", HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", SCAN_DAY, "-f", "json")
     assert result.code == 1
     assert verdict_of(result)["stage"] == "prod"
 
 
 def test_waived(gate_cli):
     result = gate_cli(
-        "check", HIGH_ONLY, INSPECT, "--at", SCAN_DAY, "-f", "json",
+        "check", HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", SCAN_DAY, "-f", "json",
         "--waivers", fixture("scenarios/high-only/waivers.yaml"),
     )  # fmt: skip
     assert result.code == 0, result.err
@@ -97,7 +104,7 @@ def test_waived(gate_cli):
 
 def test_a_waiver_about_to_expire_is_a_warning(gate_cli):
     result = gate_cli(
-        "check", HIGH_ONLY, INSPECT, "--at", "2024-12-20T00:00:00Z", "-f", "json",
+        "check", HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", "2024-12-20T00:00:00Z", "-f", "json",
         "--waivers", fixture("scenarios/high-only/waivers.yaml"),
         "--data", fixture("scenarios/high-only/relaxed-ages.json"),
     )  # fmt: skip
@@ -110,7 +117,7 @@ def test_a_waiver_about_to_expire_is_a_warning(gate_cli):
 
 def test_the_same_waiver_after_it_expires_blocks_again(gate_cli):
     result = gate_cli(
-        "check", HIGH_ONLY, INSPECT, "--at", "2025-01-02T00:00:00Z", "-f", "json",
+        "check", HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", "2025-01-02T00:00:00Z", "-f", "json",
         "--waivers", fixture("scenarios/high-only/waivers.yaml"),
         "--data", fixture("scenarios/high-only/relaxed-ages.json"),
     )  # fmt: skip
@@ -122,7 +129,7 @@ def test_the_same_waiver_after_it_expires_blocks_again(gate_cli):
 
 def test_expired_waiver(gate_cli):
     result = gate_cli(
-        "check", HIGH_ONLY, INSPECT, "--at", SCAN_DAY, "-f", "json",
+        "check", HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", SCAN_DAY, "-f", "json",
         "--waivers", fixture("scenarios/high-only/waivers-expired.yaml"),
     )  # fmt: skip
     assert result.code == 1
@@ -234,12 +241,13 @@ def test_golden_table(gate_cli, monkeypatch):
 
 def test_output_file_and_format_from_extension(gate_cli, tmp_path):
     target = tmp_path / "verdict.json"
-    result = gate_cli("check", HIGH_ONLY, INSPECT, "--at", SCAN_DAY, "--output", target)
+    common = (HIGH_ONLY, INSPECT, *SUPPLY_CHAIN, "--at", SCAN_DAY)
+    result = gate_cli("check", *common, "--output", target)
     assert result.code == 1
     assert result.out == ""
     assert json.loads(target.read_text())["decision"] == "fail"
     assert result.err.startswith("FAIL: ")
-    quiet = gate_cli("check", HIGH_ONLY, INSPECT, "--at", SCAN_DAY, "-o", target, "-q")
+    quiet = gate_cli("check", *common, "-o", target, "-q")
     assert quiet.err == ""
 
 

@@ -277,3 +277,24 @@ def test_attestations_are_matched_to_the_gated_image(subject, digests, expected)
     )
     [matched] = merge_fragments([fragment])["attestations"]
     assert matched.matches_subject is expected
+
+
+def test_attestation_naming_a_platform_manifest_of_the_gated_index_matches():
+    from gate.document import Attestation
+
+    index = Fragment(
+        format="image-manifest",
+        tool="oci",
+        authority=5,
+        subject=Subject(digest="sha256:index"),
+        artifact_digests=["sha256:index", "sha256:amd64"],
+    )
+    report = Fragment(format="trivy-json", tool="trivy", authority=1, artifact_digests=["sha256:x"])
+    statements = [
+        Attestation(kind="provenance", subject_digests=[digest], source="p.json")
+        for digest in ("sha256:amd64", "sha256:x")
+    ]
+    provenance = Fragment(format="in-toto", tool="in-toto", attestations=statements)
+    matched = merge_fragments([index, report, provenance])["attestations"]
+    # a scanner's digests are not evidence about the gated image: only metadata's are
+    assert [a.matches_subject for a in matched] == [True, False]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,125 @@ def test_lib_values_are_referenced_by_full_path() -> None:
         assert not bad, f"{_rel(path)} uses lib values by alias: {sorted(set(bad))}"
 
 
+def test_lib_fallback_lists_match_data_json() -> None:
+    """Where the lib's fallback for a missing list is meant to be data.json's list (so that
+    deleting it cannot switch a check off), the two are the same."""
+    lists = _engine(LIB_FILES).eval_rule("data.lib.gate.default_lists")
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    for name in ("forbidden_licenses", "copyleft_licenses", "trusted_builders", "required_labels"):
+        assert lists[name] == config[name], name
+    # The exemptions fall back to none: a missing list can only make the gate stricter.
+    assert lists["copyleft_exceptions"] == lists["copyleft_exempt_package_types"] == []
+
+
+FIXTURES_REGO = POLICIES / "lib" / "fixtures_test.rego"
+
+
+def test_test_configuration_mirrors_data_json() -> None:
+    """lib/fixtures_test.rego's configuration spells out every rule, with data.json's
+    default actions: a rule missing there would be tested under a fail-closed "deny"."""
+    engine = _engine([*LIB_FILES, FIXTURES_REGO], data=False)
+    test_config = engine.eval_rule("data.lib.fixtures_test.config")
+    rule_ids = engine.eval_rule("data.lib.fixtures_test.rule_ids")
+    config = json.loads(DATA_JSON.read_text(encoding="utf-8"))["gate_config"]
+    assert sorted(rule_ids) == sorted(_rule_metadata())
+    for stage, spec in config["stages"].items():
+        assert test_config["stages"][stage]["actions"] == spec["actions"], stage
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_clean_test_document_passes_every_rule(stage: str) -> None:
+    """The Rego tests' clean document (lib/fixtures_test.rego `doc`) gives no result in any
+    stage: each rule test changes one thing and looks at one rule, which is only sound if
+    nothing else in the document is reported."""
+    engine = _engine([*POLICY_FILES, FIXTURES_REGO], data=False)
+    fx = "data.lib.fixtures_test"
+    query = (
+        f'data.gate with input as {fx}.in_stage({fx}.doc, "{stage}")'
+        f" with data.gate_config as {fx}.config"
+    )
+    assert _collect(_value(engine, query)) == {"deny": set(), "warn": set()}
+
+
+def _spdx_reference(expression: str, marked: set[str]) -> bool:
+    """Independent reading of an SPDX expression (recursive descent): every way of
+    complying with it involves a licence in ``marked``. OR is a choice, AND binds tighter."""
+    tokens: list[str] = re.findall(r"\(|\)|[^\s()]+", expression)
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        position += 1
+        return tokens[position - 1]
+
+    def disjunction() -> bool:
+        value = conjunction()
+        while (peek() or "").upper() == "OR":
+            take()
+            value = conjunction() and value
+        return value
+
+    def conjunction() -> bool:
+        value = atom()
+        while (peek() or "").upper() == "AND":
+            take()
+            value = atom() or value
+        return value
+
+    def atom() -> bool:
+        if take() == "(":
+            value = disjunction()
+            assert take() == ")"
+            return value
+        licence = tokens[position - 1]
+        if (peek() or "").upper() == "WITH":
+            take(), take()
+        return licence in marked
+
+    result = disjunction()
+    assert position == len(tokens)
+    return result
+
+
+def _random_expression(rng: random.Random, depth: int) -> str:
+    """A random expression over licences G* (marked) and M* (not), operators in any case,
+    nested groups, and flat chains that mix AND and OR (precedence matters there)."""
+    if depth == 0 or rng.random() < 0.25:
+        licence = f"{rng.choice('GM')}{rng.randrange(100)}"
+        return f"{licence} WITH X-exception" if rng.random() < 0.1 else licence
+    parts = [_random_expression(rng, depth - 1) for _ in range(rng.randint(2, 4))]
+    parts = [f"({p})" if " " in p and rng.random() < 0.7 else p for p in parts]
+    text = parts[0]
+    for part in parts[1:]:
+        text += f" {rng.choice(['AND', 'OR', 'and', 'or'])} {part}"
+    return text
+
+
+def test_spdx_evaluation_matches_a_reference_parser() -> None:
+    """lib.spdx_unavoidable (regex rewriting, no recursion in Rego) against a recursive
+    descent parser, over 400 random expressions up to four levels deep."""
+    engine = _engine(LIB_FILES, data=False)
+    rng = random.Random(20250601)
+    checked = 0
+    for _ in range(400):
+        expression = _random_expression(rng, rng.randint(1, 4))
+        marked = {t for t in re.findall(r"[GM]\d+", expression) if t.startswith("G")}
+        engine.set_input({"expression": expression, "marked": sorted(marked)})
+        query = (
+            "p := data.lib.gate.spdx_parse(input.expression); "
+            "x := data.lib.gate.spdx_unavoidable(p, {t | some t in p.terms; t[0] in input.marked})"
+        )
+        result = json.loads(engine.eval_query_as_json(query)).get("result") or []
+        assert result, f"undefined for {expression!r}"
+        expected = _spdx_reference(expression, marked)
+        assert result[0]["bindings"]["x"] is expected, expression
+        checked += 1
+    assert checked == 400
+
+
 # ---------------------------------------------------------------------------------------
 # Fail closed
 # ---------------------------------------------------------------------------------------
@@ -301,14 +421,16 @@ def test_fail_closed_when_stage_missing_from_data() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _decisions(document: dict[str, Any], stage: str) -> dict[str, set[str]]:
-    """Evaluate data.gate as the core does; return {"deny": {ids}, "warn": {ids}}."""
-    engine = _engine(POLICY_FILES)
-    document = copy.deepcopy(document)
-    document["context"]["stage"] = stage
-    engine.set_input_json(json.dumps(document))
-    tree = _value(engine, "data.gate")
-    found: dict[str, set[str]] = {"deny": set(), "warn": set()}
+class _Result(dict[str, Any]):
+    """A deny/warn result, hashable by its JSON text so that results can be put in sets."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(json.dumps(self, sort_keys=True))
+
+
+def _collect(tree: Any) -> dict[str, set[_Result]]:
+    """Every deny and warn result at any depth of a data.gate tree, as the core collects them."""
+    found: dict[str, set[_Result]] = {"deny": set(), "warn": set()}
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -317,12 +439,26 @@ def _decisions(document: dict[str, Any], stage: str) -> dict[str, set[str]]:
                     for result in value:
                         assert set(result) == {"id", "msg", "severity", "remediation", "finding"}
                         assert result["severity"] in SEVERITIES
-                        found[key].add(result["id"])
+                        found[key].add(_Result(result))
                 else:
                     walk(value)
 
     walk(tree)
     return found
+
+
+def _results(document: dict[str, Any], stage: str) -> dict[str, set[_Result]]:
+    """Evaluate data.gate as the core does; return {"deny": {results}, "warn": {results}}."""
+    engine = _engine(POLICY_FILES)
+    document = copy.deepcopy(document)
+    document["context"]["stage"] = stage
+    engine.set_input_json(json.dumps(document))
+    return _collect(_value(engine, "data.gate"))
+
+
+def _decisions(document: dict[str, Any], stage: str) -> dict[str, set[str]]:
+    """Evaluate data.gate as the core does; return {"deny": {ids}, "warn": {ids}}."""
+    return {key: {r["id"] for r in results} for key, results in _results(document, stage).items()}
 
 
 @pytest.fixture(scope="module")
@@ -342,16 +478,22 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
     dev = _decisions(sample, "dev")
     staging = _decisions(sample, "staging")
     prod = _decisions(sample, "prod")
+    everywhere = {  # warnings in every stage
+        "vuln-unfixed-critical-aged",
+        "image-healthcheck-missing",
+        "vex-not-blocking",
+        "vex-missing-justification",
+        "provenance-builder-untrusted",
+    }
     assert dev == {
         "deny": {"vuln-fixable-critical", "secret-found"},
-        "warn": {
+        "warn": everywhere
+        | {
             "vuln-fixable-high",
-            "vuln-unfixed-critical-aged",
             "misconfig-high",
             "license-forbidden",
             "image-root-user",
             "image-labels-required",
-            "image-healthcheck-missing",
             "image-too-old",
             "image-base-unapproved",
             "image-env-secret",
@@ -365,6 +507,7 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
             "secret-found",
             "misconfig-high",
             "license-forbidden",
+            "license-copyleft",
             "image-root-user",
             "image-tag-latest",
             "image-labels-required",
@@ -374,22 +517,36 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
             "scan-digest-mismatch",
             "scan-stale",
         },
-        "warn": {"vuln-unfixed-critical-aged", "image-healthcheck-missing", "scan-stale"},
+        "warn": everywhere | {"scan-stale"},
     }
-    # staging: what prod blocks, staging mostly blocks too; its scan checks only warn.
-    assert staging["deny"] == prod["deny"] - {"scan-stale"}
-    assert staging["warn"] == {
-        "vuln-unfixed-critical-aged",
-        "image-healthcheck-missing",
-        "scan-stale",
-    }
+    # staging: what prod blocks, staging mostly blocks too; its scan and copyleft checks warn.
+    assert staging["deny"] == prod["deny"] - {"scan-stale", "license-copyleft"}
+    assert staging["warn"] == everywhere | {"scan-stale", "license-copyleft"}
+
+
+def test_sample_document_vex_and_supply_chain(sample: dict[str, Any]) -> None:
+    """The sample's VEX statements: the justified one takes CVE-2024-0727 out of the
+    vulnerability rules, the unjustified one leaves CVE-2024-5535 blocking. Its SBOM input
+    satisfies sbom-required and its provenance (of this image) provenance-required."""
+    found = _results(sample, "prod")
+    ids = {(r["id"], r["finding"].get("id")) for r in found["deny"] | found["warn"]}
+    assert ("vex-not-blocking", "CVE-2024-0727") in ids
+    assert not any(f == "CVE-2024-0727" for rule, f in ids if rule.startswith("vuln-"))
+    assert ("vex-missing-justification", "CVE-2024-5535") in ids
+    assert ("vuln-fixable-critical", "CVE-2024-5535") in ids
+    copyleft = {r["finding"]["package"] for r in found["deny"] if r["id"] == "license-copyleft"}
+    assert copyleft == {"mariadb", "ghostscript"}  # bash is a deb, node-forge a choice
+    assert not {"sbom-required", "provenance-required"} & {rule for rule, _ in ids}
+    document = copy.deepcopy(sample)
+    document["attestations"][0]["matches_subject"] = None
+    assert "provenance-required" in _decisions(document, "prod")["deny"]
 
 
 def test_empty_document_fails_closed() -> None:
     """A document that says nothing passes nowhere strict: no scan, no tag, no metadata."""
     empty = {"context": {"stage": "prod", "evaluated_at": "2025-06-01T12:00:00Z"}}
     assert _decisions(empty, "prod") == {
-        "deny": {"scan-required", "image-tag-latest"},
+        "deny": {"scan-required", "image-tag-latest", "sbom-required", "provenance-required"},
         "warn": {"image-metadata-missing"},
     }
     assert _decisions(empty, "dev") == {"deny": set(), "warn": {"image-metadata-missing"}}

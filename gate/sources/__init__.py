@@ -5,18 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from gate.sources.base import Fragment, InputFile, Source
+from gate.sources.csaf import CsafSource
+from gate.sources.cyclonedx import CycloneDxSource
 from gate.sources.docker import DockerInspectSource
+from gate.sources.dockle import DockleSource
 from gate.sources.grype import GrypeSource
+from gate.sources.hadolint import HadolintSource
+from gate.sources.harbor import HarborSource
 from gate.sources.oci_config import ImageConfigSource
 from gate.sources.oci_manifest import ImageManifestSource
+from gate.sources.openvex import OpenVexSource
+from gate.sources.provenance import ProvenanceSource
+from gate.sources.sarif import SarifSource
+from gate.sources.snyk import SnykSource
+from gate.sources.spdx import SpdxSource
+from gate.sources.syft import SyftSource
 from gate.sources.trivy import TrivySource
+from gate.sources.trivy_operator import TrivyOperatorSource
 
 # Detection tries these in order; the more specific shapes come first.
 SOURCES: dict[str, Source] = {
     source.format: source
     for source in (
         TrivySource(),
+        TrivyOperatorSource(),
+        HarborSource(),
         GrypeSource(),
+        SarifSource(),
+        CycloneDxSource(),
+        SpdxSource(),
+        SyftSource(),
+        OpenVexSource(),
+        CsafSource(),
+        SnykSource(),
+        HadolintSource(),
+        DockleSource(),
+        ProvenanceSource(),
         DockerInspectSource(),
         ImageManifestSource(),
         ImageConfigSource(),

@@ -134,7 +134,7 @@ def rfc3339(value: Any) -> str | None:
 
 
 _ECOSYSTEM_TO_PURL = {
-    # Trivy result types and Grype artifact types → package URL types
+    # Trivy result types, Grype artifact types and Snyk package managers → package URL types
     "alpine": "apk",
     "apk": "apk",
     "wolfi": "apk",
@@ -143,11 +143,13 @@ _ECOSYSTEM_TO_PURL = {
     "ubuntu": "deb",
     "deb": "deb",
     "redhat": "rpm",
+    "rhel": "rpm",
     "centos": "rpm",
     "rocky": "rpm",
     "alma": "rpm",
     "almalinux": "rpm",
     "amazon": "rpm",
+    "amzn": "rpm",
     "oracle": "rpm",
     "fedora": "rpm",
     "photon": "rpm",
@@ -180,12 +182,16 @@ _ECOSYSTEM_TO_PURL = {
     "uv": "pypi",
     "pypi": "pypi",
     "gemspec": "gem",
+    "rubygems": "gem",
     "bundler": "gem",
     "gem": "gem",
     "gobinary": "golang",
     "gomod": "golang",
     "go-module": "golang",
     "golang": "golang",
+    "gomodules": "golang",
+    "golangdep": "golang",
+    "govendor": "golang",
     "cargo": "cargo",
     "rust-binary": "cargo",
     "rust-crate": "cargo",
@@ -193,6 +199,7 @@ _ECOSYSTEM_TO_PURL = {
     "dotnet-core": "nuget",
     "dotnet": "nuget",
     "packages-props": "nuget",
+    "paket": "nuget",
     "composer": "composer",
     "php-composer": "composer",
     "php-pecl": "pecl",
@@ -206,6 +213,8 @@ _ECOSYSTEM_TO_PURL = {
     "conda": "conda",
     "conda-pkg": "conda",
     "binary": "generic",
+    "cpp": "generic",
+    "unmanaged": "generic",
     "linux-kernel": "generic",
     "linux-kernel-module": "generic",
 }

@@ -21,7 +21,6 @@ spellings are read.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -37,12 +36,14 @@ from gate.document import (
 from gate.inputs import InputFile
 from gate.merge import cvss_rank, merge_vulnerabilities
 from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity, text
+from gate.sources.cvss import cvss_version
 from gate.sources.image_config import (
     base_image,
     descriptor_layers,
     digest,
     first_reference,
     repo_digest,
+    stereoscope_reference,
     string_map,
     subject,
     unique,
@@ -53,6 +54,7 @@ from gate.sources.shape import (
     integer,
     kind,
     mapping,
+    number,
     optional_string,
     string_list,
     text_at,
@@ -68,14 +70,10 @@ _FIX_STATES: dict[str, FixStatus] = {
 
 _ARTIFACT_TYPES = {"image": "container_image", "directory": "filesystem", "file": "filesystem"}
 
-# Stereoscope source schemes (grype's user input syntax). Those before a reference are
-# stripped; those before a path mean the input names a file, not an image reference.
-_REFERENCE_SCHEMES = ("docker:", "podman:", "containerd:", "registry:")
-_PATH_SCHEMES = ("docker-archive:", "oci-archive:", "oci-dir:", "singularity:", "dir:", "file:")
 
 # CVSS records name their rater by address; the document names NVD 'nvd' like Trivy does.
 _RATERS = {"nvd@nist.gov": "nvd"}
-_CVSS_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
+
 
 @dataclass
 class _Finding:
@@ -225,12 +223,8 @@ def _describe_image(
 
 def _reference(user_input: str | None, tags: list[str]) -> str | None:
     """Pick the image reference: the user's input when it is one, else the first tag."""
-    candidates = list(tags)
-    if user_input and not user_input.startswith(_PATH_SCHEMES):
-        for scheme in _REFERENCE_SCHEMES:
-            user_input = user_input.removeprefix(scheme)
-        candidates.insert(0, user_input)
-    return first_reference(candidates)
+    reference = stereoscope_reference(user_input)
+    return first_reference([reference, *tags] if reference else tags)
 
 
 def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerability]:
@@ -374,19 +368,16 @@ def _offer(
     source: InputFile,
 ) -> None:
     """Read one CVSS rating and offer it to ``finding``."""
-    score = scores.get("baseScore")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-        raise fail(source, at(scores_place, "baseScore"), f"expected a number, got {kind(score)}")
+    score = number(scores.get("baseScore"), source, at(scores_place, "baseScore"))
     vector = text(rating.get("vector"))
     if score is None and vector is None:
         return
-    prefix = _CVSS_PREFIX.match(vector or "")
-    version = text(rating.get("version")) or (prefix.group(1) if prefix else default_version)
+    version = text(rating.get("version")) or cvss_version(vector, default_version)
     named = text(rating.get("source"))
     rater = _RATERS.get(named.lower(), named) if named else _namespace_rater(namespace)
     finding.offer(
         Cvss(
-            score=float(score) if score is not None else None,
+            score=score,
             vector=vector,
             version=version,
             source=rater,

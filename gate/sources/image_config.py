@@ -303,3 +303,25 @@ def image_from_inspect(obj: dict[str, Any], *, source: InputFile, place: str) ->
     if image.healthcheck is None and "Healthcheck" in obj:
         update["healthcheck"] = healthcheck(obj["Healthcheck"], source, at(place, "Healthcheck"))
     return image.model_copy(update=update)
+
+
+# Stereoscope source schemes (Syft's and Grype's user input syntax). Those before a
+# reference are stripped; those before a path mean the input names a file, not an image.
+_STEREOSCOPE_REFERENCE_SCHEMES = ("docker:", "podman:", "containerd:", "registry:")
+_STEREOSCOPE_PATH_SCHEMES = (
+    "docker-archive:",
+    "oci-archive:",
+    "oci-dir:",
+    "singularity:",
+    "dir:",
+    "file:",
+)
+
+
+def stereoscope_reference(user_input: str | None) -> str | None:
+    """Return a Syft/Grype user input as a reference candidate: schemes stripped, paths None."""
+    if not user_input or user_input.startswith(_STEREOSCOPE_PATH_SCHEMES):
+        return None
+    for scheme in _STEREOSCOPE_REFERENCE_SCHEMES:
+        user_input = user_input.removeprefix(scheme)
+    return user_input

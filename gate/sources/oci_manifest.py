@@ -16,16 +16,40 @@ Handled shapes:
 * attestation manifests (cosign ``.att`` with DSSE envelope layers, buildkit in-toto
   layers, or any manifest with a ``subject``): they describe another image, so they give
   no image metadata, only the ``subject`` digest when they name one.
+
+Attestations (``kinds`` gains ``attestation``; every entry has ``envelope``
+``oci-manifest``; the statements themselves are in blobs a manifest only points at):
+
+* an attestation manifest gives one :class:`~gate.document.Attestation` per statement
+  layer (DSSE envelope, in-toto JSON or Sigstore bundle holding a DSSE envelope): ``kind``
+  and ``predicate_type`` from the layer's predicate-type annotation (cosign's
+  ``predicateType``, BuildKit's ``in-toto.io/predicate-type``, the Sigstore bundle's
+  ``dev.sigstore.bundle.predicateType``), ``subject_digests`` from the manifest's
+  ``subject`` when it has one (cosign's tag-addressed ``.att`` manifests have none).
+  ``signed`` is True when the layer carries a non-empty cosign signature, Fulcio
+  certificate or Rekor bundle annotation, or is itself a Sigstore bundle: cosign leaves
+  ``dev.cosignproject.cosign/signature`` empty for attestations (the signature is inside
+  the envelope blob), so the certificate and transparency-log entry are the visible trace.
+  It is NOT verified;
+* a referrer (a manifest with ``subject``) with no statement layer gives one attestation
+  whose ``kind`` comes from its artifact type (SPDX / CycloneDX → ``sbom``, OpenVEX →
+  ``vex``, else ``other``), unless it is a signature (a Notary or cosign signature
+  artifact type, or a Sigstore bundle annotated as holding a ``message-signature``);
+* an index entry annotated ``vnd.docker.reference.type: attestation-manifest`` (BuildKit)
+  gives an attestation of kind ``other`` about ``vnd.docker.reference.digest``, and a
+  cosign layout entry of kind ``dev.cosignproject.cosign/atts`` one about the layout's
+  image: the index says that attestations exist, not what they state, and nothing about
+  signatures, so ``signed`` is False.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from gate.document import Image, Layer, Subject
+from gate.document import Attestation, Image, Layer, Subject
 from gate.inputs import InputFile
-from gate.sources.base import Fragment, fail, rfc3339
+from gate.sources.base import Fragment, fail, rfc3339, text
 from gate.sources.image_config import (
     base_image,
     descriptor_layers,
@@ -35,7 +59,9 @@ from gate.sources.image_config import (
     nonempty,
     string_map,
     subject,
+    unique,
 )
+from gate.sources.provenance import attestation_kind
 from gate.sources.shape import array, at, kind, mapping, text_at
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -43,13 +69,34 @@ CREATED = "org.opencontainers.image.created"
 # containerd's exports name the image in full here and put only the tag in REF_NAME.
 CONTAINERD_NAME = "io.containerd.image.name"
 
-_ATTESTATION_LAYERS = frozenset(
+_STATEMENT_LAYERS = frozenset(
+    {"application/vnd.dsse.envelope.v1+json", "application/vnd.in-toto+json"}
+)
+_ATTESTATION_LAYERS = _STATEMENT_LAYERS | {"application/vnd.dev.cosign.simplesigning.v1+json"}
+_BUNDLE_PREFIX = "application/vnd.dev.sigstore.bundle"
+# A Sigstore bundle layer holding a plain signature rather than a DSSE statement says so.
+_BUNDLE_CONTENT = "dev.sigstore.bundle.content"
+_PREDICATE_TYPE_KEYS = (
+    "predicateType",
+    "in-toto.io/predicate-type",
+    "dev.sigstore.bundle.predicateType",
+)
+# Annotations that only a signing cosign writes: the signature, Fulcio certificate, Rekor entry.
+_SIGNING_KEYS = (
+    "dev.cosignproject.cosign/signature",
+    "dev.sigstore.cosign/certificate",
+    "dev.sigstore.cosign/bundle",
+)
+_SIGNATURE_ARTIFACTS = frozenset(
     {
-        "application/vnd.dsse.envelope.v1+json",
-        "application/vnd.in-toto+json",
+        "application/vnd.cncf.notary.signature",
+        "application/vnd.dev.cosign.artifact.sig.v1+json",
         "application/vnd.dev.cosign.simplesigning.v1+json",
     }
 )
+_REFERENCE_TYPE = "vnd.docker.reference.type"
+_REFERENCE_DIGEST = "vnd.docker.reference.digest"
+_COSIGN_ATTESTATIONS = "dev.cosignproject.cosign/atts"
 _COSIGN_KIND = "kind"
 _COSIGN_PREFIX = "dev.cosignproject.cosign/"
 _COSIGN_IMAGES = frozenset(
@@ -123,6 +170,9 @@ def _manifest(fragment: Fragment, manifest: dict[str, Any], source: InputFile) -
     if described or (layers and all(layer.media_type in _ATTESTATION_LAYERS for layer in layers)):
         fragment.artifact_type = "attestation"
         fragment.subject = Subject(digest=digest(text_at(described, "digest", source, "subject")))
+        _add_attestations(
+            fragment, _manifest_attestations(manifest, fragment.subject.digest, source)
+        )
         return
     fragment.subject = subject(
         _full_reference(annotations.get(REF_NAME)),
@@ -152,6 +202,15 @@ def _index(fragment: Fragment, index: dict[str, Any], source: InputFile) -> None
         for (place, entry), notes in zip(entries, entry_annotations, strict=True)
         if not _is_attestation(entry, notes, source, place)
     ]
+    image_digests = [digest(text_at(entry, "digest", source, place)) for place, entry, _ in images]
+    _add_attestations(
+        fragment,
+        [
+            found
+            for notes in entry_annotations
+            if (found := _index_attestation(notes, image_digests, source)) is not None
+        ],
+    )
     image = _annotated_image(annotations)
     if len(images) == 1:
         place, entry, notes = images[0]
@@ -175,10 +234,97 @@ def _index(fragment: Fragment, index: dict[str, Any], source: InputFile) -> None
             fragment.subject = subject(reference, digest=entry_digest, image_id=None)
         return
     own_digest = f"sha256:{source.sha256}"
-    fragment.artifact_digests = [own_digest]
+    # The platform manifests an index lists are the same image: a scan or an attestation
+    # may name one of them rather than the index.
+    fragment.artifact_digests = unique([own_digest, *(d for d in image_digests if d)])
     fragment.artifact_name = annotations.get(REF_NAME)
     fragment.subject = subject(
         _full_reference(annotations.get(REF_NAME)), digest=own_digest, image_id=None
+    )
+
+
+def _add_attestations(fragment: Fragment, attestations: list[Attestation]) -> None:
+    """Record ``attestations`` in ``fragment``, and that the file holds some."""
+    if attestations:
+        fragment.attestations = attestations
+        fragment.kinds = [*fragment.kinds, "attestation"]
+
+
+def _manifest_attestations(
+    manifest: dict[str, Any], about: str | None, source: InputFile
+) -> list[Attestation]:
+    """Return the attestations of an attestation or referrer manifest about digest ``about``."""
+    subject_digests = [about] if about else []
+    found = []
+    signature = False
+    for position, raw in enumerate(array(manifest.get("layers"), source, "layers")):
+        here = at("layers", position)
+        layer = mapping(raw, source, here)
+        media_type = text_at(layer, "mediaType", source, here) or ""
+        notes = string_map(layer.get("annotations"), source, at(here, "annotations"))
+        bundle = media_type.startswith(_BUNDLE_PREFIX)
+        if not (media_type in _STATEMENT_LAYERS or bundle):
+            continue
+        if bundle and notes.get(_BUNDLE_CONTENT) == "message-signature":
+            signature = True  # a signed blob, not a statement: the referrer is a signature
+            continue
+        predicate_type = next(
+            (notes[key] for key in _PREDICATE_TYPE_KEYS if text(notes.get(key))), None
+        )
+        found.append(
+            Attestation(
+                kind=attestation_kind(predicate_type),
+                predicate_type=predicate_type,
+                subject_digests=subject_digests,
+                envelope="oci-manifest",
+                signed=bundle or any(text(notes.get(key)) for key in _SIGNING_KEYS),
+                source=source.path,
+            )
+        )
+    if found or signature or not subject_digests:
+        return found
+    config = mapping(manifest.get("config"), source, "config")
+    artifact_type = text_at(manifest, "artifactType", source, "") or text_at(
+        config, "mediaType", source, "config"
+    )
+    if artifact_type in _SIGNATURE_ARTIFACTS:
+        return []
+    return [
+        Attestation(
+            kind=_artifact_kind(artifact_type),
+            subject_digests=subject_digests,
+            envelope="oci-manifest",
+            source=source.path,
+        )
+    ]
+
+
+def _artifact_kind(artifact_type: str | None) -> Literal["sbom", "vex", "other"]:
+    """Classify a referrer by its artifact type, which names a format, not a predicate."""
+    lowered = (artifact_type or "").lower()
+    if "spdx" in lowered or "cyclonedx" in lowered:
+        return "sbom"
+    if "openvex" in lowered:
+        return "vex"
+    return "other"
+
+
+def _index_attestation(
+    notes: dict[str, str], image_digests: list[str | None], source: InputFile
+) -> Attestation | None:
+    """Return the attestation an index entry announces, if it announces one."""
+    if notes.get(_REFERENCE_TYPE) == "attestation-manifest":
+        about = digest(notes.get(_REFERENCE_DIGEST))
+    elif notes.get(_COSIGN_KIND) == _COSIGN_ATTESTATIONS:
+        # A cosign layout holds one image and its attestations.
+        about = image_digests[0] if len(image_digests) == 1 else None
+    else:
+        return None
+    return Attestation(
+        kind="other",
+        subject_digests=[about] if about else [],
+        envelope="oci-manifest",
+        source=source.path,
     )
 
 
@@ -186,7 +332,7 @@ def _is_attestation(
     entry: dict[str, Any], notes: dict[str, str], source: InputFile, place: str
 ) -> bool:
     """Tell attestation, signature and SBOM entries from image entries of an index."""
-    if notes.get("vnd.docker.reference.type") == "attestation-manifest":
+    if notes.get(_REFERENCE_TYPE) == "attestation-manifest":
         return True
     cosign_kind = notes.get(_COSIGN_KIND, "")
     if cosign_kind.startswith(_COSIGN_PREFIX):

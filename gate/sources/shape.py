@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gate.inputs import InputFile
-from gate.sources.base import fail, text
+from gate.sources.base import fail, rfc3339, text
 
 
 def at(place: str, key: str | int) -> str:
@@ -86,6 +86,15 @@ def integer(value: Any, source: InputFile, place: str) -> int | None:
     return value
 
 
+def number(value: Any, source: InputFile, place: str) -> float | None:
+    """Return a JSON number as a float; null → None; booleans and anything else fail."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(source, place, f"expected a number, got {kind(value)}")
+    return float(value)
+
+
 def text_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str | None:
     """Return the non-blank string at ``obj[name]`` (``place`` is ``obj``'s path), else None.
 
@@ -96,3 +105,27 @@ def text_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> st
     if isinstance(value, str):  # the common case, without building a path nobody reads
         return value if value.strip() else None
     return text(optional_string(value, source, at(place, name)))
+
+
+def required_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str:
+    """Return the non-blank string at ``obj[name]`` as :func:`text_at` reads it; absent fails."""
+    value = text_at(obj, name, source, place)
+    if value is None:
+        raise fail(source, at(place, name), f"missing {name}")
+    return value
+
+
+def time_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str | None:
+    """Return the timestamp at ``obj[name]`` in RFC 3339 UTC; absent → None; unreadable fails.
+
+    For times that decide something (which VEX statement wins): unlike a scan time, which
+    :func:`~gate.sources.base.rfc3339` drops when unreadable, guessing here could let an old
+    statement override a newer one.
+    """
+    value = text_at(obj, name, source, place)
+    if value is None:
+        return None
+    moment = rfc3339(value)
+    if moment is None:
+        raise fail(source, at(place, name), f"not an RFC 3339 timestamp: {value!r}")
+    return moment

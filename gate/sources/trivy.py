@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gate.document import (
-    Cvss,
     FindingSource,
     FixStatus,
     Image,
@@ -50,6 +49,7 @@ from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
 from gate.reference import parse_reference
 from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity
+from gate.sources.cvss import vendor_cvss
 from gate.sources.image_config import (
     first_reference,
     image_from_config,
@@ -59,7 +59,17 @@ from gate.sources.image_config import (
     subject,
     unique,
 )
-from gate.sources.shape import array, at, integer, kind, mapping, string_list, text_at
+from gate.sources.shape import (
+    array,
+    at,
+    integer,
+    kind,
+    mapping,
+    number,
+    required_at,
+    string_list,
+    text_at,
+)
 
 TOOL = "trivy"
 CONTAINER_IMAGE = "container_image"
@@ -67,11 +77,7 @@ CONTAINER_IMAGE = "container_image"
 UNIDENTIFIED = "UNIDENTIFIED"
 """Id of a listing that names a vulnerable package but no vulnerability."""
 
-# Trivy's Status values (pkg/types/vulnerability.go). ``under_investigation`` means the
-# vendor has not decided yet, so the package counts as affected until it does.
-# ``not_affected`` (the vendor says so) is kept as is, rather than the finding dropped:
-# a gate must not lose a finding a scanner chose to report; policies decide what it means.
-_STATUSES: dict[str, FixStatus] = {
+STATUSES: dict[str, FixStatus] = {
     "fixed": "fixed",
     "affected": "affected",
     "will_not_fix": "will_not_fix",
@@ -81,14 +87,13 @@ _STATUSES: dict[str, FixStatus] = {
     "not_affected": "not_affected",
     "unknown": "unknown",
 }
+"""Trivy's ``Status`` words (pkg/types/vulnerability.go) as fix statuses; Harbor relays them.
 
-# Field names in one entry of Trivy's ``CVSS`` map, newest CVSS version first, with the
-# version to assume when the vector does not say (CVSS v2 vectors carry no prefix).
-_CVSS_FIELDS = (
-    ("V40Score", "V40Vector", "4.0"),
-    ("V3Score", "V3Vector", "3.0"),
-    ("V2Score", "V2Vector", "2.0"),
-)
+``under_investigation`` means the vendor has not decided yet, so the package counts as
+affected until it does. ``not_affected`` (the vendor says so) is kept as is, rather than the
+finding dropped: a gate must not lose a finding a scanner chose to report; policies decide
+what it means.
+"""
 
 _VULNERABILITY_CLASSES = frozenset({"os-pkgs", "lang-pkgs"})
 _LICENSE_CLASSES = frozenset({"license", "license-file"})
@@ -103,7 +108,10 @@ _K8S_HINT = (
     "and pass that report instead"
 )
 
-"""Within-report identity of a vulnerability: id, package URL type, name, version."""
+
+def fixed_versions(value: str | None) -> list[str]:
+    """Split Trivy's comma-separated fixed versions, without blanks or repeats."""
+    return unique([part.strip() for part in (value or "").split(",")])
 
 
 class TrivySource:
@@ -340,28 +348,18 @@ class _Findings:
         """Return the non-blank string ``item[name]`` (``place`` is ``item``'s path)."""
         return text_at(item, name, self.source, place)
 
-    def _required(self, item: dict[str, Any], name: str, place: str) -> str:
-        """Return the non-blank string ``item[name]``; raise SourceError when it is absent."""
-        value = self._string(item, name, place)
-        if value is None:
-            raise fail(self.source, at(place, name), f"missing {name}")
-        return value
-
     def _vulnerability(self, item: dict[str, Any], place: str, ecosystem: str | None) -> None:
         # NOTE: old Trivy wrote stub listings with only a PkgName (seen in real legacy output).
         # A listing we cannot name is still evidence about the package: keep it, never drop it.
         vuln_id = self._string(item, "VulnerabilityID", place) or UNIDENTIFIED
-        name = self._required(item, "PkgName", place)
+        name = required_at(item, "PkgName", self.source, place)
         version = self._string(item, "InstalledVersion", place)
         identifier_place = at(place, "PkgIdentifier")
         identifier = mapping(item.get("PkgIdentifier"), self.source, identifier_place)
         purl = text_at(identifier, "PURL", self.source, identifier_place)
         package_type = purl_type(ecosystem, purl)
-        fixed = dict.fromkeys(
-            part.strip() for part in (self._string(item, "FixedVersion", place) or "").split(",")
-        )
-        fixed.pop("", None)
-        status = _STATUSES.get((self._string(item, "Status", place) or "").lower())
+        fixed = fixed_versions(self._string(item, "FixedVersion", place))
+        status = STATUSES.get((self._string(item, "Status", place) or "").lower())
         if status is None:
             # Trivy before 0.34 wrote no Status; a listed fixed version then means a fix has
             # been released, which is what "fixed" means in gate as in Trivy.
@@ -369,12 +367,18 @@ class _Findings:
         rated_by = self._string(item, "SeveritySource", place)
         vendor_ids = string_list(item.get("VendorIDs"), self.source, at(place, "VendorIDs"))
         rated = severity(item.get("Severity"))
+        cvss_place = at(place, "CVSS")
         self.vulnerabilities.append(
             Vulnerability(
                 id=vuln_id,
                 aliases=[alias for alias in dict.fromkeys(vendor_ids) if alias != vuln_id],
                 severity=rated,
-                cvss=_cvss(item, rated_by, self.source, place),
+                cvss=vendor_cvss(
+                    mapping(item.get("CVSS"), self.source, cvss_place),
+                    rated_by,
+                    self.source,
+                    cvss_place,
+                ),
                 package=Package(
                     name=name,
                     version=version,
@@ -382,7 +386,7 @@ class _Findings:
                     purl=purl,
                     path=self._string(item, "PkgPath", place),
                 ),
-                fixed_versions=list(fixed),
+                fixed_versions=fixed,
                 fix_available=bool(fixed),
                 status=status,
                 title=self._string(item, "Title", place),
@@ -398,7 +402,7 @@ class _Findings:
         layer_place = at(place, "Layer")
         layer = mapping(item.get("Layer"), self.source, layer_place)
         return Secret(
-            rule_id=self._required(item, "RuleID", place),
+            rule_id=required_at(item, "RuleID", self.source, place),
             category=self._string(item, "Category", place),
             severity=rated,
             title=self._string(item, "Title", place),
@@ -447,50 +451,20 @@ class _Findings:
     def _license(self, item: dict[str, Any], place: str, target: str | None) -> License:
         rated = severity(item.get("Severity"))
         return License(
-            name=self._required(item, "Name", place),
+            name=required_at(item, "Name", self.source, place),
             severity=rated,
             category=self._string(item, "Category", place),
             package=self._string(item, "PkgName", place),
             target=self._string(item, "FilePath", place) or target,
-            confidence=_number(item.get("Confidence"), self.source, at(place, "Confidence")),
+            confidence=number(item.get("Confidence"), self.source, at(place, "Confidence")),
             sources=[_attribution(self.source, rated)],
         )
-
-
-def _cvss(
-    item: dict[str, Any], preferred: str | None, source: InputFile, place: str
-) -> Cvss | None:
-    """Pick one CVSS rating: the severity source's, then NVD's, then any; newest version."""
-    cvss_place = at(place, "CVSS")
-    ratings = mapping(item.get("CVSS"), source, cvss_place)
-    for rater in dict.fromkeys([k for k in (preferred, "nvd") if k in ratings] + list(ratings)):
-        here = at(cvss_place, rater)
-        entry = mapping(ratings[rater], source, here)
-        for score_field, vector_field, default_version in _CVSS_FIELDS:
-            score = _number(entry.get(score_field), source, at(here, score_field))
-            vector = text_at(entry, vector_field, source, here)
-            if score is None and vector is None:
-                continue
-            version = default_version
-            if vector and vector.startswith("CVSS:"):
-                version = vector[5:].split("/", 1)[0]
-            return Cvss(score=score, vector=vector, version=version, source=rater)
-    return None
 
 
 def _urls(item: dict[str, Any], source: InputFile, place: str) -> list[str]:
     """Return ``PrimaryURL`` then ``References``, without repeats, in order."""
     references = string_list(item.get("References"), source, at(place, "References"))
     return unique([text_at(item, "PrimaryURL", source, place), *references])
-
-
-def _number(value: Any, source: InputFile, place: str) -> float | None:
-    """Return a JSON number as a float; null → None; anything else fails."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise fail(source, place, f"expected a number, got {kind(value)}")
-    return float(value)
 
 
 def _attribution(

@@ -1,7 +1,10 @@
 # Shared fixtures of the Rego unit tests (a *_test.rego file, so `gate check` never loads
 # it). It defines no test_ rules and nothing named deny or warn.
 #
-# `doc` is a clean document: under `config`, no rule reports anything for it in any stage.
+# `doc` is a clean document: under `config`, no rule reports anything for it in any stage
+# (tests/test_rego_policies.py checks it, and that `config` and `rule_ids` cover every rule).
+# It has an SBOM attestation and provenance of the image from a trusted builder; its SBOM
+# packages are permissive, or copyleft Debian packages (an exempt type).
 # Tests change one thing with object.union (a recursive merge; json.patch to empty an
 # object) and look at one rule.
 #
@@ -59,6 +62,12 @@ doc := {
 	"secrets": [],
 	"misconfigurations": [],
 	"licenses": [],
+	"packages": [
+		inventory_package("base-files", "12.4+deb12u5", "deb", ["GPL-2.0-or-later"]),
+		inventory_package("tzdata", "2024a-0+deb12u1", "deb", ["LicenseRef-public-domain"]),
+		inventory_package("github.com/acme/api", "v1.4.2", "golang", ["Apache-2.0"]),
+	],
+	"attestations": [provenance, sbom_attestation],
 	"scans": [
 		{
 			"tool": "trivy",
@@ -92,6 +101,46 @@ doc := {
 	"context": {"stage": "prod", "evaluated_at": now},
 }
 
+# An SBOM inventory entry (from a Syft SBOM).
+inventory_package(name, version, type, licenses) := {
+	"name": name,
+	"version": version,
+	"type": type,
+	"purl": sprintf("pkg:%s/%s@%s", [type, name, version]),
+	"licenses": licenses,
+	"cpes": [],
+	"locations": [],
+	"sources": [{"tool": "syft", "input": "sbom.spdx.json"}],
+}
+
+# SLSA provenance of this image (its digest is a subject) from the SLSA GitHub generator.
+provenance := {
+	"kind": "provenance",
+	"predicate_type": "https://slsa.dev/provenance/v0.2",
+	"subjects": [{"name": "ghcr.io/acme/api", "digest": {"sha256": substring(digest, 7, -1)}}],
+	"subject_digests": [digest],
+	"matches_subject": true,
+	"builder_id": "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.10.0",
+	"build_type": "https://github.com/slsa-framework/slsa-github-generator/container@v1",
+	"source_repository": "https://github.com/acme/api",
+	"source_revision": "3f9c2ab1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7",
+	"materials": [],
+	"envelope": "dsse",
+	"signed": true,
+	"source": "provenance.intoto.jsonl",
+}
+
+# An SPDX SBOM attestation of this image.
+sbom_attestation := object.union(provenance, {
+	"kind": "sbom",
+	"predicate_type": "https://spdx.dev/Document",
+	"builder_id": null,
+	"build_type": null,
+	"source_repository": null,
+	"source_revision": null,
+	"source": "sbom.att.json",
+})
+
 # in_stage(d, stage) is document d gated for stage.
 in_stage(d, stage) := object.union(d, {"context": {"stage": stage}})
 
@@ -113,7 +162,23 @@ vulnerability(id, severity, pkg, version, fixed) := {
 	"urls": [],
 	"published": "2024-01-10T00:00:00Z",
 	"sources": [{"tool": "trivy", "input": "trivy.json", "severity": severity, "severity_source": "nvd"}],
+	"vex": null,
 }
+
+# A VEX assessment (OpenVEX) of the given status and justification.
+vex(status, justification) := {
+	"status": status,
+	"justification": justification,
+	"impact_statement": null,
+	"action_statement": null,
+	"timestamp": "2025-05-01T00:00:00Z",
+	"source": "vex.openvex.json",
+	"document_id": "https://openvex.dev/docs/acme/vex-1",
+	"author": "Acme Security",
+}
+
+# with_vex(v, assessment) is vulnerability v with a VEX assessment.
+with_vex(v, assessment) := object.union(v, {"vex": assessment})
 
 _status(fixed) := "fixed" if count(fixed) > 0 else := "affected"
 
@@ -126,7 +191,8 @@ rule_ids := [
 	"misconfig-high", "license-forbidden", "image-root-user", "image-tag-latest",
 	"image-tag-convention", "image-labels-required", "image-healthcheck-missing", "image-too-old",
 	"image-base-unapproved", "image-env-secret", "image-metadata-missing", "scan-required",
-	"scan-digest-mismatch", "scan-stale",
+	"scan-digest-mismatch", "scan-stale", "vex-not-blocking", "vex-missing-justification",
+	"license-copyleft", "sbom-required", "provenance-required", "provenance-builder-untrusted",
 ]
 
 config := {
@@ -142,6 +208,9 @@ config := {
 				"image-base-unapproved": "warn", "image-env-secret": "warn",
 				"image-metadata-missing": "warn", "scan-required": "off",
 				"scan-digest-mismatch": "warn", "scan-stale": "off",
+				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
+				"license-copyleft": "off", "sbom-required": "off", "provenance-required": "off",
+				"provenance-builder-untrusted": "warn",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 30, "max_image_age_days": 365,
@@ -159,6 +228,9 @@ config := {
 				"image-base-unapproved": "deny", "image-env-secret": "deny",
 				"image-metadata-missing": "warn", "scan-required": "warn",
 				"scan-digest-mismatch": "deny", "scan-stale": "warn",
+				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
+				"license-copyleft": "warn", "sbom-required": "warn", "provenance-required": "warn",
+				"provenance-builder-untrusted": "warn",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 30, "max_image_age_days": 180,
@@ -176,6 +248,9 @@ config := {
 				"image-base-unapproved": "deny", "image-env-secret": "deny",
 				"image-metadata-missing": "warn", "scan-required": "deny",
 				"scan-digest-mismatch": "deny", "scan-stale": "deny",
+				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
+				"license-copyleft": "deny", "sbom-required": "deny", "provenance-required": "deny",
+				"provenance-builder-untrusted": "warn",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 14, "max_image_age_days": 90,
@@ -197,6 +272,13 @@ config := {
 	],
 	"secret_env_patterns": ["*PASSWORD*", "*SECRET*", "*TOKEN*", "*API_KEY*"],
 	"secret_env_allowlist": ["*_FILE"],
+	"copyleft_licenses": ["GPL-2.0*", "GPL-3.0*", "AGPL-3.0*", "LGPL-*", "MPL-2.0", "*General Public License*"],
+	"copyleft_exceptions": ["Classpath-exception*", "Linux-syscall-note"],
+	"copyleft_exempt_package_types": ["apk", "deb"],
+	"trusted_builders": [
+		"https://github.com/slsa-framework/slsa-github-generator/.github/workflows/*_slsa3.yml@refs/tags/v*",
+		"https://cloudbuild.googleapis.com/GoogleHostedWorker*",
+	],
 }
 
 # config_with(stage, actions, settings) is config with some of a stage's actions and

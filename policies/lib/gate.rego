@@ -62,6 +62,23 @@ default_lists := {
 		"*PRIVATE_KEY*", "*ACCESS_KEY*", "*CREDENTIAL*", "AWS_SECRET_ACCESS_KEY",
 	],
 	"secret_env_allowlist": [],
+	# The same lists as data.json: the copyleft check and the builder check stay on.
+	"copyleft_licenses": [
+		"GPL-1.0*", "GPL-2.0*", "GPL-3.0*", "AGPL-1.0*", "AGPL-3.0*", "LGPL-*", "MPL-*",
+		"EPL-*", "CDDL-*", "CPL-1.0", "EUPL-*", "OSL-*", "MS-RL", "CECILL-1.*", "CECILL-2.*",
+		"CECILL-C", "CC-BY-SA-*", "SSPL-1.0", "Sleepycat", "RPL-*", "GPL", "LGPL", "AGPL",
+		"GPLv*", "LGPLv*", "AGPLv*", "*General Public License*", "*Mozilla Public License*",
+		"*Eclipse Public License*", "*Common Development and Distribution License*",
+		"*European Union Public Licen?e*",
+	],
+	# [] when missing: no exception lifts copyleft, no package type is exempt (stricter).
+	"copyleft_exceptions": [],
+	"copyleft_exempt_package_types": [],
+	"trusted_builders": [
+		"https://github.com/slsa-framework/slsa-github-generator/.github/workflows/*_slsa3.yml@refs/tags/v*",
+		"https://github.com/actions/runner/github-hosted",
+		"https://cloudbuild.googleapis.com/GoogleHostedWorker*",
+	],
 }
 
 # The stage being gated: input.context.stage; when absent, the strictest (last) stage of
@@ -249,6 +266,20 @@ vulnerability_scans := [s | some s in scans; "vulnerability" in s.kinds]
 # scan_name(s) names a scan in messages: its input file, else its tool.
 scan_name(s) := text_or(s, "input_file", text_or(s, "tool", "unnamed scan"))
 
+# input_names lists every input for a message about one that is missing: "inputs: a, b".
+input_names := sprintf("inputs: %s", [concat(", ", names)]) if {
+	names := [scan_name(s) | some s in scans]
+	count(names) > 0
+} else := "no inputs at all"
+
+# subject_digests: the image's known digests (subject.digest, subject.image_id), normalised
+# by digest_part; empty when neither is known.
+subject_digests := {d |
+	some x in [object.get(subject, "digest", null), object.get(subject, "image_id", null)]
+	str(x)
+	d := digest_part(x)
+}
+
 scan_finding(s) := {"kind": "scan", "id": id} if {
 	id := s.input_file
 	is_string(id)
@@ -275,9 +306,16 @@ digest_part(d) := lower(trim_space(parts[count(parts) - 1])) if {
 # fine. tests/test_rego_policies.py enforces this.
 # ---------------------------------------------------------------------------------------
 
-_critical := [v | v := input.vulnerabilities[_]; v.severity == "critical"]
+# Every critical / high vulnerability, VEX or not: what the vulnerability rules would weigh.
+_critical_all := [v | v := input.vulnerabilities[_]; v.severity == "critical"]
 
-_high := [v | v := input.vulnerabilities[_]; v.severity == "high"]
+_high_all := [v | v := input.vulnerabilities[_]; v.severity == "high"]
+
+# The ones that count: a VEX statement that suppresses (vex_suppresses) takes a vulnerability
+# out of every vulnerability rule here, once, rather than in each rule.
+_critical := [v | some v in _critical_all; not vex_suppresses(v)]
+
+_high := [v | some v in _high_all; not vex_suppresses(v)]
 
 fixable_critical := [v | some v in _critical; not unfixed(v)]
 
@@ -353,3 +391,209 @@ _upgrade_hints := {
 	"apk": " (or rebuild on an updated base image)",
 	"rpm": " (or rebuild on an updated base image)",
 }
+
+# ---------------------------------------------------------------------------------------
+# VEX. A vulnerability's `vex` is the VEX statement that applies to it (the latest, chosen
+# by the core), or null. A statement suppresses the vulnerability - it no longer counts for
+# vuln-fixable-critical, vuln-fixable-high or vuln-unfixed-critical-aged - when its status is
+# - "fixed": the image contains the fix (e.g. a backport the scanner cannot see), or
+# - "not_affected" with a justification or an impact statement. OpenVEX requires one of the
+#   two for not_affected; a statement with neither is an unsupported claim, so it suppresses
+#   nothing (fail closed) and vex-missing-justification reports it.
+# "affected" and "under_investigation" change nothing. Any non-blank justification is taken:
+# OpenVEX, CycloneDX and CSAF each have their own vocabulary and the sources copy it as
+# written. The lists below hold only what the vulnerability rules weigh - critical
+# vulnerabilities (fixable, or a candidate for the aged check) and fixable high ones: a
+# statement about any other changes no verdict.
+# ---------------------------------------------------------------------------------------
+
+# vex_suppresses(v): v's VEX statement takes it out of the vulnerability rules. (An else
+# chain: the second test runs only for not_affected statements.)
+vex_suppresses(v) := true if {
+	v.vex.status == "fixed"
+} else := true if {
+	v.vex.status == "not_affected"
+	vex_reasoned(v.vex)
+}
+
+# vex_reasoned(vex): the statement says why (a justification or an impact statement).
+vex_reasoned(vex) := true if str(vex.justification) else := true if str(vex.impact_statement)
+
+# What the vulnerability rules weigh, VEX or not: every critical, and the fixable highs.
+_weighed := array.concat(_critical_all, [v | some v in _high_all; not unfixed(v)])
+
+# The weighed vulnerabilities that a VEX statement takes out of the vulnerability rules.
+vex_suppressed := [v | some v in _weighed; vex_suppresses(v)]
+
+# The weighed vulnerabilities whose not_affected statement gives no reason: they count.
+vex_unsupported := [v |
+	some v in _weighed
+	v.vex.status == "not_affected"
+	not vex_reasoned(v.vex)
+]
+
+# vex_finding(v) is v's vulnerability finding plus the statement that applies to it.
+vex_finding(v) := object.union(vulnerability_finding(v), {"vex": {
+	"status": v.vex.status,
+	"justification": text_or(v.vex, "justification", null),
+	"source": text_or(v.vex, "source", null),
+}})
+
+# ---------------------------------------------------------------------------------------
+# Licences: SPDX licence expressions, and which licence texts of the document are copyleft.
+# ---------------------------------------------------------------------------------------
+
+# spdx_parse(e) reads an SPDX licence expression: {"tokens", "kinds", "terms"}, where terms
+# are [licence, exception or null] in order. Operators (AND, OR, WITH) are matched in any
+# case. Undefined when e is not a well-formed expression - free text such as "GNU General
+# Public License v2 or later", or "A WITH" - so that callers fall back to reading it as text.
+# (Balanced parentheses are checked by spdx_unavoidable.)
+spdx_parse(e) := {"tokens": tokens, "kinds": kinds, "terms": terms} if {
+	is_string(e)
+	tokens := regex.find_n(`\(|\)|[^\s()]+`, e, -1)
+	kinds := [_spdx_kind(t) | some t in tokens]
+	regex.match(`^\(*t(wt)?\)*([&|]\(*t(wt)?\)*)*$`, concat("", kinds))
+	terms := [_spdx_term(tokens, i) | some i, k in kinds; k == "t"; not kinds[i - 1] == "w"]
+}
+
+_spdx_kind(t) := "(" if t == "("
+else := ")" if t == ")"
+else := "&" if upper(t) == "AND"
+else := "|" if upper(t) == "OR"
+else := "w" if upper(t) == "WITH"
+else := "t"
+
+_spdx_term(tokens, i) := [tokens[i], tokens[i + 2]] if upper(tokens[i + 1]) == "WITH" else := [tokens[i], null]
+
+# spdx_unavoidable(parsed, marked) is true when every way of complying with the expression
+# involves a term in the set `marked`: "A OR B" only when both do, "A AND B" when either
+# does, parentheses as written. (So "GPL-2.0-only OR MIT" is not copyleft: MIT may be
+# chosen.) When some terms are marked and others not, undefined if the parentheses do not
+# balance or nest deeper than the reduction below handles.
+spdx_unavoidable(parsed, marked) := false if {
+	count(marked) == 0
+} else := true if {
+	count({t | some t in parsed.terms} - marked) == 0
+} else := r if {
+	bits := concat("", [_spdx_bit(parsed, i, marked) | some i, _ in parsed.kinds])
+	reduced := _spdx_reduce(bits)
+	reduced in {"0", "1"}
+	r := reduced == "1"
+}
+
+# Most expressions reduce in one round; otherwise eight rounds, enough for the reference test
+# of the reduction (random expressions four levels deep) and for flat chains of 24 terms.
+_spdx_reduce(bits) := r if {
+	r := _spdx_round(bits)
+	count(r) == 1
+} else := _spdx_round(_spdx_round(_spdx_round(_spdx_round(_spdx_round(_spdx_round(_spdx_round(_spdx_round(bits))))))))
+
+# _spdx_bit: "1" for a marked term, "0" for another, "" for WITH and its exception, the
+# operator or parenthesis otherwise (& for AND, | for OR).
+_spdx_bit(p, i, marked) := "" if p.kinds[i] == "w"
+else := "" if p.kinds[i - 1] == "w"
+else := "1" if {
+	p.kinds[i] == "t"
+	_spdx_term(p.tokens, i) in marked
+} else := "0" if p.kinds[i] == "t"
+else := p.kinds[i]
+
+# One reduction round over the bit string. The values are "is a marked term unavoidable",
+# so AND is "either" and OR is "both". Every rewrite is sound wherever it applies: AND binds
+# tighter than OR, so two atoms joined by & are always its operands, and an OR is reduced
+# only between atoms not bound to a neighbouring AND (context "(", "|" or an end). Go and
+# Rust regexes have no look-around, so the context is matched and written back ($1, $3).
+_spdx_round(s) := regex.replace(
+	regex.replace(
+		regex.replace(
+			regex.replace(regex.replace(regex.replace(regex.replace(s, `\(([01])\)`, "${1}"), `1&[01]`, "1"), `0&1`, "1"), `0&0`, "0"),
+			`(^|[(|])1\|1($|[)|])`, "${1}1${2}",
+		),
+		`(^|[(|])(0\|[01]|1\|0)($|[)|])`, "${1}0${3}",
+	),
+	`\(([01])\)`, "${1}",
+)
+
+_copyleft_patterns := list_config("copyleft_licenses")
+
+_copyleft_exceptions := list_config("copyleft_exceptions")
+
+# copyleft(e) is true when the licence text e (an SPDX expression, or a licence name as a
+# scanner writes it) leaves no way to comply without a licence of copyleft_licenses:
+# - a term is copyleft when its licence matches copyleft_licenses, unless it is a
+#   LicenseRef-/DocumentRef- (unknown: not evidence) or carries an exception on
+#   copyleft_exceptions ("GPL-2.0-only WITH Classpath-exception-2.0", and the deprecated
+#   ids that spell one in, "GPL-2.0-with-classpath-exception");
+# - "A OR B" is copyleft only when both are, "A AND B" when either is (spdx_unavoidable);
+# - text that is not a well-formed expression (or nests too deep) is copyleft when it as a
+#   whole, or any word of it, matches a pattern - conservative, and what catches scanners'
+#   long names ("GNU Lesser General Public License v2.1 or later").
+copyleft(e) := _copyleft_given(e, {t | some t in _terms_of(e); _copyleft_term(t)})
+
+# copyleft_texts: the distinct licence texts of the document (SBOM packages' expressions and
+# scanners' licence names) that are copyleft. Thousands of packages share a few dozen texts,
+# and the texts share their terms: each text and each term is judged once (matching a term
+# against the patterns is the expensive part, ~0.2 ms).
+copyleft_texts := {e | some e in _license_texts; _copyleft_given(e, _copyleft_terms)}
+
+_license_texts := {e | e := input.packages[_].licenses[_]; is_string(e)} | {e | e := input.licenses[_].name; is_string(e)}
+
+_copyleft_terms := {t | some t in {u | some e in _license_texts; some u in _terms_of(e)}; _copyleft_term(t)}
+
+# _copyleft_given(e, copyleft_terms) is copyleft(e), given (at least) the copyleft terms of e.
+_copyleft_given(e, copyleft_terms) := false if {
+	not is_string(e)
+} else := r if {
+	_one_licence(e)
+	r := _member(copyleft_terms, [e, null])
+} else := r if {
+	parsed := spdx_parse(e)
+	r := spdx_unavoidable(parsed, {t | some t in parsed.terms; copyleft_terms[t]})
+} else := true if {
+	_copyleft_text(e)
+} else := false
+
+# _terms_of(e) is e's terms: itself for one licence id, the parsed terms of an expression,
+# none for text that is not an expression.
+_terms_of(e) := [[e, null]] if {
+	_one_licence(e)
+} else := parsed.terms if {
+	parsed := spdx_parse(e)
+} else := []
+
+# One licence id, the common case: no need to parse.
+_one_licence(e) if {
+	is_string(e)
+	not regex.match(`[\s()]`, e)
+}
+
+_member(set, x) := true if set[x] else := false
+
+_copyleft_term(term) if {
+	not regex.match(`(?i)^(licenseref|documentref)-`, term[0])
+	glob_any(_copyleft_patterns, term[0])
+	not _exception_lifts_copyleft(term)
+}
+
+_exception_lifts_copyleft(term) if glob_any(_copyleft_exceptions, term[1])
+
+_exception_lifts_copyleft(term) if {
+	spelled_in := regex.find_all_string_submatch_n(`(?i)^.+-with-(.+-exception)$`, term[0], 1)
+	glob_any(_copyleft_exceptions, spelled_in[0][1])
+}
+
+_copyleft_text(e) if glob_any(_copyleft_patterns, trim_space(e))
+
+_copyleft_text(e) if {
+	some word in regex.split(`[\s()]+`, e)
+	glob_any(_copyleft_patterns, word)
+}
+
+# ---------------------------------------------------------------------------------------
+# Attestations (presence only: gate records whether an envelope is signed, it does not
+# verify signatures).
+# ---------------------------------------------------------------------------------------
+
+attestations := [a | a := input.attestations[_]; is_object(a)]
+
+provenance := [a | some a in attestations; a.kind == "provenance"]

@@ -103,3 +103,103 @@ test_image_and_subject_are_always_objects if {
 	data.lib.gate.subject == {} with input as {"subject": "ghcr.io/acme/api"}
 	data.lib.gate.image.user == "app" with input as fx.with_image({"user": "app"})
 }
+
+test_vex_suppresses if {
+	lib.vex_suppresses({"vex": {"status": "fixed"}})
+	lib.vex_suppresses({"vex": {"status": "not_affected", "justification": "component_not_present"}})
+	lib.vex_suppresses({"vex": {"status": "not_affected", "impact_statement": "never loaded"}})
+	not lib.vex_suppresses({"vex": {"status": "not_affected"}})
+	not lib.vex_suppresses({"vex": {"status": "not_affected", "justification": " ", "impact_statement": null}})
+	not lib.vex_suppresses({"vex": {"status": "affected", "justification": "component_not_present"}})
+	not lib.vex_suppresses({"vex": {"status": "under_investigation"}})
+	not lib.vex_suppresses({"vex": null})
+	not lib.vex_suppresses({})
+}
+
+test_vex_lists_skip_lower_severities if {
+	vs := [
+		fx.with_vex(fx.vulnerability("CVE-1", "critical", "a", "1", []), fx.vex("not_affected", "component_not_present")),
+		fx.with_vex(fx.vulnerability("CVE-2", "high", "a", "1", ["2"]), fx.vex("not_affected", null)),
+		fx.with_vex(fx.vulnerability("CVE-3", "medium", "a", "1", []), fx.vex("fixed", null)),
+		fx.with_vex(fx.vulnerability("CVE-4", "low", "a", "1", []), fx.vex("not_affected", null)),
+		fx.vulnerability("CVE-5", "critical", "a", "1", []),
+	]
+	d := fx.with_vulnerabilities(vs)
+	{v.id | some v in data.lib.gate.vex_suppressed} == {"CVE-1"} with input as d
+	{v.id | some v in data.lib.gate.vex_unsupported} == {"CVE-2"} with input as d
+	{v.id | some v in data.lib.gate.unfixed_critical} == {"CVE-5"} with input as d
+}
+
+# spdx(e, marked) is spdx_unavoidable over e's terms whose licence is in marked.
+spdx(e, marked) := r if {
+	p := lib.spdx_parse(e)
+	r := lib.spdx_unavoidable(p, {t | some t in p.terms; t[0] in marked})
+}
+
+test_spdx_parse if {
+	lib.spdx_parse("MIT").terms == [["MIT", null]]
+	lib.spdx_parse("(MIT or GPL-2.0-only WITH Classpath-exception-2.0) AND BSD-3-Clause").terms == [
+		["MIT", null], ["GPL-2.0-only", "Classpath-exception-2.0"], ["BSD-3-Clause", null],
+	]
+	every text in [
+		"GNU General Public License v2 or later", "MIT WITH", "WITH X", "MIT OR", "AND MIT",
+		"MIT OR OR BSD", "()", "MIT (BSD)", "", "A WITH B WITH C", null,
+	] {
+		not lib.spdx_parse(text)
+	}
+}
+
+test_spdx_unavoidable if {
+	every case in [
+		["G", true], ["M", false], ["G OR M", false], ["G OR G2", true], ["G AND M", true],
+		["M AND M2", false], ["(M OR G) AND M2", false], ["(M OR G) AND G2", true],
+		["M OR M2 AND G", false], ["G OR G2 AND M", true], ["G OR M AND G2", true], ["G OR M AND M2", false],
+		["G AND M OR G2 AND M2", true], ["((M OR G) AND (G2 OR M2)) OR G3", false],
+		["((M OR G) AND (G2 OR M2)) OR G3 AND M", false], ["((G OR G2) AND (M OR M2)) OR G3", true],
+		["(((((G)))))", true], ["(((((M)))))", false],
+		# Three ORs in a row: one pass of the OR rewrite cannot reduce them all.
+		["G OR G2 OR G3 AND M", true], ["(G OR G2 OR G3) AND M", true], ["G OR G2 OR M OR G3", false],
+	] {
+		spdx(case[0], {"G", "G2", "G3"}) == case[1]
+	}
+	# Unbalanced parentheses: undefined, so that callers fall back to reading the text.
+	not spdx("(G OR M", {"G"})
+	not spdx("G OR M)", {"G"})
+}
+
+test_copyleft if {
+	cfg := {"copyleft_licenses": ["GPL-2.0*", "LGPL-*", "*General Public License*"], "copyleft_exceptions": ["Classpath-exception*"]}
+	every case in [
+		["GPL-2.0-only", true], ["gpl-2.0+", true], ["MIT", false], ["MIT OR GPL-2.0-only", false],
+		["MIT AND LGPL-2.1-only", true], ["GPL-2.0-only WITH Classpath-exception-2.0", false],
+		["GPL-2.0-with-classpath-exception", false], ["GPL-2.0-only WITH Autoconf-exception-2.0", true],
+		["LicenseRef-GPL-2.0", false], ["DocumentRef-x:LicenseRef-GPL-2.0", false],
+		["GNU Lesser General Public License v2.1 or later", true], ["MIT License or BSD", false],
+		["Apache-2.0 or GPL-2.0 licence", true], ["(MIT OR GPL-2.0-only", true],
+	] {
+		lib.copyleft(case[0]) == case[1] with data.gate_config as cfg
+	}
+	# A LicenseRef- is unknown even when a pattern would match its name.
+	broad := {"copyleft_licenses": ["*GPL*"]}
+	lib.copyleft("LicenseRef-GPL-like") == false with data.gate_config as broad
+	lib.copyleft("DocumentRef-spdx:LicenseRef-GPL-like") == false with data.gate_config as broad
+	lib.copyleft("GPL-2.0-only") == true with data.gate_config as broad
+}
+
+test_vex_lists_hold_what_the_vulnerability_rules_weigh if {
+	vs := [
+		fx.with_vex(fx.vulnerability("CVE-1", "high", "a", "1", ["2"]), fx.vex("fixed", null)),
+		fx.with_vex(fx.vulnerability("CVE-2", "high", "a", "1", []), fx.vex("fixed", null)),
+		fx.with_vex(fx.vulnerability("CVE-3", "high", "a", "1", ["2"]), fx.vex("not_affected", null)),
+		fx.with_vex(fx.vulnerability("CVE-4", "high", "a", "1", []), fx.vex("not_affected", null)),
+	]
+	d := fx.with_vulnerabilities(vs)
+	{v.id | some v in data.lib.gate.vex_suppressed} == {"CVE-1"} with input as d
+	{v.id | some v in data.lib.gate.vex_unsupported} == {"CVE-3"} with input as d
+}
+
+test_copyleft_of_a_non_string_is_false_not_an_error if {
+	every x in [null, 42, ["GPL-2.0-only"], {}] {
+		lib.copyleft(x) == false
+	}
+}

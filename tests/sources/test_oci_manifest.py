@@ -146,7 +146,8 @@ def test_index_fixture_skips_attestation_platform() -> None:
     fragment, source = parse_fixture("index.json")
     own = f"sha256:{source.sha256}"
     assert fragment.subject.digest == own
-    assert fragment.artifact_digests == [own]
+    # the amd64 manifest it lists is the same image; the attestation manifest is not
+    assert fragment.artifact_digests == [own, MANIFEST_DIGEST]
     assert fragment.subject.image_id is None
     assert fragment.subject.reference == REFERENCE
     assert fragment.subject.repository == "acme/shop-api"
@@ -243,8 +244,14 @@ def test_schema1_bad_v1_compatibility(v1: str, message: str) -> None:
     assert message in text
 
 
-def test_cosign_attestation_manifest_describes_no_image() -> None:
-    data = {
+DSSE = "application/vnd.dsse.envelope.v1+json"
+SLSA_V02 = "https://slsa.dev/provenance/v0.2"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+
+def attestation_manifest(*layers: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An OCI manifest of attestation ``layers`` (cosign's config blob unless overridden)."""
+    return {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {
@@ -252,20 +259,104 @@ def test_cosign_attestation_manifest_describes_no_image() -> None:
             "size": 233,
             "digest": "sha256:" + "9" * 64,
         },
-        "layers": [
-            {
-                "mediaType": "application/vnd.dsse.envelope.v1+json",
-                "size": 13952,
-                "digest": "sha256:" + "8" * 64,
-                "annotations": {"predicateType": "https://slsa.dev/provenance/v0.2"},
-            }
-        ],
+        "layers": list(layers),
+        **extra,
     }
+
+
+def statement_layer(media_type: str = DSSE, **annotations: str) -> dict[str, Any]:
+    """A layer holding one statement, with ``annotations``."""
+    return {
+        "mediaType": media_type,
+        "size": 13952,
+        "digest": "sha256:" + "8" * 64,
+        "annotations": annotations,
+    }
+
+
+def test_cosign_attestation_manifest_describes_no_image() -> None:
+    data = attestation_manifest(statement_layer(predicateType=SLSA_V02))
     fragment = parse_inline(data)
     assert fragment.artifact_type == "attestation"
     assert fragment.image is None
     assert fragment.subject.digest is None and fragment.subject.image_id is None
     assert fragment.artifact_digests == ["sha256:" + "d" * 64]
+    assert fragment.kinds == ["metadata", "attestation"]
+    (attestation,) = fragment.attestations
+    assert attestation.model_dump(exclude_defaults=True) == {
+        "kind": "provenance",
+        "predicate_type": SLSA_V02,
+        "envelope": "oci-manifest",
+        "source": "manifest.json",
+    }
+    # A tag-addressed cosign .att manifest does not say which image it is about.
+    assert attestation.subject_digests == [] and attestation.signed is False
+
+
+@pytest.mark.parametrize(
+    ("annotations", "signed"),
+    [
+        pytest.param({"dev.cosignproject.cosign/signature": ""}, False, id="empty-signature"),
+        pytest.param({"dev.cosignproject.cosign/signature": "MEUCIQ"}, True, id="signature"),
+        pytest.param(
+            {
+                "dev.cosignproject.cosign/signature": "",
+                "dev.sigstore.cosign/certificate": "-----BEGIN CERTIFICATE-----",
+            },
+            True,
+            id="keyless-certificate",
+        ),
+        pytest.param(
+            {"dev.sigstore.cosign/bundle": '{"SignedEntryTimestamp":"x"}'}, True, id="rekor"
+        ),
+        pytest.param({"dev.sigstore.cosign/chain": "-----BEGIN"}, False, id="chain-alone"),
+    ],
+)
+def test_attestation_layer_signed_from_cosign_annotations(
+    annotations: dict[str, str], signed: bool
+) -> None:
+    layer = statement_layer(predicateType=SLSA_V02, **annotations)
+    assert parse_inline(attestation_manifest(layer)).attestations[0].signed is signed
+
+
+def test_buildkit_attestation_manifest_one_attestation_per_layer() -> None:
+    data = attestation_manifest(
+        statement_layer("application/vnd.in-toto+json", **{"in-toto.io/predicate-type": SLSA_V02}),
+        statement_layer(
+            "application/vnd.in-toto+json",
+            **{"in-toto.io/predicate-type": "https://spdx.dev/Document"},
+        ),
+        subject={"mediaType": OCI_MANIFEST, "digest": MANIFEST_DIGEST, "size": 1334},
+    )
+    fragment = parse_inline(data)
+    assert [
+        (a.kind, a.predicate_type, a.subject_digests, a.signed) for a in fragment.attestations
+    ] == [
+        ("provenance", SLSA_V02, [MANIFEST_DIGEST], False),
+        ("sbom", "https://spdx.dev/Document", [MANIFEST_DIGEST], False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param("dsse-envelope", [("provenance", SLSA_V02, True)], id="attestation"),
+        pytest.param("message-signature", [], id="blob-signature"),
+    ],
+)
+def test_sigstore_bundle_referrer(content: str, expected: list[tuple[str, str, bool]]) -> None:
+    layer = statement_layer(
+        BUNDLE,
+        **{"dev.sigstore.bundle.content": content, "dev.sigstore.bundle.predicateType": SLSA_V02},
+    )
+    data = attestation_manifest(
+        layer,
+        artifactType=BUNDLE,
+        subject={"mediaType": OCI_MANIFEST, "digest": MANIFEST_DIGEST, "size": 1334},
+    )
+    fragment = parse_inline(data)
+    assert [(a.kind, a.predicate_type, a.signed) for a in fragment.attestations] == expected
+    assert ("attestation" in fragment.kinds) is bool(expected)
 
 
 def test_referrer_artifact_points_at_its_subject() -> None:
@@ -283,6 +374,72 @@ def test_referrer_artifact_points_at_its_subject() -> None:
     fragment = parse_inline(data)
     assert (fragment.artifact_type, fragment.subject.digest) == ("attestation", MANIFEST_DIGEST)
     assert fragment.image is None
+    (attestation,) = fragment.attestations
+    assert (attestation.kind, attestation.predicate_type) == ("sbom", None)
+    assert (attestation.subject_digests, attestation.envelope) == (
+        [MANIFEST_DIGEST],
+        "oci-manifest",
+    )
+
+
+@pytest.mark.parametrize(
+    ("artifact_type", "kind"),
+    [
+        pytest.param("application/vnd.cyclonedx+json", "sbom", id="cyclonedx"),
+        pytest.param("application/vnd.openvex+json", "vex", id="openvex"),
+        pytest.param("application/vnd.example.report+json", "other", id="unknown"),
+        pytest.param("application/vnd.cncf.notary.signature", None, id="notary-signature"),
+        pytest.param("application/vnd.dev.cosign.artifact.sig.v1+json", None, id="cosign-sig"),
+    ],
+)
+def test_referrer_kind_from_artifact_type(artifact_type: str, kind: str | None) -> None:
+    data = attestation_manifest(
+        {"mediaType": artifact_type, "digest": "sha256:" + "5" * 64},
+        artifactType=artifact_type,
+        subject={"mediaType": OCI_MANIFEST, "digest": MANIFEST_DIGEST},
+    )
+    fragment = parse_inline(data)
+    assert [a.kind for a in fragment.attestations] == ([kind] if kind else [])
+    assert fragment.kinds == (["metadata", "attestation"] if kind else ["metadata"])
+
+
+def test_cosign_signature_manifest_is_no_attestation() -> None:
+    layer = statement_layer(
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        **{"dev.cosignproject.cosign/signature": "MEUCIQ"},
+    )
+    fragment = parse_inline(attestation_manifest(layer))
+    assert fragment.artifact_type == "attestation"
+    assert (fragment.attestations, fragment.kinds) == ([], ["metadata"])
+
+
+def test_buildkit_index_announces_an_attestation_of_its_image() -> None:
+    fragment, source = parse_fixture("index.json")
+    assert fragment.kinds == ["metadata", "attestation"]
+    assert [(a.kind, a.subject_digests, a.signed, a.source) for a in fragment.attestations] == [
+        ("other", [MANIFEST_DIGEST], False, source.path)
+    ]
+    data = index(
+        entry("a", "amd64"),
+        entry(
+            "b",
+            "unknown",
+            os="unknown",
+            annotations={
+                "vnd.docker.reference.type": "attestation-manifest",
+                "vnd.docker.reference.digest": "sha256:" + "a" * 64,
+            },
+        ),
+    )
+    fragment = parse_inline(data)
+    assert fragment.kinds == ["metadata", "attestation"]
+    (attestation,) = fragment.attestations
+    assert attestation.model_dump(exclude_defaults=True) == {
+        "kind": "other",
+        "subject_digests": ["sha256:" + "a" * 64],
+        "envelope": "oci-manifest",
+        "source": "manifest.json",
+    }
 
 
 def test_oci_layout_index_uses_the_image_entry() -> None:
@@ -303,6 +460,10 @@ def test_oci_layout_index_uses_the_image_entry() -> None:
     fragment = parse_inline(data)
     assert fragment.subject.digest == MANIFEST_DIGEST  # not the layout file's own hash
     assert fragment.artifact_digests == [MANIFEST_DIGEST]
+    # The cosign "atts" entry: attestations about the layout's one image.
+    assert [(a.kind, a.subject_digests) for a in fragment.attestations] == [
+        ("other", [MANIFEST_DIGEST])
+    ]
 
 
 def test_containerd_export_layout_names_the_image() -> None:
@@ -374,3 +535,32 @@ def test_corpus(local_path: str) -> None:
     elif "layers" in data and fragment.artifact_type == "container_image":
         assert fragment.subject.digest == f"sha256:{source.sha256}"
         assert fragment.subject.image_id == data["config"]["digest"]
+    assert len(fragment.attestations) == expected_attestations(data)
+    assert ("attestation" in fragment.kinds) is bool(fragment.attestations)
+
+
+def expected_attestations(data: dict[str, Any]) -> int:
+    """Count, from the raw JSON, the attestations a manifest or index announces.
+
+    Manifests: statement layers (DSSE or in-toto, plus Sigstore bundles that hold no blob
+    signature). Indexes: BuildKit attestation-manifest entries and cosign "atts" entries.
+    """
+    layer_types = {"application/vnd.dsse.envelope.v1+json", "application/vnd.in-toto+json"}
+    statements = sum(
+        1
+        for layer in data.get("layers") or []
+        if layer.get("mediaType") in layer_types
+        or (
+            layer.get("mediaType", "").startswith("application/vnd.dev.sigstore.bundle")
+            and (layer.get("annotations") or {}).get("dev.sigstore.bundle.content")
+            != "message-signature"
+        )
+    )
+    announced = sum(
+        1
+        for item in data.get("manifests") or []
+        if (item.get("annotations") or {}).get("vnd.docker.reference.type")
+        == "attestation-manifest"
+        or (item.get("annotations") or {}).get("kind") == "dev.cosignproject.cosign/atts"
+    )
+    return statements + announced

@@ -8,8 +8,12 @@
 #   tag), "**" across segments ("gcr.io/distroless/**"), "?" one character, [abc] a class,
 #   {a,b} alternatives. The base name is tried as written and in normalised Docker form
 #   ("alpine:3.19" is "docker.io/library/alpine:3.19"), each with and without its
-#   "@sha256:..." digest. An image that records no base name is not checked: an unknown base
-#   is not evidence of an unapproved one.
+#   "@sha256:..." digest. image.base comes from the OCI base-image label, from Snyk, or from
+#   build provenance (image.base.source); the message says which when it is not the label.
+#   A package URL ("pkg:docker/node@18?repository_url=docker.io", as provenance writes
+#   materials) is read as the reference it names. An image that records no base name is not
+#   checked - nor one with only a base digest (or a bare digest as its name), which no
+#   name pattern can judge: an unknown base is not evidence of an unapproved one.
 # custom:
 #   id: image-base-unapproved
 #   severity: high
@@ -22,12 +26,60 @@ import rego.v1
 rule_id := "image-base-unapproved"
 
 findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
-	name := lib.str(data.lib.gate.image.base.name)
-	not approved(trim_space(name))
+	base := lib.object_or_empty(data.lib.gate.image.base)
+	name := lib.str(base.name)
+	reference := reference_of(trim_space(name))
+	not _digest_only(reference)
+	not approved(reference)
 	finding := {"kind": "image", "field": "base", "value": name}
-	msg := sprintf("base image %s is not on the approved list", [name])
+	msg := sprintf("base image %s%s is not on the approved list", [name, _origin(object.get(base, "source", null))])
 	remediation := "Rebuild FROM an approved base image (gate_config.approved_base_images), or ask the security team to approve this one."
 }
+
+# Where image.base came from, for the message; nothing for the OCI label (the usual case).
+_origin(source) := " (from Snyk)" if source == "snyk"
+else := " (from build provenance)" if source == "provenance"
+else := ""
+
+# A bare digest ("sha256:ab…", "@sha256:ab…") names no image.
+_digest_only(reference) if regex.match(`^@?(sha256|sha384|sha512|blake3):[0-9a-fA-F]{32,}$`, reference)
+
+# reference_of(name) is the image reference a base name stands for: a "pkg:docker/…" package
+# URL becomes "<repository_url>/<name>:<version>" (or "@<digest>", from the version or the
+# digest qualifier); any other name is itself.
+reference_of(name) := sprintf("%s%s%s", [_purl_repository(path, qualifiers), _purl_version(version), _purl_digest(version, qualifiers)]) if {
+	startswith(lower(name), "pkg:docker/")
+	rest := split(substring(name, count("pkg:docker/"), -1), "#")[0]
+	path_version := split(rest, "?")[0]
+	qualifiers := {k: v |
+		some pair in split(concat("?", array.slice(split(rest, "?"), 1, 100)), "&")
+		kv := split(pair, "=")
+		count(kv) == 2
+		k := lower(kv[0])
+		v := _unescape(kv[1])
+	}
+	parts := split(path_version, "@")
+	path := _unescape(parts[0])
+	version := _unescape(concat("@", array.slice(parts, 1, count(parts))))
+} else := name
+
+_purl_repository(path, qualifiers) := sprintf("%s/%s", [trim_right(qualifiers.repository_url, "/"), path]) if {
+	lib.str(qualifiers.repository_url)
+	not startswith(path, sprintf("%s/", [trim_right(qualifiers.repository_url, "/")]))
+} else := path
+
+# A version that is a digest pins the image ("@sha256:…"); any other version is its tag.
+_purl_version(version) := "" if version == ""
+else := sprintf("@%s", [version]) if contains(version, ":")
+else := sprintf(":%s", [version])
+
+_purl_digest(version, qualifiers) := sprintf("@%s", [qualifiers.digest]) if {
+	lib.str(qualifiers.digest)
+	not contains(version, ":")
+} else := ""
+
+# Percent-decoding, only of well-formed text: OPA errors on a bad escape ("%zz").
+_unescape(s) := urlquery.decode(s) if regex.match(`^([^%]|%[0-9A-Fa-f]{2})*$`, s) else := s
 
 approved(name) if {
 	some candidate in candidates(name)

@@ -75,3 +75,64 @@ test_normalise if {
 	rule.normalise("localhost:5000/app:1") == "localhost:5000/app:1"
 	rule.normalise("ghcr.io/acme/api:1.2.3") == "ghcr.io/acme/api:1.2.3"
 }
+
+based_on_from(name, digest, source) := fx.with_image({"base": {"name": name, "digest": digest, "source": source}})
+
+test_message_says_where_the_base_came_from if {
+	every case in [
+		["snyk", "base image node:18 (from Snyk) is not on the approved list"],
+		["provenance", "base image node:18 (from build provenance) is not on the approved list"],
+		["label", "base image node:18 is not on the approved list"],
+		[null, "base image node:18 is not on the approved list"],
+	] {
+		found := rule.findings with input as based_on_from("node:18", null, case[0]) with data.gate_config as fx.config
+		{r.msg | some r in found} == {case[1]}
+	}
+}
+
+test_snyk_and_provenance_bases_are_judged_like_labels if {
+	every source in ["snyk", "provenance"] {
+		count(rule.findings) == 0 with input as based_on_from("alpine:3.19", null, source) with data.gate_config as fx.config
+		count(rule.deny) == 1 with input as based_on_from("docker.io/library/node:18", null, source) with data.gate_config as fx.config
+		count(rule.warn) == 1 with input as fx.in_stage(based_on_from("node:18", null, source), "dev") with data.gate_config as fx.config
+	}
+}
+
+test_package_url_names if {
+	every name in [
+		"pkg:docker/alpine@3.19",
+		"pkg:docker/library/alpine@3.19?repository_url=index.docker.io",
+		"pkg:docker/alpine@3.19?repository_url=docker.io%2F&platform=linux%2Famd64",
+		"pkg:docker/gcr.io/distroless/static?digest=sha256:072d78bc452a2998929a9579464e55067db4bf6d2c5f9cde582e33c10a415bd1&platform=linux%2Famd64",
+		"pkg:docker/distroless/static@nonroot?repository_url=gcr.io",
+		"pkg:docker/gcr.io%2Fdistroless%2Fstatic@nonroot",
+		"PKG:DOCKER/alpine@3.19#sub/path",
+	] {
+		count(rule.findings) == 0 with input as based_on_from(name, null, "provenance") with data.gate_config as fx.config
+	}
+	every name in ["pkg:docker/node@18", "pkg:docker/alpine", "pkg:docker/alpine@3.19?repository_url=evil.example.com", "pkg:npm/alpine@3.19"] {
+		count(rule.findings) == 1 with input as based_on_from(name, null, "provenance") with data.gate_config as fx.config
+	}
+}
+
+test_reference_of if {
+	rule.reference_of("alpine:3.19") == "alpine:3.19"
+	rule.reference_of("pkg:docker/node@18") == "node:18"
+	rule.reference_of("pkg:docker/golang@1.21?digest=sha256:abc&platform=linux%2Famd64") == "golang:1.21@sha256:abc"
+	rule.reference_of("pkg:docker/node@sha256:abc") == "node@sha256:abc"
+	rule.reference_of("pkg:docker/node@sha256:abc?digest=sha256:abc") == "node@sha256:abc"
+	rule.reference_of("pkg:docker/api@1.0?repository_url=ghcr.io/acme") == "ghcr.io/acme/api:1.0"
+	rule.reference_of("pkg:docker/ghcr.io/acme/api@1.0?repository_url=ghcr.io") == "ghcr.io/acme/api:1.0"
+	rule.reference_of("pkg:docker/x@%zz") == "x:%zz"
+}
+
+test_digest_only_base_is_skipped if {
+	d := "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	every base in [
+		{"name": null, "digest": d, "source": "label"},
+		{"name": d, "digest": null, "source": "snyk"},
+		{"name": sprintf("@%s", [d]), "digest": null, "source": "provenance"},
+	] {
+		count(rule.findings) == 0 with input as fx.with_image({"base": base}) with data.gate_config as fx.config
+	}
+}

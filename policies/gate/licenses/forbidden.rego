@@ -24,15 +24,19 @@ rule_id := "license-forbidden"
 patterns := lib.list_config("forbidden_licenses")
 
 findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
+	forbidden_names := _forbidden_names
 	l := input.licenses[_]
-	is_object(l)
-	name := lib.str(l.name)
-	forbidden(name)
+	name := l.name
+	forbidden_names[name]
 	pkg := lib.text_or(l, "package", null)
 	finding := {"kind": "license", "id": name, "package": pkg}
 	msg := sprintf("%s is licensed under %s, which is forbidden", [_what(l), name])
 	remediation := sprintf("Replace %s with an alternative under an acceptable licence, or obtain legal approval and record it as a waiver.", [_what(l)])
 }
+
+# The distinct licence names that are forbidden, each judged once: a scanner reports one
+# finding per package and licence, thousands of them sharing a few dozen names.
+_forbidden_names := {name | some name in {n | n := input.licenses[_].name}; lib.str(name); forbidden(name)}
 
 _what(l) := sprintf("package %s", [l.package]) if lib.str(l.package)
 else := sprintf("file %s", [l.target]) if lib.str(l.target)

@@ -18,13 +18,8 @@ import rego.v1
 
 rule_id := "scan-digest-mismatch"
 
-image_digests := {d |
-	some x in [object.get(data.lib.gate.subject, "digest", null), object.get(data.lib.gate.subject, "image_id", null)]
-	lib.str(x)
-	d := lib.digest_part(x)
-}
-
 findings contains lib.result(rule_id, msg, "high", remediation, lib.scan_finding(s)) if {
+	image_digests := data.lib.gate.subject_digests
 	count(image_digests) > 0
 	some s in data.lib.gate.vulnerability_scans
 	scanned := {d | x := s.artifact_digests[_]; lib.str(x); d := lib.digest_part(x)}

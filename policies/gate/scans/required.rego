@@ -20,14 +20,9 @@ rule_id := "scan-required"
 findings contains lib.result(rule_id, msg, "high", remediation, {"kind": "scan", "id": null}) if {
 	lib.setting("require_vulnerability_scan") == true
 	count(data.lib.gate.vulnerability_scans) == 0
-	msg := sprintf("no vulnerability scan was given (%s)", [_inputs])
+	msg := sprintf("no vulnerability scan was given (%s)", [data.lib.gate.input_names])
 	remediation := "Scan the image (e.g. `trivy image --format json -o trivy.json IMAGE` or `grype IMAGE -o json`) and pass the report to gate."
 }
-
-_inputs := sprintf("inputs: %s", [concat(", ", names)]) if {
-	names := [lib.scan_name(s) | some s in data.lib.gate.scans]
-	count(names) > 0
-} else := "no inputs at all"
 
 deny contains f if {
 	lib.action(rule_id) == "deny"

@@ -89,3 +89,22 @@ test_warn_when_configured if {
 	count(rule.warn) == 1 with input as d with data.gate_config as cfg
 	count(rule.deny) == 0 with input as d with data.gate_config as cfg
 }
+
+test_vex_not_affected_with_a_reason_or_fixed_does_not_count if {
+	vs := [
+		fx.with_vex(openssl, fx.vex("not_affected", "vulnerable_code_not_present")),
+		fx.with_vex(object.union(openssl, {"id": "CVE-1"}), object.union(fx.vex("not_affected", null), {"impact_statement": "not reachable"})),
+		fx.with_vex(object.union(openssl, {"id": "CVE-2"}), fx.vex("fixed", null)),
+	]
+	count(rule.findings) == 0 with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
+}
+
+test_other_vex_statements_still_count if {
+	vs := [
+		fx.with_vex(openssl, fx.vex("affected", null)),
+		fx.with_vex(object.union(openssl, {"id": "CVE-1"}), fx.vex("under_investigation", null)),
+		fx.with_vex(object.union(openssl, {"id": "CVE-2"}), fx.vex("not_affected", null)),
+		fx.with_vex(object.union(openssl, {"id": "CVE-3"}), fx.vex("not_affected", "")),
+	]
+	fx.ids(rule.deny) == {"CVE-2024-0001", "CVE-1", "CVE-2", "CVE-3"} with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
+}

@@ -38,3 +38,13 @@ test_aliases_are_carried_for_waivers if {
 	some r in found_r
 	r.finding.aliases == ["DLA-3625-1"]
 }
+
+test_vex_suppression if {
+	vs := [
+		fx.with_vex(zlib, fx.vex("not_affected", "vulnerable_code_not_in_execute_path")),
+		fx.with_vex(object.union(zlib, {"id": "CVE-1"}), fx.vex("fixed", null)),
+		fx.with_vex(object.union(zlib, {"id": "CVE-2"}), fx.vex("not_affected", null)),
+		fx.with_vex(object.union(zlib, {"id": "CVE-3"}), fx.vex("affected", "vulnerable_code_not_present")),
+	]
+	fx.ids(rule.findings) == {"CVE-2", "CVE-3"} with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
+}

@@ -72,3 +72,12 @@ test_deny_when_configured if {
 	count(rule.deny) == 1 with input as d with data.gate_config as cfg
 	count(rule.warn) == 0 with input as d with data.gate_config as cfg
 }
+
+test_vex_suppression if {
+	vs := [
+		fx.with_vex(unfixed("CVE-2023-0009", "2025-01-01T00:00:00Z"), fx.vex("not_affected", "component_not_present")),
+		fx.with_vex(unfixed("CVE-2023-0010", "2025-01-01T00:00:00Z"), fx.vex("not_affected", null)),
+		fx.with_vex(unfixed("CVE-2023-0011", "2025-01-01T00:00:00Z"), fx.vex("under_investigation", null)),
+	]
+	fx.ids(rule.findings) == {"CVE-2023-0010", "CVE-2023-0011"} with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
+}
