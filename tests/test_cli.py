@@ -335,3 +335,23 @@ def test_installed_console_script_reads_stdin():
     assert done.returncode == 1, done.stderr
     verdict = json.loads(done.stdout)
     assert verdict["input"]["files"][0]["path"] == "<stdin>"
+
+
+def test_vex_takes_findings_out_of_the_verdict_and_says_so(gate_cli):
+    result = gate_cli(
+        "check", TRIVY, GRYPE, INSPECT, *SUPPLY_CHAIN, fixture("vex/openvex-0.2.0-shop-api.json"),
+        "--at", SCAN_DAY, "-f", "json",
+    )  # fmt: skip
+    assert result.code == 1
+    verdict = verdict_of(result)
+    blocking = {(v["id"], v["finding"].get("id")) for v in verdict["violations"]}
+    # fixable critical libssl3 CVE-2024-5535 is not_affected per VEX: no longer blocking
+    assert ("vuln-fixable-critical", "CVE-2024-5535") not in blocking
+    assert ("vuln-fixable-high", "CVE-2023-38545") in blocking  # VEX says affected
+    suppressed = {
+        (w["finding"]["id"], w["finding"]["vex"]["status"])
+        for w in verdict["warnings"]
+        if w["id"] == "vex-not-blocking"
+    }
+    assert suppressed == {("CVE-2024-5535", "not_affected"), ("CVE-2023-45853", "not_affected")}
+    assert "vuln-unfixed-critical-aged" not in {w["id"] for w in verdict["warnings"]}
