@@ -104,7 +104,9 @@ def test_one_image_three_scanners_and_vex(gate_cli):
     # 99 + 99 + 65 listings are 100 findings: 64 seen by all three, 35 by two, 1 by one
     assert (len(vulnerabilities), by_source_count) == (100, {3: 64, 2: 35, 1: 1})
     libssl = next(
-        v for v in vulnerabilities if (v["id"], v["package"]["name"]) == ("CVE-2023-2975", "libssl3")
+        v
+        for v in vulnerabilities
+        if (v["id"], v["package"]["name"]) == ("CVE-2023-2975", "libssl3")
     )
     assert {s["tool"] for s in libssl["sources"]} == {"trivy", "grype", "snyk"}
     assert {s["severity"] for s in libssl["sources"]} == {"medium", "low"}  # each keeps its own
