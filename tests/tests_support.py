@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from conftest import AT, fixture
 
 
-def normalize_fixture(*relative: str, stage: str = "prod") -> dict[str, Any]:
+def normalize_fixture(*relative: str | Path, stage: str = "prod") -> dict[str, Any]:
     """Normalise fixture files as `gate normalize` does and return the JSON document."""
     import datetime as dt
 
     from gate.run import Settings, normalize
 
     at = dt.datetime.fromisoformat(AT.replace("Z", "+00:00"))
-    settings = Settings(inputs=[str(fixture(r)) for r in relative], stage=stage, at=at)
+    paths = [r if isinstance(r, Path) else fixture(r) for r in relative]
+    settings = Settings(inputs=[str(p) for p in paths], stage=stage, at=at)
     return json.loads(normalize(settings).model_dump_json())
