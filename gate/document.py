@@ -91,6 +91,12 @@ class BaseImage(Model):
         description="Where this came from: 'label' (OCI base labels/annotations), 'snyk' "
         "(Snyk's docker.baseImage), 'provenance' (SLSA materials).",
     )
+    outdated: bool | None = Field(
+        None, description="True when a scanner says a newer base image exists (Snyk)."
+    )
+    remediation: str | None = Field(
+        None, description="The scanner's advice for a better base image, as written."
+    )
 
 
 class Image(Model):

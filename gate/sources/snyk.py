@@ -48,8 +48,9 @@ and the ``projectName`` after ``docker-image|`` that parses as an image referenc
 (``path`` can carry a suffix, e.g. ``name:tag/app``, that is no reference). Results that
 name different images are refused. ``docker.baseImage`` becomes the image's base with
 source ``snyk`` (at authority 0, so a base image from OCI labels wins) and ``platform``
-(``linux/amd64``) the OS and architecture; ``docker.baseImageRemediation`` is advice with
-no field in the document and is not recorded.
+(``linux/amd64``) the OS and architecture; ``docker.baseImageRemediation`` gives the
+base's ``outdated`` flag (``baseImageOutdated``, or ``code`` ``OUTDATED_BASE_IMAGE``) and
+its ``advice`` messages, joined by newlines, as ``remediation``.
 
 De-duplication rule: Snyk lists a vulnerability once per dependency path (``from``
 chain), and a container's OS packages once per binary package of a source package. The
@@ -113,6 +114,8 @@ class _Container:
     subject: Subject
     base: str | None
     platform: str | None
+    base_outdated: bool | None = None
+    base_remediation: str | None = None
 
 
 @dataclass
@@ -309,11 +312,24 @@ def _container(
         name.removeprefix(_DOCKER_PROJECT) if name.startswith(_DOCKER_PROJECT) else None,
     ]
     reference = first_reference([c for c in candidates if c])
+    advice_place = at(docker_place, "baseImageRemediation")
+    advice = mapping(docker.get("baseImageRemediation"), source, advice_place)
+    outdated = advice.get("baseImageOutdated")
+    if not isinstance(outdated, bool):
+        code = text_at(advice, "code", source, advice_place)
+        outdated = True if code == "OUTDATED_BASE_IMAGE" else None
+    list_place = at(advice_place, "advice")
+    messages = []
+    for index, item in enumerate(array(advice.get("advice"), source, list_place)):
+        item_place = at(list_place, index)
+        messages.append(text_at(mapping(item, source, item_place), "message", source, item_place))
     return _Container(
         reference=reference,
         subject=parse_reference(reference) if reference else Subject(),
         base=text_at(docker, "baseImage", source, docker_place),
         platform=text_at(project, "platform", source, place),
+        base_outdated=outdated,
+        base_remediation="\n".join(m for m in messages if m) or None,
     )
 
 
@@ -339,6 +355,13 @@ def _describe_image(fragment: Fragment, containers: list[_Container], source: In
             os=os_name or None,
             architecture=architecture or None,
             variant=variant or None,
-            base=BaseImage(name=container.base, source="snyk") if container.base else None,
+            base=BaseImage(
+                name=container.base,
+                source="snyk",
+                outdated=container.base_outdated,
+                remediation=container.base_remediation,
+            )
+            if container.base
+            else None,
         )
     )

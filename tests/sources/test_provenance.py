@@ -193,7 +193,7 @@ def test_slsa_v02_statement() -> None:
     assert (attestation.envelope, attestation.signed) == ("none", False)
     assert attestation.source == "provenance/slsa-v0.2-statement.json"
     assert fragment.image is not None and fragment.image.base is not None
-    assert fragment.image.base.model_dump() == {
+    assert fragment.image.base.model_dump(exclude_none=True) == {
         "name": "docker.io/library/debian:12.5-slim",
         "digest": BASE_DIGEST,
         "source": "provenance",

@@ -170,6 +170,36 @@ def test_container_subject_and_image() -> None:
         None,
         "snyk",
     )
+    # REMEDIATION_AVAILABLE is advice, not Snyk saying the base is out of date
+    assert image.base.outdated is None
+    assert image.base.remediation is not None
+    assert image.base.remediation.startswith("Recommendations for base image upgrade:")
+    assert "debian:12.7-slim" in image.base.remediation
+
+
+@pytest.mark.parametrize(
+    ("remediation", "outdated"),
+    [
+        (
+            {
+                "code": "OUTDATED_BASE_IMAGE",
+                "advice": [{"message": "Your base image is out of date"}],
+            },
+            True,
+        ),
+        ({"baseImageOutdated": False, "advice": []}, False),
+        ({"code": "REMEDIATION_AVAILABLE"}, None),
+    ],
+    ids=["outdated-code", "explicit-flag", "advice-only"],
+)
+def test_base_image_outdated_flag(remediation: dict[str, Any], outdated: bool | None) -> None:
+    data = container(
+        "alpine:3.20",
+        docker={"baseImage": "alpine:3.20", "baseImageRemediation": remediation},
+    )
+    image = parse(data).image
+    assert image is not None and image.base is not None
+    assert image.base.outdated is outdated
 
 
 def test_container_findings_fold_paths_and_name_binary_packages() -> None:
