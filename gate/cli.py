@@ -102,7 +102,36 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A command group whose commands live in their own modules, imported when invoked.
+
+    ``gate --help`` and ``gate check`` then never import the policy workbench.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module_name, _, attribute = self.lazy[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+            raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={"init": "gate.scaffold:init_command"},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="gate")
 @debug_option
 def cli() -> None:
@@ -148,6 +177,11 @@ def cli() -> None:
     help="Rego engine.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show, for each result, the rule's file and line and the input values that made it fire.",
+)
 def check(
     inputs: tuple[str, ...],
     types: tuple[str, ...],
@@ -161,6 +195,7 @@ def check(
     output: str | None,
     engine: str,
     quiet: bool,
+    explain: bool,
 ) -> None:
     """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail."""
     from gate.formats import EXTENSIONS, FORMATS
@@ -182,6 +217,7 @@ def check(
         data=list(data),
         waivers=waivers,
         engine=engine,
+        explain=explain,
     )
     verdict = evaluate(settings)
     to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -235,6 +271,18 @@ def schema(which: str) -> None:
 
         text = resources.files("gate").joinpath("schema/waivers.schema.json").read_text("utf-8")
         click.echo(text, nl=False)
+
+
+@cli.group(
+    cls=LazyGroup,
+    lazy={
+        "test": "gate.policytest:test_command",
+        "lint": "gate.lint:lint_command",
+        "doc": "gate.catalog:doc_command",
+    },
+)
+def policy() -> None:
+    """Work on Rego policies: run their tests, lint them, document them."""
 
 
 def _terminal_width() -> int | None:

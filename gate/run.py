@@ -25,6 +25,7 @@ from gate.verdict import (
     InputInfo,
     PolicyInfo,
     Verdict,
+    apply_rollout,
     collect_results,
 )
 from gate.waivers import apply_waivers, load_waivers
@@ -48,6 +49,8 @@ class Settings:
     data: list[str] = field(default_factory=list)
     waivers: str | None = None
     engine: str = DEFAULT_ENGINE
+    explain: bool = False
+    """Attach to each result where its rule is and the input values that made it fire."""
 
     def evaluation_time(self) -> dt.datetime:
         """The time policies and waivers treat as now (``--at``, else the clock), in UTC."""
@@ -240,8 +243,13 @@ def _evaluate(settings: Settings) -> Verdict:
     input_json, input_digest = document_json(document)
     engine = make_engine(settings.engine)
     tree = engine.evaluate(bundle.modules, bundle.data, input_json, QUERY)
-    results = collect_results(tree, bundle.rules())
+    rules = bundle.rules()
     now = settings.evaluation_time()
+    results = apply_rollout(collect_results(tree, rules), rules, now)
+    if settings.explain:
+        from gate.explain import explain
+
+        results = explain(results, document, bundle)
     outcome = apply_waivers(results, waivers, document.subject.reference, now)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()

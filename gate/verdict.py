@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -37,6 +38,33 @@ class Result(VerdictModel):
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Any other keys the rule put in its result."
+    )
+    effective_from: str | None = Field(
+        None,
+        description="Set when the rule's METADATA custom.effective_from lies after the "
+        "evaluation time: the rule denied, but is reported as a warning until that date.",
+    )
+    explanation: Explanation | None = Field(
+        None, description="Where the rule is and what input made it fire (--explain only)."
+    )
+
+
+class RuleLocation(VerdictModel):
+    """Where a rule is written."""
+
+    file: str = Field(description="Policy file as loaded.")
+    line: int = Field(description="Line of the rule (its deny/warn definition), from 1.")
+
+
+class Explanation(VerdictModel):
+    """Why a rule fired, for a developer who does not read Rego."""
+
+    rule: RuleLocation | None = Field(None, description="Where the rule is; null when unknown.")
+    description: str | None = Field(None, description="The rule's METADATA description.")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The input values the result concerns (the finding as the document has "
+        "it, the image field, the scan…). Environment variable values are never included.",
     )
 
 
@@ -155,6 +183,9 @@ def verdict_schema_text() -> str:
 
 _RESERVED = {"id", "msg", "severity", "remediation", "finding", "title"}
 
+Result.model_rebuild()
+WaivedResult.model_rebuild()
+
 
 def collect_results(tree: Any, rules: dict[str, RuleInfo]) -> list[Result]:
     """Turn the value of ``data.gate`` into results, validating the rule contract.
@@ -228,6 +259,57 @@ def _to_result(item: Any, package: str, level: Level, rules: dict[str, RuleInfo]
         finding=finding,
         metadata={k: v for k, v in item.items() if k not in _RESERVED},
     )
+
+
+def apply_rollout(
+    results: list[Result], rules: dict[str, RuleInfo], now: dt.datetime
+) -> list[Result]:
+    """Report the denials of rules not yet in force as warnings ("becomes blocking on …").
+
+    A rule's METADATA may set ``custom.effective_from`` (a date, or an RFC 3339 time): a
+    security team announces a rule without breaking every pipeline on the day it lands.
+    Raises :class:`PolicyError` naming the METADATA block when the value is not a date.
+    """
+    staged: list[Result] = []
+    for result in results:
+        info = rules.get(result.id)
+        start = _effective_from(info) if info is not None else None
+        if result.level != "deny" or start is None or start[0] <= now:
+            staged.append(result)
+            continue
+        staged.append(
+            result.model_copy(
+                update={
+                    "level": "warn",
+                    "msg": f"{result.msg} (becomes blocking on {start[1]})",
+                    "effective_from": start[1],
+                }
+            )
+        )
+    return staged
+
+
+def _effective_from(info: RuleInfo) -> tuple[dt.datetime, str] | None:
+    value = info.custom.get("effective_from")
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):  # YAML reads an unquoted time as a datetime
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment, moment.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC), value.isoformat()
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC), text
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PolicyError(
+            f"rule {info.id}: custom.effective_from {text!r} is not a date (YYYY-MM-DD)",
+            where=f"{info.path}:{info.line}",
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)), text
 
 
 def _result_order(result: Result) -> tuple[int, str, str, str]:

@@ -355,3 +355,102 @@ def test_vex_takes_findings_out_of_the_verdict_and_says_so(gate_cli):
     }
     assert suppressed == {("CVE-2024-5535", "not_affected"), ("CVE-2023-45853", "not_affected")}
     assert "vuln-unfixed-critical-aged" not in {w["id"] for w in verdict["warnings"]}
+
+
+# --- evaluating "as of" a time, and staged rollout ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "blocked"),
+    [("2024-12-31T23:59:59Z", False), ("2025-01-01T00:00:00Z", True)],
+    ids=["before-effective-from", "on-effective-from"],
+)
+def test_a_new_rule_warns_until_its_effective_date(gate_cli, at, blocked):
+    result = gate_cli(
+        "check", INSPECT, "--policy", fixture("policies/rollout"), "--at", at, "-f", "json"
+    )
+    verdict = verdict_of(result)
+    assert result.code == (1 if blocked else 0)
+    [found] = verdict["violations"] if blocked else verdict["warnings"]
+    assert found["id"] == "org-team-label"
+    if blocked:
+        assert (found["msg"], found["effective_from"]) == ("image has no team label", None)
+    else:
+        assert found["msg"] == "image has no team label (becomes blocking on 2025-01-01)"
+        assert found["effective_from"] == "2025-01-01"
+
+
+def test_a_bad_effective_from_is_a_broken_policy(gate_cli, tmp_path):
+    rule = fixture("policies/rollout/gate/team_label.rego").read_text()
+    (tmp_path / "rule.rego").write_text(rule.replace("2025-01-01", "next quarter"))
+    result = gate_cli("check", INSPECT, "--policy", tmp_path, "--at", SCAN_DAY)
+    assert result.code == 3
+    assert "rule.rego:1: rule org-team-label: custom.effective_from 'next quarter'" in result.err
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        # built 2024-10-12: prod allows 90 days
+        ("2025-01-09T00:00:00Z", set()),
+        ("2025-01-11T00:00:00Z", {"image-too-old"}),
+    ],
+    ids=["image-88-days", "image-91-days"],
+)
+def test_image_age_is_judged_as_of_at(gate_cli, tmp_path, at, expected):
+    relaxed = json.loads(fixture("scenarios/high-only/relaxed-ages.json").read_text())
+    del relaxed["gate_config"]["stages"]["prod"]["settings"]["max_image_age_days"]
+    scans_only = tmp_path / "fresh-scans.json"
+    scans_only.write_text(json.dumps(relaxed))  # keep prod's image age limit, relax scan age
+    result = gate_cli(
+        "check", fixture("reports/grype/empty.json"), INSPECT, *SUPPLY_CHAIN,
+        "--data", scans_only, "--at", at, "-f", "json",
+    )  # fmt: skip
+    assert {v["id"] for v in verdict_of(result)["violations"]} == expected
+
+
+@pytest.mark.parametrize(
+    ("at", "stale"),
+    [("2024-10-15T07:00:00Z", False), ("2024-10-15T07:30:00Z", True)],
+    ids=["scan-23h-old", "scan-over-24h-old"],
+)
+def test_scan_freshness_is_judged_as_of_at(gate_cli, at, stale):
+    # the Grype fixture ran at 2024-10-14T07:20:05Z; prod wants scans under 24 hours old
+    result = gate_cli("check", GRYPE, INSPECT, *SUPPLY_CHAIN, "--at", at, "-f", "json")
+    assert ("scan-stale" in {v["id"] for v in verdict_of(result)["violations"]}) is stale
+
+
+def test_explain_shows_the_rule_and_the_input_that_made_it_fire(gate_cli):
+    result = gate_cli(
+        "check", TRIVY, fixture("image/inspect-root.json"), "--at", SCAN_DAY, "-f", "json",
+        "--explain",
+    )  # fmt: skip
+    verdict = verdict_of(result)
+    by_rule = {v["id"]: v for v in verdict["violations"]}
+    root = by_rule["image-root-user"]["explanation"]
+    assert root["rule"]["file"] == "gate:policies/gate/image/root_user.rego"
+    text = (ROOT / "policies/gate/image/root_user.rego").read_text().splitlines()
+    assert text[root["rule"]["line"] - 1].startswith("deny")
+    assert root["evidence"]["image.user"] == ""
+    vuln = next(v for v in verdict["violations"] if v["id"] == "vuln-fixable-critical")
+    evidence = vuln["explanation"]["evidence"]
+    assert evidence["vulnerability"] == vuln["finding"]["id"]
+    assert evidence["reported_by"] == {"trivy": "critical"}
+    assert evidence["fixed_versions"]
+    table = gate_cli(
+        "check", TRIVY, fixture("image/inspect-root.json"), "--at", SCAN_DAY, "--explain"
+    )
+    assert "rule: gate:policies/gate/image/root_user.rego:" in table.out
+    assert 'image.user: ""' in table.out
+
+
+def test_explain_never_shows_environment_values(gate_cli, tmp_path):
+    inspect = json.loads(INSPECT.read_text())
+    inspect[0]["Config"]["Env"].append("DB_PASSWORD=hunter2-very-secret")
+    leaky = tmp_path / "inspect.json"
+    leaky.write_text(json.dumps(inspect))
+    result = gate_cli("check", TRIVY, leaky, "--at", SCAN_DAY, "-f", "json", "--explain")
+    assert "image-env-secret" in {v["id"] for v in verdict_of(result)["violations"]}
+    assert "hunter2" not in result.out
+    table = gate_cli("check", TRIVY, leaky, "--at", SCAN_DAY, "--explain")
+    assert "hunter2" not in table.out

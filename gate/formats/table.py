@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import TYPE_CHECKING
 
 from gate.verdict import Result, Verdict
@@ -48,6 +49,14 @@ def _reason(result: Result) -> str:
     text = _escape(result.msg)
     if result.remediation:
         text += f"\n[dim]fix: {_escape(result.remediation)}[/dim]"
+    explanation = result.explanation
+    if explanation is not None:
+        if explanation.rule is not None:
+            text += f"\n[dim]rule: {_escape(explanation.rule.file)}:{explanation.rule.line}[/dim]"
+        for key, value in explanation.evidence.items():
+            plain = isinstance(value, str) and value
+            shown = value if plain else json.dumps(value, ensure_ascii=False)
+            text += f"\n[dim]{_escape(str(key))}: {_escape(shown)}[/dim]"
     return text
 
 
