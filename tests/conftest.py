@@ -104,7 +104,7 @@ def corpus_params(*kinds: str) -> list[Any]:
     return [pytest.param(local_path, id=local_path) for local_path, _ in corpus_rows(*kinds)]
 
 
-NOT_INPUTS = ("inputs", "documents", "golden", "scenarios")
+NOT_INPUTS = ("inputs", "documents", "golden", "scenarios", "policies")
 """Folders of fixtures/ that hold no input reports (bad inputs, documents, expected output)."""
 
 
