@@ -151,7 +151,8 @@ def cli() -> None:
     "policies",
     multiple=True,
     metavar="PATH",
-    help="Policy file or directory (repeatable); default: the bundled policy pack.",
+    help="Policy file or directory (repeatable); default: the bundled pack, which "
+    "'gate:policies' names (to layer your rules on it).",
 )
 @click.option(
     "-d",
@@ -203,7 +204,7 @@ def check(
     from gate.run import Settings, evaluate
 
     if output is not None:
-        _refuse_overwriting_inputs(
+        refuse_overwriting_inputs(
             output, [*inputs, *policies, *data, *(w for w in [waivers] if w)]
         )
     chosen = output_format or (EXTENSIONS.get(Path(output).suffix, "table") if output else "table")
@@ -224,7 +225,7 @@ def check(
     text = FORMATS[chosen].render(
         verdict, color=to_terminal, width=_terminal_width() if to_terminal else None
     )
-    _emit(text, output)
+    emit(text, output)
     if not quiet and (output is not None or chosen != "table"):
         click.echo(summary_line(verdict), err=True)
     sys.exit(int(verdict.exit_code))
@@ -246,11 +247,11 @@ def normalize(
     from gate.run import normalize as build
 
     if output is not None:
-        _refuse_overwriting_inputs(output, list(inputs))
+        refuse_overwriting_inputs(output, list(inputs))
     document = build(
         Settings(inputs=list(inputs), stage=stage, image=image, at=at, types=_parse_types(types))
     )
-    _emit(document.model_dump_json(indent=2) + "\n", output)
+    emit(document.model_dump_json(indent=2) + "\n", output)
 
 
 @cli.command()
@@ -292,14 +293,14 @@ def _terminal_width() -> int | None:
         return None
 
 
-def _refuse_overwriting_inputs(output: str, given: list[str]) -> None:
+def refuse_overwriting_inputs(output: str, given: list[str]) -> None:
     target = Path(output).resolve()
     for path in given:
         if path != "-" and Path(path).resolve() == target:
             raise UsageError("--output would overwrite an input file", where=output)
 
 
-def _emit(text: str, output: str | None) -> None:
+def emit(text: str, output: str | None) -> None:
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,29 @@ class PolicyBundle:
             for info in parse_metadata(module):
                 found.setdefault(info.id, info)
         return found
+
+
+DEFAULT_POLICIES_NAME = "gate:policies"
+"""How the bundled pack's files are named in messages and verdicts (not a site-packages path,
+so that verdicts agree across machines)."""
+
+
+def load_policies(
+    paths: Sequence[str | Path],
+    data: Iterable[str | Path] = (),
+    *,
+    include_tests: bool = False,
+) -> PolicyBundle:
+    """Load the policies under ``paths``, or the bundled pack when none are given.
+
+    The name ``gate:policies`` among ``paths`` is the bundled pack, so an organisation can
+    layer its own rules on it: ``--policy gate:policies --policy policies``.
+    """
+    default = default_policy_dir()
+    resolved = [default if str(p) == DEFAULT_POLICIES_NAME else p for p in paths] or [default]
+    return load_bundle(
+        resolved, data, include_tests=include_tests, shown_as={str(default): DEFAULT_POLICIES_NAME}
+    )
 
 
 def default_policy_dir() -> Path:
@@ -146,7 +169,7 @@ def load_bundle(
         raise PolicyError(
             "no Rego policies found",
             where=", ".join(str(p) for p in policy_paths) or "(none)",
-            hint="pass --policy DIR pointing at a directory of .rego files",
+            hint="give a .rego file or a directory of them",
         )
     return PolicyBundle(tuple(modules), data, tuple(files))
 
@@ -186,21 +209,41 @@ def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
 
-def parse_metadata(module: PolicyModule) -> list[RuleInfo]:
-    """Read the ``# METADATA`` blocks of a module (regorus has no ``rego.metadata`` builtins).
+@dataclass(frozen=True)
+class MetadataBlock:
+    """One ``# METADATA`` comment block: where it stands and what it says.
 
-    A block is a run of comment lines starting with ``# METADATA``; its YAML body is
-    parsed with ``yaml.safe_load``. Blocks without ``custom.id`` are skipped; a block
-    that is not valid YAML raises :class:`PolicyError` naming file and line.
+    Unlike :func:`gate.policy.parse_metadata` this keeps blocks without ``custom.id`` and
+    blocks that are not valid YAML (``error``, at ``error_line``), and records the block's
+    last line, so that the lint can tell what the block annotates.
     """
-    if "METADATA" not in module.text:
+
+    line: int
+    """1-based line of ``# METADATA``."""
+    end_line: int
+    """Last comment line of the block."""
+    meta: dict[str, Any] | None
+    """The YAML mapping; None when the block is not one (see ``error``)."""
+    error: str | None = None
+    error_line: int = 0
+
+    def get(self, dotted: str) -> Any:
+        """The value at a dotted key (``custom.id``), or None."""
+        value: Any = self.meta
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+
+def metadata_blocks(text: str) -> list[MetadataBlock]:
+    """Every ``# METADATA`` block of a module's text, in order (parse_metadata's reading)."""
+    if "METADATA" not in text:
         return []
     import yaml
 
-    package_match = _PACKAGE.search(module.text)
-    package = package_match.group(1) if package_match else None
-    lines = module.text.splitlines()
-    found: list[RuleInfo] = []
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same safe subset, faster
+    lines = text.splitlines()
+    blocks: list[MetadataBlock] = []
     index = 0
     while index < len(lines):
         if lines[index].strip() != "# METADATA":
@@ -214,24 +257,48 @@ def parse_metadata(module: PolicyModule) -> list[RuleInfo]:
             body.append(stripped[1:] if stripped.startswith(" ") else stripped)
             index += 1
         try:
-            meta = yaml.safe_load("\n".join(body)) or {}
+            meta = yaml.load("\n".join(body), Loader=loader) or {}
         except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = start + 2 + mark.line if mark is not None else start + 1
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            error = f"not valid YAML: {problem}"
+            blocks.append(MetadataBlock(start + 1, index, None, error, line))
+            continue
+        if not isinstance(meta, dict):
+            blocks.append(MetadataBlock(start + 1, index, None, "not a YAML mapping", start + 1))
+            continue
+        blocks.append(MetadataBlock(start + 1, index, meta))
+    return blocks
+
+
+def parse_metadata(module: PolicyModule) -> list[RuleInfo]:
+    """Read the rules' ``# METADATA`` blocks (regorus has no ``rego.metadata`` builtins).
+
+    Blocks without ``custom.id`` are skipped; a block that is not a YAML mapping raises
+    :class:`PolicyError` naming the file and the failing line.
+    """
+    package_match = _PACKAGE.search(module.text)
+    package = package_match.group(1) if package_match else None
+    found: list[RuleInfo] = []
+    for block in metadata_blocks(module.text):
+        if block.error:
             raise PolicyError(
-                f"METADATA block is not valid YAML: {exc}", where=f"{module.path}:{start + 1}"
-            ) from exc
-        custom = meta.get("custom") if isinstance(meta, dict) else None
+                f"METADATA block is {block.error}", where=f"{module.path}:{block.error_line}"
+            )
+        custom = block.get("custom")
         if not isinstance(custom, dict) or not custom.get("id"):
             continue
         found.append(
             RuleInfo(
                 id=str(custom["id"]),
-                title=_str_or_none(meta.get("title")),
-                description=_str_or_none(meta.get("description")),
+                title=_str_or_none(block.get("title")),
+                description=_str_or_none(block.get("description")),
                 severity=_str_or_none(custom.get("severity")),
                 remediation=_str_or_none(custom.get("remediation")),
                 package=package,
                 path=module.path,
-                line=start + 1,
+                line=block.line,
                 custom=custom,
             )
         )

@@ -16,7 +16,9 @@ from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.inputs import parse_json, read_input
 from gate.merge import merge_fragments
-from gate.policy import PolicyBundle, default_policy_dir, load_bundle
+from gate.policy import DEFAULT_POLICIES_NAME as DEFAULT_POLICIES_NAME
+from gate.policy import PolicyBundle
+from gate.policy import load_policies as load_policy_paths
 from gate.reference import parse_reference
 from gate.sources import SOURCES, Fragment, InputFile, detect
 from gate.verdict import (
@@ -32,7 +34,6 @@ from gate.waivers import apply_waivers, load_waivers
 
 QUERY = "data.gate"
 FALLBACK_STAGE = "prod"
-DEFAULT_POLICIES_NAME = "gate:policies"
 
 
 @dataclass
@@ -199,10 +200,7 @@ def resolve_stage(requested: str | None, data: dict[str, Any]) -> str:
 
 def load_policies(settings: Settings) -> PolicyBundle:
     """Load the policies asked for, or the default pack shipped with gate."""
-    if settings.policies:
-        return load_bundle(settings.policies, settings.data)
-    default = default_policy_dir()
-    return load_bundle([default], settings.data, shown_as={str(default): DEFAULT_POLICIES_NAME})
+    return load_policy_paths(settings.policies, settings.data)
 
 
 def normalize(settings: Settings) -> Document:

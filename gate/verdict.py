@@ -273,7 +273,7 @@ def apply_rollout(
     staged: list[Result] = []
     for result in results:
         info = rules.get(result.id)
-        start = _effective_from(info) if info is not None else None
+        start = effective_from(info) if info is not None else None
         if result.level != "deny" or start is None or start[0] <= now:
             staged.append(result)
             continue
@@ -289,7 +289,7 @@ def apply_rollout(
     return staged
 
 
-def _effective_from(info: RuleInfo) -> tuple[dt.datetime, str] | None:
+def effective_from(info: RuleInfo) -> tuple[dt.datetime, str] | None:
     value = info.custom.get("effective_from")
     if value is None:
         return None

@@ -454,3 +454,16 @@ def test_explain_never_shows_environment_values(gate_cli, tmp_path):
     assert "hunter2" not in result.out
     table = gate_cli("check", TRIVY, leaky, "--at", SCAN_DAY, "--explain")
     assert "hunter2" not in table.out
+
+
+def test_an_organisation_pack_layers_on_the_bundled_one(gate_cli):
+    result = gate_cli(
+        "check", TRIVY, INSPECT, "--policy", "gate:policies",
+        "--policy", fixture("policies/rollout"), "--at", "2025-06-01T00:00:00Z", "-f", "json",
+    )  # fmt: skip
+    verdict = verdict_of(result)
+    rules = {v["id"] for v in verdict["violations"]}
+    assert {"org-team-label", "vuln-fixable-critical"} <= rules
+    paths = [f["path"] for f in verdict["policy"]["files"]]
+    assert any(p.startswith("gate:policies/") for p in paths)
+    assert any("policies/rollout" in p for p in paths)

@@ -98,10 +98,13 @@ def test_metadata_blocks_are_read_without_the_engine():
 
 
 def test_invalid_metadata_yaml_names_file_and_line():
-    text = "package gate.x\n\n# METADATA\n# title: [unclosed\n"
+    text = "package gate.x\n\n# METADATA\n# title: ok\n# description: [unclosed\n# custom: {}\n"
     with pytest.raises(PolicyError) as caught:
         parse_metadata(PolicyModule("x.rego", text))
-    assert caught.value.where == "x.rego:3"
+    # the line where the YAML goes wrong, not just where the block starts
+    assert caught.value.where is not None and caught.value.where.startswith("x.rego:")
+    assert int(caught.value.where.split(":")[1]) > 3
+    assert "not valid YAML" in caught.value.message
 
 
 def test_default_pack_is_found():

@@ -1,17 +1,17 @@
 """Run the default policy pack's Rego unit tests, and check the pack against its contract.
 
-Every ``policies/**/*.rego`` file (tests included) and ``policies/data.json`` are loaded into
-one regorus engine; each ``test_*`` rule of each ``*_test.rego`` package becomes one pytest
-case (``<package>.<test>``). The other tests check what the Python core relies on: the
-``# METADATA`` blocks, data.json's coverage of every rule id, failing closed, the stage
-differences of a realistic document, and that the Rego tests can fail at all.
+The Rego tests are discovered and run by gate's own test runner (:mod:`gate.policytest`, the
+code behind ``gate policy test``): every ``policies/**/*.rego`` file (tests included) and
+``policies/data.json`` are compiled once, and each ``test_*`` rule becomes one pytest case
+(``<package>.<test>``) run on a clone of that engine. The other tests check what the Python
+core relies on: the ``# METADATA`` blocks, data.json's coverage of every rule id, failing
+closed, the stage differences of a realistic document, and that the Rego tests can fail at all.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-os.environ.setdefault("RUST_LIB_BACKTRACE", "0")  # before regorus is imported
-
-import regorus  # noqa: E402
+from gate.engines.regorus import first_value
+from gate.policy import PolicyModule
+from gate.policytest import RegoTest, compile_policies, load_suite, run_test
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -34,100 +34,67 @@ TEST_FILES = [p for p in ALL_REGO if p.name.endswith("_test.rego")]
 POLICY_FILES = [p for p in ALL_REGO if not p.name.endswith("_test.rego")]
 RULE_FILES = [p for p in POLICY_FILES if (POLICIES / "gate") in p.parents]
 LIB_FILES = [p for p in POLICY_FILES if (POLICIES / "lib") in p.parents]
+DATA = json.loads(DATA_JSON.read_text(encoding="utf-8"))
 
 
 def _rel(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def _engine(files: list[Path], *, data: bool = True) -> regorus.Engine:
-    """Return an engine with the given policy files (and data.json) loaded."""
-    engine = regorus.Engine()
-    for path in files:
-        engine.add_policy(_rel(path), path.read_text(encoding="utf-8"))
-    if data:
-        engine.add_data_json(DATA_JSON.read_text(encoding="utf-8"))
-    return engine
+def _engine(files: list[Path], *, data: bool = True, replace: dict[Path, str] | None = None) -> Any:
+    """Return a compiled engine with the given policy files (and data.json) loaded;
+    ``replace`` gives some files another text (mutation tests)."""
+    texts = replace or {}
+    modules = [
+        PolicyModule(_rel(p), texts[p] if p in texts else p.read_text(encoding="utf-8"))
+        for p in files
+    ]
+    return compile_policies(modules, DATA if data else {})
 
 
-def _value(engine: regorus.Engine, query: str) -> Any:
+def _value(engine: Any, query: str) -> Any:
     """Evaluate query and return its single value (None when undefined)."""
-    result = json.loads(engine.eval_query_as_json(query)).get("result") or []
-    if not result:
-        return None
-    return result[0]["expressions"][0]["value"]
+    return first_value(engine.eval_query_as_json(query))
 
 
 # ---------------------------------------------------------------------------------------
-# Discovery of the Rego tests (from the engine's AST, so that the rules found are the rules
-# the engine parsed, not what a regex thinks a rule looks like).
+# The Rego tests, discovered and run by gate.policytest (`gate policy test`)
 # ---------------------------------------------------------------------------------------
 
-
-def _ref_path(node: dict[str, Any]) -> list[str]:
-    """Flatten an AST reference (``Var`` / ``RefDot`` chain) into its dotted parts."""
-    if "Var" in node:
-        return [node["Var"]["value"]]
-    if "RefDot" in node:
-        ref = node["RefDot"]
-        return [*_ref_path(ref["refr"]), ref["field"][1]]
-    raise ValueError(f"unexpected reference node: {sorted(node)}")
+SUITE = load_suite([POLICIES], shown_as={str(POLICIES): _rel(POLICIES)})
+REGO_TESTS = SUITE.tests
 
 
-def _rule_name(rule: dict[str, Any]) -> str | None:
-    """Return the name of an AST rule, or None for rule kinds without a plain name."""
-    spec = rule.get("Spec")
-    if spec is None:
-        return None
-    (head,) = spec["head"].values()
-    try:
-        return ".".join(_ref_path(head["refr"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _discover_rego_tests() -> list[tuple[str, str, str]]:
-    """Return (package, test rule, file) for every test_ rule of every *_test.rego file."""
-    engine = _engine(ALL_REGO)
-    found: set[tuple[str, str, str]] = set()
-    for module in json.loads(engine.get_ast_as_json()):
-        path = module["source"]["file"]
-        if not path.endswith("_test.rego"):
-            continue
-        package = ".".join(_ref_path(module["ast"]["package"]["refr"]))
-        for rule in module["ast"]["rules"]:
-            name = _rule_name(rule)
-            if name and re.fullmatch(r"test_\w+", name):
-                found.add((package, name, path))
-    return sorted(found)
-
-
-REGO_TESTS = _discover_rego_tests()
+def _failing(engine: Any, package: str) -> list[str]:
+    """Names of the tests of ``package`` that do not pass on ``engine``."""
+    tests = [t for t in REGO_TESTS if t.package == package]
+    assert tests, f"no tests in {package}"
+    return [t.name for t in tests if run_test(engine, t)[0].outcome != "pass"]
 
 
 @pytest.fixture(scope="module")
-def rego_engine() -> regorus.Engine:
+def rego_engine() -> Any:
     """One engine with every policy, every test and data.json loaded."""
-    return _engine(ALL_REGO)
+    return SUITE.engine.clone()
 
 
 def test_rego_tests_were_discovered() -> None:
     """Every rule package has a test file, and discovery found tests in each of them."""
-    packages_with_tests = {package for package, _, _ in REGO_TESTS}
+    packages_with_tests = {test.package for test in REGO_TESTS}
     for path in RULE_FILES:
         package = _package_of(path)
         assert f"{package}_test" in packages_with_tests, f"{_rel(path)} has no tests"
         assert path.with_name(path.stem + "_test.rego").exists(), f"{_rel(path)} has no _test.rego"
     assert len(REGO_TESTS) >= 3 * len(RULE_FILES)
+    # gate check loads no *_test.rego: a test rule anywhere else would end up in data.gate.
+    assert all(test.file.endswith("_test.rego") for test in REGO_TESTS)
 
 
-@pytest.mark.parametrize(
-    ("package", "rule", "path"), REGO_TESTS, ids=[f"{p}.{r}" for p, r, _ in REGO_TESTS]
-)
-def test_rego(rego_engine: regorus.Engine, package: str, rule: str, path: str) -> None:
+@pytest.mark.parametrize("test", REGO_TESTS, ids=[test.id for test in REGO_TESTS])
+def test_rego(test: RegoTest) -> None:
     """One Rego unit test: its rule must evaluate to true."""
-    result = rego_engine.eval_rule(f"data.{package}.{rule}")
-    assert result is True, f"{path}: {package}.{rule} evaluated to {result!r}, not true"
+    result, _ = run_test(SUITE.engine, test)
+    assert result.outcome == "pass", "\n".join([result.describe(), *result.prints])
 
 
 # ---------------------------------------------------------------------------------------
@@ -576,7 +543,7 @@ def test_sample_document_tag_convention_in_prod(sample: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def test_rego_tests_detect_a_broken_rule(rego_engine: regorus.Engine) -> None:
+def test_rego_tests_detect_a_broken_rule() -> None:
     """Break the root-user rule (treat every user as non-root) and its tests must fail;
     repair it and they pass again. Proves the harness does not pass vacuously."""
     path = POLICIES / "gate" / "image" / "root_user.rego"
@@ -584,17 +551,12 @@ def test_rego_tests_detect_a_broken_rule(rego_engine: regorus.Engine) -> None:
     broken = text.replace('in {"root", "0"}', 'in {"nobody-is-root"}')
     assert broken != text, "mutation target not found in root_user.rego"
     package = "gate.image.root_user_test"
-    tests = [rule for pkg, rule, _ in REGO_TESTS if pkg == package]
-    assert tests
-
-    mutated = _engine([p for p in ALL_REGO if p != path])
-    mutated.add_policy(_rel(path), broken)
-    failing = [t for t in tests if mutated.eval_rule(f"data.{package}.{t}") is not True]
-    assert failing, "no root-user test noticed that root:root is no longer root"
-    assert all(rego_engine.eval_rule(f"data.{package}.{t}") is True for t in tests)
+    mutated = _engine(ALL_REGO, replace={path: broken})
+    assert _failing(mutated, package), "no root-user test noticed that root:root is no longer root"
+    assert _failing(SUITE.engine, package) == []
 
 
-def test_rego_test_fails_on_wrong_input(rego_engine: regorus.Engine) -> None:
+def test_rego_test_fails_on_wrong_input(rego_engine: Any) -> None:
     """Evaluated over a vulnerability that has no fix (a `with` override of the test's own
     fixture), a Rego test that expects a deny must be false; the same query without the
     override is true. The test asserts its result, it does not merely run."""
@@ -622,11 +584,8 @@ def test_rego_tests_notice_a_silenced_deny_or_warn(path: Path, kind: str) -> Non
     text = path.read_text(encoding="utf-8")
     head = f"{kind} contains f if {{\n"
     assert head in text, f"{_rel(path)}: no '{head.strip()}'"
-    mutated_text = text.replace(head, head + "\tfalse\n")
-    engine = _engine([p for p in ALL_REGO if p != path])
-    engine.add_policy(_rel(path), mutated_text)
+    engine = _engine(ALL_REGO, replace={path: text.replace(head, head + "\tfalse\n")})
     package = f"{_package_of(path)}_test"
-    tests = [rule for pkg, rule, _ in REGO_TESTS if pkg == package]
-    assert any(engine.eval_rule(f"data.{package}.{t}") is not True for t in tests), (
+    assert _failing(engine, package), (
         f"{_rel(path)}: no test in {package} fails when {kind} is always empty"
     )

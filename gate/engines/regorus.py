@@ -16,7 +16,7 @@ _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR_LINE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
 
 
-def _import_regorus() -> Any:
+def import_regorus() -> Any:
     # NOTE: with RUST_BACKTRACE=1 in the environment (common on CI images) every regorus
     # error message carries a native stack trace; RUST_LIB_BACKTRACE=0 turns that off and
     # must be set before the extension module loads.
@@ -63,7 +63,7 @@ class RegorusEngine:
 
     def load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
         """Return a regorus Engine with ``modules`` compiled and ``data`` loaded."""
-        regorus = _import_regorus()
+        regorus = import_regorus()
         engine = regorus.Engine()
         for module in modules:
             try:
@@ -77,6 +77,13 @@ class RegorusEngine:
             engine.add_data_json(json.dumps(data))
         except RuntimeError as exc:
             raise PolicyError(f"data rejected by the engine: {describe_error(exc)[0]}") from exc
+        try:
+            # regorus analyses modules (unsafe variables, bad rule heads) lazily, on the first
+            # query: run a trivial one so those are compile errors, not evaluation failures.
+            engine.eval_query("true")
+        except RuntimeError as exc:
+            message, where = describe_error(exc)
+            raise PolicyError(f"policy does not compile: {message}", where=where) from exc
         return engine
 
     def evaluate(
