@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from gate.cli import debug_option, emit, refuse_overwriting_inputs
+from gate.cli import debug_option, emit, policy_path_options, refuse_overwriting_inputs
 from gate.errors import PolicyError, UsageError
 from gate.policy import (
     DATA_FILE_NAMES,
@@ -211,14 +211,7 @@ def _cell(text: str | None) -> str:
 
 
 @click.command("doc")
-@click.argument("paths", nargs=-1, metavar="[PATH...]")
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="FILE",
-    help="Data document (JSON/YAML) merged over the policies' data, as gate check does.",
-)
+@policy_path_options
 @click.option(
     "-f",
     "--format",

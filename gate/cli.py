@@ -65,6 +65,18 @@ def _parse_types(values: tuple[str, ...]) -> dict[str, str]:
     return types
 
 
+def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """PATH... (default: the bundled pack) and --data, as every `gate policy` command takes."""
+    command = click.option(
+        "-d",
+        "--data",
+        multiple=True,
+        metavar="FILE",
+        help="Data document (JSON/YAML) merged over the policies' data (repeatable).",
+    )(command)
+    return click.argument("paths", nargs=-1, metavar="[PATH]...")(command)
+
+
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads reports."""
     for option in reversed(
@@ -204,9 +216,7 @@ def check(
     from gate.run import Settings, evaluate
 
     if output is not None:
-        refuse_overwriting_inputs(
-            output, [*inputs, *policies, *data, *(w for w in [waivers] if w)]
-        )
+        refuse_overwriting_inputs(output, [*inputs, *policies, *data, *(w for w in [waivers] if w)])
     chosen = output_format or (EXTENSIONS.get(Path(output).suffix, "table") if output else "table")
     settings = Settings(
         inputs=list(inputs),

@@ -45,7 +45,7 @@ from typing import Any
 
 import click
 
-from gate.cli import debug_option
+from gate.cli import debug_option, policy_path_options
 from gate.engines.regorus import describe_error, import_regorus
 from gate.policy import (
     MetadataBlock,
@@ -1452,14 +1452,7 @@ def _one_line(text: str) -> str:
 
 
 @click.command("lint")
-@click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="FILE",
-    help="Data document (JSON/YAML) merged over the policies' data (repeatable).",
-)
+@policy_path_options
 @click.option(
     "-f",
     "--format",

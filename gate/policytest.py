@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 import click
 
-from gate.cli import debug_option
+from gate.cli import debug_option, policy_path_options
 from gate.errors import ExitCode, UsageError
 from gate.policy import PolicyModule, is_test_module, load_bundle, load_policies
 
@@ -672,14 +672,7 @@ RENDERERS = {"json": render_json, "junit": render_junit}
 
 
 @click.command("test")
-@click.argument("paths", nargs=-1, metavar="[PATH...]")
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="FILE",
-    help="Data document (JSON/YAML) merged over the policies' data (repeatable).",
-)
+@policy_path_options
 @click.option(
     "-f",
     "--format",
