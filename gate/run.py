@@ -16,7 +16,6 @@ from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.inputs import parse_json, read_input
 from gate.merge import merge_fragments
-from gate.policy import DEFAULT_POLICIES_NAME as DEFAULT_POLICIES_NAME
 from gate.policy import PolicyBundle
 from gate.policy import load_policies as load_policy_paths
 from gate.reference import parse_reference
@@ -80,7 +79,7 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
         found = detect(data)
         if found is None:
             raise InputError(
-                "not a recognised report or image metadata file",
+                "not a recognised report, SBOM, VEX, attestation or image metadata file",
                 where=source_file.path,
                 hint=f"supported: {', '.join(SOURCES)}; force one with --type FORMAT",
             )
