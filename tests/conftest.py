@@ -104,6 +104,56 @@ def corpus_params(*kinds: str) -> list[Any]:
     return [pytest.param(local_path, id=local_path) for local_path, _ in corpus_rows(*kinds)]
 
 
+CORPUS_FORMATS = {
+    "trivy-json": "trivy-json",
+    "trivy-sarif": "sarif",
+    "grype-json": "grype-json",
+    "sarif": "sarif",
+    "cyclonedx": "cyclonedx",
+    "spdx": "spdx-json",
+    "openvex": "openvex",
+    "csaf": "csaf-vex",
+    "docker-inspect": "docker-inspect",
+    "oci-config": "image-config",
+    "oci-manifest": "image-manifest",
+    "snyk-json": "snyk-json",
+    "hadolint-json": "hadolint-json",
+    "provenance": "in-toto",
+}
+"""The format gate must detect for each MANIFEST kind of the corpus (except "other")."""
+OTHER_FORMATS = {
+    "syft-json": "syft-json",
+    "dockle-json": "dockle-json",
+    "harbor": "harbor",
+    "trivy-operator": "trivy-operator",
+}
+"""MANIFEST kind "other" covers several formats; this marker in the local path says which."""
+
+
+def expected_format(local_path: str, kind: str) -> str:
+    """The format gate must detect for a corpus file (a table of this test suite's own)."""
+    if kind in CORPUS_FORMATS:
+        return CORPUS_FORMATS[kind]
+    matches = [fmt for marker, fmt in OTHER_FORMATS.items() if marker in local_path]
+    assert len(matches) == 1, f"{local_path}: kind {kind!r} is not mapped in tests/conftest.py"
+    return matches[0]
+
+
+def format_params(fmt: str) -> list[Any]:
+    """Pytest params of the corpus files whose expected format is ``fmt``, id'd by path.
+
+    This selects files of the formats MANIFEST.tsv lists as kind "other". As with
+    ``corpus_params``, one skipped param stands in when the corpus is absent.
+    """
+    if not (CORPUS / "MANIFEST.tsv").exists():
+        return corpus_params()
+    return [
+        pytest.param(local_path, id=local_path)
+        for local_path, kind in corpus_rows()
+        if expected_format(local_path, kind) == fmt
+    ]
+
+
 NOT_INPUTS = ("inputs", "documents", "golden", "scenarios", "policies")
 """Folders of fixtures/ that hold no input reports (bad inputs, documents, expected output)."""
 

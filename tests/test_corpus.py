@@ -11,35 +11,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import CORPUS, corpus_rows
+from conftest import CORPUS, corpus_rows, expected_format
 
-SUPPORTED = {
-    "trivy-json": "trivy-json",
-    "trivy-sarif": "sarif",
-    "grype-json": "grype-json",
-    "sarif": "sarif",
-    "cyclonedx": "cyclonedx",
-    "spdx": "spdx-json",
-    "openvex": "openvex",
-    "csaf": "csaf-vex",
-    "docker-inspect": "docker-inspect",
-    "oci-config": "image-config",
-    "oci-manifest": "image-manifest",
-    "snyk-json": "snyk-json",
-    "hadolint-json": "hadolint-json",
-    "provenance": "in-toto",
-}
 REFUSED = {
     # Trivy Kubernetes cluster reports are not image scans; they are refused with a message.
     "trivy/trivy-k8s-cluster-minikube-resources.json": "Kubernetes cluster report",
     "trivy/trivy-k8s-summary-eks-vulns-misconfigs.json": "Kubernetes cluster report",
-}
-OTHER = {
-    # MANIFEST kind "other" covers several formats; the file name says which.
-    "syft-json": "syft-json",
-    "dockle-json": "dockle-json",
-    "harbor": "harbor",
-    "trivy-operator": "trivy-operator",
 }
 ROWS = corpus_rows()
 SCHEMA = json.loads(
@@ -67,15 +44,6 @@ def test_corpus_file_is_detected_and_normalises(local_path, kind):
     assert document.scans[0].findings == len(document.vulnerabilities) + len(
         document.secrets
     ) + len(document.misconfigurations) + len(document.licenses)
-
-
-def expected_format(local_path: str, kind: str) -> str:
-    """The format gate must detect for a corpus file."""
-    if kind in SUPPORTED:
-        return SUPPORTED[kind]
-    matches = [fmt for marker, fmt in OTHER.items() if marker in local_path]
-    assert len(matches) == 1, f"{local_path}: kind {kind!r} is not mapped in this test"
-    return matches[0]
 
 
 NGINX_SARIFS = (

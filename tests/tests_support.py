@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import AT, fixture
+import pytest
+from conftest import AT, CORPUS, fixture, load_input
+
+from gate.document import Vulnerability
+from gate.errors import SourceError
+from gate.inputs import InputFile
+from gate.sources.base import Fragment, Source
+from gate.sources.trivy import TrivySource
 
 
 def normalize_fixture(*relative: str | Path, stage: str = "prod") -> dict[str, Any]:
@@ -56,3 +65,40 @@ def run_rego_tests(*roots: Path) -> RegoRun:
         not_covered={f.path: list(f.not_covered) for f in report.coverage.files if f.not_covered},
         covered_lines=report.coverage.covered,
     )
+
+
+def replaced(data: Any, path: Sequence[str | int], value: Any) -> Any:
+    """A deep copy of ``data`` with the value at ``path`` (keys and indexes) set to ``value``."""
+    copied = copy.deepcopy(data)
+    target = copied
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copied
+
+
+def shop_api_findings() -> list[Vulnerability]:
+    """The Trivy fixture's findings for ghcr.io/acme/shop-api:1.4.2 (what VEX applies to)."""
+    data, source = load_input(fixture("reports/trivy/v2-image.json"))
+    return TrivySource().parse(data, source).vulnerabilities
+
+
+def stand_in(path: str, hexit: str = "0") -> InputFile:
+    """The InputFile of in-test data shown as ``path``; its sha256 is ``hexit`` * 64."""
+    return InputFile(path=path, sha256=hexit * 64, size=0)
+
+
+def refusal(source: Source, data: Any, path: str, hexit: str = "0") -> str:
+    """The message of the SourceError ``source`` raises parsing ``data`` shown as ``path``."""
+    with pytest.raises(SourceError) as caught:
+        source.parse(data, stand_in(path, hexit))
+    return str(caught.value)
+
+
+def parse_corpus(source: Source, local_path: str) -> tuple[Any, Fragment]:
+    """The JSON of a corpus file and ``source``'s fragment of it, recorded by its local path.
+
+    Whether ``source`` claims the file at all is tests/sources/test_detection.py's question.
+    """
+    data, read = load_input(CORPUS / local_path, local_path)
+    return data, source.parse(data, read)

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, fixture, load_input
+from conftest import corpus_params, fixture, load_input
+from tests_support import parse_corpus, refusal, shop_api_findings, stand_in
 
-from gate.document import Vulnerability
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.reference import parse_reference
 from gate.sources.base import Fragment
 from gate.sources.csaf import CsafSource
-from gate.sources.trivy import TrivySource
 from gate.vex import apply_vex
 
 SOURCE = CsafSource()
 DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 SUBJECT = parse_reference("ghcr.io/acme/shop-api:1.4.2").model_copy(update={"digest": DIGEST})
-INLINE = InputFile(path="inline.json", sha256="0" * 64, size=0)
+INLINE = stand_in("inline.json")
 SHOP_API = (
     "pkg:oci/shop-api@sha256%3A4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
     "?repository_url=ghcr.io/acme/shop-api&tag=1.4.2"
@@ -37,12 +33,6 @@ def parse_fixture() -> Fragment:
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test document."""
     return SOURCE.parse(data, INLINE)
-
-
-def shop_api_findings() -> list[Vulnerability]:
-    """The Trivy fixture's findings for ghcr.io/acme/shop-api:1.4.2."""
-    data, source = load_input(fixture("reports/trivy/v2-image.json"))
-    return TrivySource().parse(data, source).vulnerabilities
 
 
 def csaf(*vulnerabilities: dict[str, Any], **product_tree: Any) -> dict[str, Any]:
@@ -372,10 +362,9 @@ def _cycle(data: dict[str, Any]) -> None:
 def test_malformed_documents_fail_with_the_json_path(change: Any, place: str, message: str) -> None:
     data = copy.deepcopy(csaf(vulnerability()))
     change(data)
-    with pytest.raises(SourceError) as caught:
-        parse_inline(data)
-    assert str(caught.value).startswith(f"inline.json: {place}: ")
-    assert message in str(caught.value)
+    text = refusal(SOURCE, data, "inline.json")
+    assert text.startswith(f"inline.json: {place}: ")
+    assert message in text
 
 
 # --- detection ------------------------------------------------------------------------------
@@ -409,30 +398,6 @@ def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
 
 
-def _fixture_files() -> list[Any]:
-    """Every JSON fixture except the CSAF one."""
-    files = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        if path.parent.name == "vex" and path.name.startswith("csaf"):
-            continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue  # the deliberately broken inputs
-        files.append(pytest.param(data, id=str(path.relative_to(FIXTURES))))
-    return files
-
-
-@pytest.mark.parametrize("data", _fixture_files())
-def test_other_fixtures_are_not_csaf(data: Any) -> None:
-    assert not SOURCE.matches(data)
-
-
-def test_own_fixture_is_csaf() -> None:
-    data, _ = load_input(fixture("vex/csaf-vex.json"))
-    assert SOURCE.matches(data)
-
-
 # --- the real corpus (../shared/corpus, optional) -----------------------------------------
 
 _GROUPS = {
@@ -460,19 +425,8 @@ def _expected_statements(data: dict[str, Any]) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("local_path", corpus_params("csaf"))
 def test_corpus_csaf(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     produced = sorted((s.vulnerability, s.status) for s in fragment.vex)
     assert produced == sorted(_expected_statements(data))
     assert fragment.created is not None
     assert {s.document_id for s in fragment.vex} <= {data["document"]["tracking"]["id"]}
-
-
-@pytest.mark.parametrize(
-    "local_path",
-    corpus_params(*sorted({kind for _, kind in corpus_rows()} - {"csaf"})),
-)
-def test_corpus_other_formats_are_not_csaf(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert not SOURCE.matches(data)

@@ -7,10 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from conftest import FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.docker import DockerInspectSource
 from gate.sources.image_config import go_duration
@@ -36,7 +35,7 @@ def parse_fixture(name: str) -> Fragment:
 
 def parse_inline(data: Any) -> Fragment:
     """Parse in-test inspect output."""
-    return SOURCE.parse(data, InputFile(path="inspect.json", sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in("inspect.json"))
 
 
 @pytest.mark.parametrize(
@@ -60,11 +59,6 @@ def parse_inline(data: Any) -> Fragment:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-@pytest.mark.parametrize("name", ["inspect.json", "inspect-root.json", "container-inspect.json"])
-def test_fixtures_are_detected(name: str) -> None:
-    assert SOURCE.matches(fixture_data(name))
 
 
 def test_image_inspect_scan_facts_and_subject() -> None:
@@ -277,10 +271,7 @@ def test_same_image_twice_is_fine() -> None:
 def test_several_images_are_refused(ids: list[str], place: str, count: int) -> None:
     [obj] = fixture_data("inspect.json")
     data = [{**copy.deepcopy(obj), "Id": image_id} for image_id in ids]
-    source = InputFile(path="images/inspect.json", sha256="0" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    message = str(caught.value)
+    message = refusal(SOURCE, data, "images/inspect.json")
     assert message.startswith(f"images/inspect.json: {place}:")
     assert f"holds {count} different images" in message
 
@@ -330,22 +321,14 @@ def test_all_placeholders_yield_no_facts() -> None:
 def test_malformed_inspect_names_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    data = fixture_data("inspect.json")
-    target = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    source = InputFile(path="images/inspect.json", sha256="0" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"images/inspect.json: {place}:")
+    data = replaced(fixture_data("inspect.json"), path, value)
+    message = refusal(SOURCE, data, "images/inspect.json")
+    assert message.startswith(f"images/inspect.json: {place}:")
 
 
 @pytest.mark.parametrize("local_path", corpus_params("docker-inspect"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert fragment.format == "docker-inspect"
     assert fragment.kinds == ["metadata"]
     for digest in fragment.artifact_digests:

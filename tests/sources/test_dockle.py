@@ -5,23 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_rows, fixture, input_fixtures, load_input
+from conftest import fixture, format_params, load_input
+from tests_support import parse_corpus, refusal, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.dockle import DockleSource
 
 SOURCE = DockleSource()
 REPORT = "reports/dockle/report.json"
 REFERENCE = "ghcr.io/acme/shop-api:1.4.2"
-"""Fixture folders that hold no input reports (or deliberately broken ones)."""
 SUMMARY = {"fatal": 0, "warn": 1, "info": 0, "skip": 0, "pass": 15}
 
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test report."""
-    return SOURCE.parse(data, InputFile(path="lint/dockle.json", sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in("lint/dockle.json"))
 
 
 def detail(**fields: Any) -> dict[str, Any]:
@@ -38,16 +36,6 @@ def detail(**fields: Any) -> dict[str, Any]:
 def report(*details: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A dockle report of ``details``."""
     return {"summary": SUMMARY, "details": list(details), **extra}
-
-
-def dockle_corpus(wanted: bool) -> list[Any]:
-    """Corpus files that are (or are not) dockle JSON; one skipped param without the corpus."""
-    rows = [path for path, kind in corpus_rows() if (kind == "other" and "dockle-json" in path)]
-    others = [path for path, _ in corpus_rows() if path not in rows]
-    chosen = rows if wanted else others
-    if not chosen:
-        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="no corpus"))]
-    return [pytest.param(path, id=path) for path in chosen]
 
 
 @pytest.mark.parametrize(
@@ -71,12 +59,6 @@ def dockle_corpus(wanted: bool) -> list[Any]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-@pytest.mark.parametrize("path", input_fixtures())
-def test_matches_only_dockle_fixtures(path: Any) -> None:
-    data, _ = load_input(path)
-    assert SOURCE.matches(data) is ("dockle" in path.relative_to(FIXTURES).parts)
 
 
 def test_fixture_report() -> None:
@@ -190,18 +172,14 @@ def test_no_alerts_means_no_message() -> None:
     ],
 )
 def test_malformed_reports_name_file_and_place(data: Any, place: str, message: str) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse_inline(data)
-    text = str(caught.value)
+    text = refusal(SOURCE, data, "lint/dockle.json")
     assert text.startswith(f"lint/dockle.json: {place}:" if place else "lint/dockle.json:")
     assert message in text
 
 
-@pytest.mark.parametrize("local_path", dockle_corpus(True))
+@pytest.mark.parametrize("local_path", format_params("dockle-json"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     # Independent of the parser: the details whose level is a finding, in order; their
     # number must also agree with dockle's own summary counters.
     findings = [d for d in data["details"] if d["level"] in ("FATAL", "WARN", "INFO")]
@@ -210,9 +188,3 @@ def test_corpus(local_path: str) -> None:
     assert [(m.id, m.message) for m in fragment.misconfigurations] == [
         (d["code"], "; ".join(d["alerts"])) for d in findings
     ]
-
-
-@pytest.mark.parametrize("local_path", dockle_corpus(False))
-def test_corpus_other_files_are_not_dockle(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert not SOURCE.matches(data)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from conftest import FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment, purl_type
 from gate.sources.grype import GrypeSource
 
@@ -27,7 +25,7 @@ def parse_fixture(name: str) -> Fragment:
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test report."""
-    return SOURCE.parse(data, InputFile(path="inline-grype.json", sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in("inline-grype.json"))
 
 
 def by_package(fragment: Fragment) -> dict[str, Any]:
@@ -72,12 +70,6 @@ def minimal_match(**vulnerability: Any) -> dict[str, Any]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-@pytest.mark.parametrize("name", ["image.json", "empty.json"])
-def test_fixtures_are_detected(name: str) -> None:
-    data, _ = load_input(GRYPE / name)
-    assert SOURCE.matches(data)
 
 
 def test_scan_facts() -> None:
@@ -309,16 +301,6 @@ def test_redacted_digests_are_dropped() -> None:
     assert fragment.subject.image_id is None and fragment.subject.digest is None
 
 
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """Return the image fixture with the value at ``path`` replaced."""
-    data: dict[str, Any] = copy.deepcopy(load_input(GRYPE / "image.json")[0])
-    target: Any = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "place"),
     [
@@ -361,11 +343,9 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
 def test_malformed_reports_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    data = mutate(path, value)
-    source = InputFile(path="reports/grype.json", sha256="0" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"reports/grype.json: {place}:")
+    data = replaced(load_input(GRYPE / "image.json")[0], path, value)
+    message = refusal(SOURCE, data, "reports/grype.json")
+    assert message.startswith(f"reports/grype.json: {place}:")
 
 
 def distinct_keys(report: dict[str, Any]) -> int:
@@ -385,9 +365,7 @@ def distinct_keys(report: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("local_path", corpus_params("grype-json"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.vulnerabilities) == distinct_keys(data)
     assert all(v.sources[0].tool == "grype" for v in fragment.vulnerabilities)
     for finding in fragment.vulnerabilities:

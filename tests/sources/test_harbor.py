@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import FIXTURES, format_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
 from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment, purl_type
 from gate.sources.harbor import HarborSource
 
@@ -20,11 +18,6 @@ MIME = "application/vnd.security.vulnerability.report; version=1.1"
 MANIFEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 OTHER_DIGEST = "sha256:" + "b" * 64
 SOURCE = HarborSource()
-OTHER_FIXTURES = sorted(
-    path
-    for folder in ("reports/trivy", "reports/grype", "reports/snyk", "reports/trivy-operator")
-    for path in (FIXTURES / folder).glob("*.json")
-) + sorted((FIXTURES / "image").glob("*.json"))
 
 
 def load() -> dict[str, Any]:
@@ -41,7 +34,7 @@ def inner(data: dict[str, Any]) -> dict[str, Any]:
 
 def parse(data: Any, path: str = "inline-harbor.json") -> Fragment:
     """Parse an in-test report."""
-    return SOURCE.parse(data, InputFile(path=path, sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in(path))
 
 
 def bare(*vulnerabilities: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -104,19 +97,6 @@ def item(**fields: Any) -> dict[str, Any]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-def test_fixture_is_detected() -> None:
-    assert SOURCE.matches(load())
-
-
-@pytest.mark.parametrize("path", OTHER_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_other_fixtures_are_not_harbor(path: Path) -> None:
-    assert not SOURCE.matches(json.loads(path.read_text()))
-
-
-def test_other_fixtures_exist() -> None:
-    assert len(OTHER_FIXTURES) >= 10
 
 
 def test_scan_facts() -> None:
@@ -277,16 +257,6 @@ def test_several_reports_in_the_wrapper_are_refused() -> None:
         parse(data, "reports/harbor.json")
 
 
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """Return the fixture with the value at ``path`` (inside the wrapper) replaced."""
-    data = load()
-    target: Any = inner(data)
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "place"),
     [
@@ -309,25 +279,18 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
 def test_malformed_reports_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse(mutate(path, value), "reports/harbor.json")
-    assert str(caught.value).startswith(f'reports/harbor.json: ["{MIME}"].{place}:')
+    message = refusal(SOURCE, replaced(load(), [MIME, *path], value), "reports/harbor.json")
+    assert message.startswith(f'reports/harbor.json: ["{MIME}"].{place}:')
 
 
 def test_malformed_bare_report_paths_start_at_the_top() -> None:
     report = bare()
     report["vulnerabilities"] = ["CVE-1"]
-    with pytest.raises(SourceError) as caught:
-        parse(report, "reports/harbor.json")
-    assert str(caught.value).startswith("reports/harbor.json: vulnerabilities[0]:")
+    message = refusal(SOURCE, report, "reports/harbor.json")
+    assert message.startswith("reports/harbor.json: vulnerabilities[0]:")
 
 
 # --- the real corpus (../shared/corpus, optional) -------------------------------------
-
-
-def harbor_params() -> list[Any]:
-    """The corpus's Harbor reports (MANIFEST kind 'other'), or the corpus-absent skip."""
-    return [p for p in corpus_params("other") if p.values[0] is None or "harbor" in p.values[0]]
 
 
 def distinct_keys(data: dict[str, Any]) -> int:
@@ -340,32 +303,11 @@ def distinct_keys(data: dict[str, Any]) -> int:
     return len(keys)
 
 
-def test_corpus_holds_a_harbor_report() -> None:
-    if not (CORPUS / "MANIFEST.tsv").exists():
-        pytest.skip("../shared/corpus is not present")
-    assert [p.values[0] for p in harbor_params()] == ["other/harbor-trivy-0.44-vuln-report.json"]
-
-
-@pytest.mark.parametrize("local_path", harbor_params())
+@pytest.mark.parametrize("local_path", format_params("harbor"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.vulnerabilities) == distinct_keys(data) == 3
     assert (fragment.tool, fragment.tool_version) == ("trivy", "0.44.0")
     assert fragment.subject.digest == (
         "sha256:711103cfce07dc03d61f51e819fad7d6fbbad20fc99caa039cc8da77e7a1c51b"
     )
-
-
-NOT_HARBOR = (
-    [pytest.param(path, id=path) for path, _ in corpus_rows() if "harbor" not in path]
-    if corpus_rows()
-    else corpus_params()
-)
-
-
-@pytest.mark.parametrize("local_path", NOT_HARBOR)
-def test_corpus_other_formats_are_not_harbor(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert not SOURCE.matches(data)

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.oci_config import ImageConfigSource
 
@@ -18,7 +17,7 @@ SOURCE = ImageConfigSource()
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test config."""
-    return SOURCE.parse(data, InputFile(path="config.json", sha256="c" * 64, size=0))
+    return SOURCE.parse(data, stand_in("config.json", "c"))
 
 
 MINIMAL = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
@@ -128,16 +127,13 @@ def test_unknown_platform_and_extra_fields_are_kept_as_given() -> None:
     ],
 )
 def test_malformed_configs_name_file_and_place(data: dict[str, Any], place: str) -> None:
-    source = InputFile(path="blobs/config.json", sha256="c" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"blobs/config.json: {place}:")
+    message = refusal(SOURCE, data, "blobs/config.json", "c")
+    assert message.startswith(f"blobs/config.json: {place}:")
 
 
 @pytest.mark.parametrize("local_path", corpus_params("oci-config"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
-    assert fragment.subject.image_id == f"sha256:{source.sha256}"
+    data, fragment = parse_corpus(SOURCE, local_path)
+    own = hashlib.sha256((CORPUS / local_path).read_bytes()).hexdigest()
+    assert fragment.subject.image_id == f"sha256:{own}"
     assert fragment.image is not None and fragment.image.architecture

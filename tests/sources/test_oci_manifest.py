@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, stand_in
 
-from gate.errors import SourceError
 from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.oci_manifest import ImageManifestSource
@@ -32,7 +32,7 @@ def parse_fixture(name: str) -> tuple[Fragment, InputFile]:
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test manifest (its stand-in file hash is ``d`` * 64)."""
-    return SOURCE.parse(data, InputFile(path="manifest.json", sha256="d" * 64, size=0))
+    return SOURCE.parse(data, stand_in("manifest.json", "d"))
 
 
 def entry(digest_char: str, architecture: str, os: str = "linux", **extra: Any) -> dict[str, Any]:
@@ -236,10 +236,7 @@ def test_schema1() -> None:
 )
 def test_schema1_bad_v1_compatibility(v1: str, message: str) -> None:
     data = {**SCHEMA1, "history": [{"v1Compatibility": v1}]}
-    source = InputFile(path="legacy/manifest.json", sha256="d" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    text = str(caught.value)
+    text = refusal(SOURCE, data, "legacy/manifest.json", "d")
     assert text.startswith("legacy/manifest.json: history[0].v1Compatibility")
     assert message in text
 
@@ -517,23 +514,20 @@ def test_containerd_export_layout_names_the_image() -> None:
     ],
 )
 def test_malformed_manifests_name_file_and_place(data: Any, place: str) -> None:
-    source = InputFile(path="registry/manifest.json", sha256="d" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"registry/manifest.json: {place}:")
+    message = refusal(SOURCE, data, "registry/manifest.json", "d")
+    assert message.startswith(f"registry/manifest.json: {place}:")
 
 
 @pytest.mark.parametrize("local_path", corpus_params("oci-manifest"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert fragment.format == "image-manifest"
     if data.get("schemaVersion") == 1:
         assert fragment.subject.digest is None
         assert fragment.image is not None and fragment.image.layers
     elif "layers" in data and fragment.artifact_type == "container_image":
-        assert fragment.subject.digest == f"sha256:{source.sha256}"
+        own = hashlib.sha256((CORPUS / local_path).read_bytes()).hexdigest()
+        assert fragment.subject.digest == f"sha256:{own}"
         assert fragment.subject.image_id == data["config"]["digest"]
     assert len(fragment.attestations) == expected_attestations(data)
     assert ("attestation" in fragment.kinds) is bool(fragment.attestations)

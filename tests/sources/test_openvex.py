@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, fixture, load_input
+from conftest import corpus_params, fixture, load_input
+from tests_support import parse_corpus, refusal, shop_api_findings, stand_in
 
-from gate.document import Subject, Vulnerability
-from gate.errors import SourceError
-from gate.inputs import InputFile
+from gate.document import Subject
 from gate.reference import parse_reference
 from gate.sources.base import Fragment
 from gate.sources.openvex import OpenVexSource
-from gate.sources.trivy import TrivySource
 from gate.vex import apply_vex
 
 SOURCE = OpenVexSource()
@@ -25,7 +21,7 @@ IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0
 SUBJECT = parse_reference("ghcr.io/acme/shop-api:1.4.2").model_copy(
     update={"digest": DIGEST, "image_id": IMAGE_ID}
 )
-INLINE = InputFile(path="inline.json", sha256="0" * 64, size=0)
+INLINE = stand_in("inline.json")
 
 
 def parse_fixture(name: str) -> Fragment:
@@ -37,12 +33,6 @@ def parse_fixture(name: str) -> Fragment:
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test document."""
     return SOURCE.parse(data, INLINE)
-
-
-def shop_api_findings() -> list[Vulnerability]:
-    """The Trivy fixture's findings for ghcr.io/acme/shop-api:1.4.2."""
-    data, source = load_input(fixture("reports/trivy/v2-image.json"))
-    return TrivySource().parse(data, source).vulnerabilities
 
 
 def assessed(fragment: Fragment, subject: Subject = SUBJECT) -> dict[str, Any]:
@@ -278,10 +268,9 @@ def test_every_status_is_kept() -> None:
 def test_malformed_documents_fail_with_the_json_path(change: Any, place: str, message: str) -> None:
     data = copy.deepcopy(document(one()))
     change(data)
-    with pytest.raises(SourceError) as caught:
-        parse_inline(data)
-    assert str(caught.value).startswith(f"inline.json: {place}: ")
-    assert message in str(caught.value)
+    text = refusal(SOURCE, data, "inline.json")
+    assert text.startswith(f"inline.json: {place}: ")
+    assert message in text
 
 
 # --- detection ------------------------------------------------------------------------------
@@ -312,31 +301,6 @@ def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
 
 
-def _fixture_files() -> list[Any]:
-    """Every JSON fixture that is not an OpenVEX document."""
-    files = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        if path.parent.name == "vex" and path.name.startswith("openvex-"):
-            continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue  # the deliberately broken inputs
-        files.append(pytest.param(data, id=str(path.relative_to(FIXTURES))))
-    return files
-
-
-@pytest.mark.parametrize("data", _fixture_files())
-def test_other_fixtures_are_not_openvex(data: Any) -> None:
-    assert not SOURCE.matches(data)
-
-
-@pytest.mark.parametrize("name", ["openvex-0.2.0-shop-api.json", "openvex-0.0.1-legacy.json"])
-def test_own_fixtures_are_openvex(name: str) -> None:
-    data, _ = load_input(fixture(f"vex/{name}"))
-    assert SOURCE.matches(data)
-
-
 # --- the real corpus (../shared/corpus, optional) -----------------------------------------
 
 
@@ -347,9 +311,7 @@ def _expected_statements(data: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("local_path", corpus_params("openvex"))
 def test_corpus_openvex(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.vex) == _expected_statements(data)
     assert {s.vulnerability for s in fragment.vex} <= {
         s["vulnerability"] if isinstance(s["vulnerability"], str) else s["vulnerability"]["name"]
@@ -358,12 +320,3 @@ def test_corpus_openvex(local_path: str) -> None:
     assert [s.status for s in fragment.vex] == [
         s["status"] for s in data["statements"] for _ in s.get("products") or []
     ]
-
-
-@pytest.mark.parametrize(
-    "local_path",
-    corpus_params(*sorted({kind for _, kind in corpus_rows()} - {"openvex"})),
-)
-def test_corpus_other_formats_are_not_openvex(local_path: str) -> None:
-    data, _ = load_input(Path(CORPUS) / local_path)
-    assert not SOURCE.matches(data)

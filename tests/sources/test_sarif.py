@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.merge import vulnerability_key
-from gate.sources import detect
 from gate.sources.base import Fragment
 from gate.sources.sarif import SarifSource
 
@@ -32,7 +29,7 @@ def parse_fixture(name: str) -> Fragment:
 
 def parse(data: Any) -> Fragment:
     """Parse an in-test log as if read from ``scans/report.sarif``."""
-    return SOURCE.parse(data, InputFile(path=INLINE, sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in(INLINE))
 
 
 def sarif_log(
@@ -111,37 +108,6 @@ def rated(rule: dict[str, Any], result: dict[str, Any], driver: str = "Scanner")
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-SARIF_FIXTURES = sorted(path.name for path in SARIF.glob("*.json"))
-
-
-@pytest.mark.parametrize("name", SARIF_FIXTURES)
-def test_fixtures_are_detected_as_sarif(name: str) -> None:
-    data, _ = load_input(SARIF / name)
-    assert SOURCE.matches(data)
-    assert detect(data) is not None and detect(data).format == "sarif"  # type: ignore[union-attr]
-
-
-def _other_fixtures() -> list[Path]:
-    """Every other JSON fixture that parses (other formats, documents, scenarios)."""
-    found = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        if path.parent == SARIF or "sarif" in path.name:
-            continue
-        try:
-            json.loads(path.read_bytes())
-        except ValueError:
-            continue
-        found.append(path)
-    return found
-
-
-def test_other_fixtures_are_not_sarif() -> None:
-    others = _other_fixtures()
-    assert len(others) >= 10  # Trivy, Grype, docker inspect, OCI config/manifest, …
-    claimed = [str(p) for p in others if SOURCE.matches(load_input(p)[0])]
-    assert claimed == []
 
 
 # --- Trivy -------------------------------------------------------------------------------
@@ -747,9 +713,8 @@ def test_malformed_shapes_name_file_and_place(mutate: Any, place: str) -> None:
         trivy_result("CVE-2024-0001", "apt", "2.6.1"), rules=(trivy_rule("CVE-2024-0001"),)
     )
     mutate(data)
-    with pytest.raises(SourceError) as error:
-        parse(data)
-    assert str(error.value).startswith(f"{INLINE}: {place}: ")
+    message = refusal(SOURCE, data, INLINE)
+    assert message.startswith(f"{INLINE}: {place}: ")
 
 
 # --- the real corpus (../shared/corpus, optional) -----------------------------------------
@@ -810,9 +775,7 @@ def _expected_counts(data: dict[str, Any]) -> tuple[int, int]:
 
 @pytest.mark.parametrize("local_path", corpus_params(*SARIF_KINDS))
 def test_corpus_sarif_counts(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert (len(fragment.vulnerabilities), len(fragment.misconfigurations)) == _expected_counts(
         data
     )
@@ -821,21 +784,13 @@ def test_corpus_sarif_counts(local_path: str) -> None:
     assert {v.package.type for v in fragment.vulnerabilities} <= {"deb"}
 
 
-@pytest.mark.parametrize("local_path", corpus_params())
-def test_corpus_matches_exactly_sarif(local_path: str) -> None:
-    kinds = dict(corpus_rows())
-    data, _ = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data) is (kinds[local_path] in SARIF_KINDS)
-
-
 @pytest.mark.skipif(
     not (CORPUS / "MANIFEST.tsv").exists(), reason="../shared/corpus is not present"
 )
 def test_corpus_same_image_from_three_scanners_merges() -> None:
     keys = []
     for local_path in NGINX:
-        data, source = load_input(CORPUS / local_path, local_path)
-        fragment = SOURCE.parse(data, source)
+        _, fragment = parse_corpus(SOURCE, local_path)
         assert fragment.subject.digest == (
             "sha256:13d22ec63300e16014d4a42aed735207a8b33c223cff19627dd3042e5a10a3a0"
         )

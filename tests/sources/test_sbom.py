@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests_support import stand_in
 
 from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment
 from gate.sources.sbom import (
     Inventory,
@@ -20,7 +20,7 @@ from gate.sources.sbom import (
     tool_version,
 )
 
-SOURCE = InputFile(path="sbom.json", sha256="0" * 64, size=0)
+SOURCE = stand_in("sbom.json")
 DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 
 

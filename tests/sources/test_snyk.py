@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import CORPUS, FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
 from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.merge import package_name_key
 from gate.sources.base import Fragment, purl_type
 from gate.sources.snyk import SnykSource
 
 SNYK = FIXTURES / "reports" / "snyk"
 SOURCE = SnykSource()
-OTHER_FIXTURES = sorted(
-    path
-    for folder in ("reports/trivy", "reports/grype", "reports/harbor", "reports/trivy-operator")
-    for path in (FIXTURES / folder).glob("*.json")
-) + sorted((FIXTURES / "image").glob("*.json"))
 
 
 def load(name: str) -> dict[str, Any] | list[Any]:
@@ -33,7 +26,7 @@ def load(name: str) -> dict[str, Any] | list[Any]:
 
 def parse(data: Any, path: str = "inline-snyk.json") -> Fragment:
     """Parse in-test Snyk JSON."""
-    return SOURCE.parse(data, InputFile(path=path, sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in(path))
 
 
 def parse_fixture(name: str) -> Fragment:
@@ -120,21 +113,6 @@ def container(path: str, **fields: Any) -> dict[str, Any]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-@pytest.mark.parametrize("name", ["container.json", "all-projects.json", "ok-no-vulns.json"])
-def test_fixtures_are_detected(name: str) -> None:
-    assert SOURCE.matches(load(name))
-
-
-@pytest.mark.parametrize("path", OTHER_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_other_fixtures_are_not_snyk(path: Path) -> None:
-    assert not SOURCE.matches(json.loads(path.read_text()))
-
-
-def test_other_fixtures_exist() -> None:
-    # The parametrized test above must not pass vacuously.
-    assert len(OTHER_FIXTURES) >= 10
 
 
 # --- container results ---------------------------------------------------------------
@@ -513,16 +491,6 @@ def test_cvss_score_without_vector() -> None:
 # --- malformed input -------------------------------------------------------------------
 
 
-def mutate(path: list[str | int], value: Any) -> Any:
-    """Return the container fixture with the value at ``path`` replaced."""
-    data: Any = load("container.json")
-    target = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "place"),
     [
@@ -551,18 +519,16 @@ def mutate(path: list[str | int], value: Any) -> Any:
 def test_malformed_reports_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse(mutate(path, value), "reports/snyk.json")
-    assert str(caught.value).startswith(f"reports/snyk.json: {place}:")
+    message = refusal(SOURCE, replaced(load("container.json"), path, value), "reports/snyk.json")
+    assert message.startswith(f"reports/snyk.json: {place}:")
 
 
 def test_malformed_project_in_list_names_its_index() -> None:
     data = load("all-projects.json")
     assert isinstance(data, list)
     data[1]["vulnerabilities"][0]["version"] = 1.5
-    with pytest.raises(SourceError) as caught:
-        parse(data, "reports/snyk.json")
-    assert str(caught.value).startswith("reports/snyk.json: [1].vulnerabilities[0].version:")
+    message = refusal(SOURCE, data, "reports/snyk.json")
+    assert message.startswith("reports/snyk.json: [1].vulnerabilities[0].version:")
 
 
 @pytest.mark.parametrize(
@@ -574,9 +540,8 @@ def test_malformed_project_in_list_names_its_index() -> None:
     ],
 )  # fmt: skip
 def test_malformed_lists(data: Any, expected: str) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse(data, "reports/snyk.json")
-    assert str(caught.value).startswith(expected)
+    message = refusal(SOURCE, data, "reports/snyk.json")
+    assert message.startswith(expected)
 
 
 # --- the real corpus (../shared/corpus, optional) -------------------------------------
@@ -618,9 +583,7 @@ def distinct_keys(data: Any) -> int:
 
 @pytest.mark.parametrize("local_path", corpus_params("snyk-json"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.vulnerabilities) == distinct_keys(data) == CORPUS_COUNTS[local_path]
     for finding in fragment.vulnerabilities:
         assert finding.id not in finding.aliases
@@ -634,12 +597,3 @@ def test_corpus_container_subjects() -> None:
     fragment = SOURCE.parse(*load_input(path))
     assert (fragment.subject.repository, fragment.subject.tag) == ("sarim04/juiceshop", "latest")
     assert fragment.image is not None and fragment.image.architecture == "amd64"
-
-
-NOT_SNYK = sorted({kind for _, kind in corpus_rows()} - {"snyk-json"})
-
-
-@pytest.mark.parametrize("local_path", corpus_params(*NOT_SNYK))
-def test_corpus_other_formats_are_not_snyk(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert not SOURCE.matches(data)

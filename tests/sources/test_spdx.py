@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import FIXTURES, corpus_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
-from gate.sources import detect
 from gate.sources.base import Fragment
 from gate.sources.spdx import SpdxSource
 
@@ -31,7 +26,7 @@ def parse_fixture() -> Fragment:
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test document."""
-    return SOURCE.parse(data, InputFile(path="inline.spdx.json", sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in("inline.spdx.json"))
 
 
 def document(*packages: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -78,32 +73,6 @@ def describes(root: str) -> list[dict[str, str]]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-def _parsable_fixtures() -> list[Path]:
-    """Every JSON fixture that parses (the malformed-input fixtures do not)."""
-    found = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        try:
-            json.loads(path.read_bytes())
-        except ValueError:
-            continue
-        found.append(path)
-    return found
-
-
-@pytest.mark.parametrize("path", _parsable_fixtures(), ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_matches_exactly_the_spdx_fixture(path: Path) -> None:
-    data, _ = load_input(path)
-    assert SOURCE.matches(data) is (path == FIXTURE)
-    if path == FIXTURE:
-        assert isinstance(detect(data), SpdxSource)
-
-
-@pytest.mark.parametrize("local_path", corpus_params())
-def test_matches_exactly_the_spdx_corpus_files(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data) is (dict(corpus_rows())[local_path] == "spdx")
 
 
 # --- the Syft-style image document -------------------------------------------------------
@@ -316,16 +285,6 @@ def test_syft_0_42_alpine_purl_type_reads_as_apk() -> None:
 # --- malformed -------------------------------------------------------------------------
 
 
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """Return the fixture with the value at ``path`` replaced."""
-    data: dict[str, Any] = copy.deepcopy(load_input(FIXTURE)[0])
-    target: Any = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "place"),
     [
@@ -357,11 +316,9 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
 def test_malformed_documents_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    data = mutate(path, value)
-    source = InputFile(path="sboms/shop.spdx.json", sha256="0" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"sboms/shop.spdx.json: {place}:")
+    data = replaced(load_input(FIXTURE)[0], path, value)
+    message = refusal(SOURCE, data, "sboms/shop.spdx.json")
+    assert message.startswith(f"sboms/shop.spdx.json: {place}:")
 
 
 # --- the real corpus -------------------------------------------------------------------
@@ -393,9 +350,7 @@ def _expected_packages(data: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("local_path", corpus_params("spdx"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.packages) == _expected_packages(data)
     assert fragment.tool == "syft"
     assert all(p.sources[0].input == local_path for p in fragment.packages)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import FIXTURES, format_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
-from gate.errors import SourceError
-from gate.inputs import InputFile
-from gate.sources import detect
 from gate.sources.base import Fragment, purl_type
 from gate.sources.syft import SyftSource
 
@@ -20,7 +15,6 @@ SOURCE = SyftSource()
 FIXTURE = FIXTURES / "sbom" / "syft-image.json"
 MANIFEST_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 IMAGE_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
-SYFT_CORPUS = [row for row, kind in corpus_rows("other") if "syft-json" in row]
 
 
 def parse_fixture() -> Fragment:
@@ -31,7 +25,7 @@ def parse_fixture() -> Fragment:
 
 def parse_inline(data: Any) -> Fragment:
     """Parse an in-test document."""
-    return SOURCE.parse(data, InputFile(path="inline.syft.json", sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in("inline.syft.json"))
 
 
 def legacy(*artifacts: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -62,33 +56,6 @@ def legacy(*artifacts: dict[str, Any], **extra: Any) -> dict[str, Any]:
 )
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-def _parsable_fixtures() -> list[Path]:
-    """Every JSON fixture that parses (the malformed-input fixtures do not)."""
-    found = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        try:
-            json.loads(path.read_bytes())
-        except ValueError:
-            continue
-        found.append(path)
-    return found
-
-
-@pytest.mark.parametrize("path", _parsable_fixtures(), ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_matches_exactly_the_syft_fixtures(path: Path) -> None:
-    data, _ = load_input(path)
-    is_syft = path == FIXTURE or path.name.endswith(".syft.json")
-    assert SOURCE.matches(data) is is_syft
-    if is_syft:
-        assert isinstance(detect(data), SyftSource)
-
-
-@pytest.mark.parametrize("local_path", corpus_params())
-def test_matches_exactly_the_syft_corpus_files(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data) is (local_path in SYFT_CORPUS)
 
 
 # --- the schema 16 image SBOM ----------------------------------------------------------
@@ -255,16 +222,6 @@ def test_directory_source(source: dict[str, Any]) -> None:
 # --- malformed -------------------------------------------------------------------------
 
 
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """Return the fixture with the value at ``path`` replaced."""
-    data: dict[str, Any] = copy.deepcopy(load_input(FIXTURE)[0])
-    target: Any = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "place"),
     [
@@ -296,30 +253,24 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
 def test_malformed_documents_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    data = mutate(path, value)
-    source = InputFile(path="sboms/shop.syft.json", sha256="0" * 64, size=1)
-    with pytest.raises(SourceError) as caught:
-        SOURCE.parse(data, source)
-    assert str(caught.value).startswith(f"sboms/shop.syft.json: {place}:")
+    data = replaced(load_input(FIXTURE)[0], path, value)
+    message = refusal(SOURCE, data, "sboms/shop.syft.json")
+    assert message.startswith(f"sboms/shop.syft.json: {place}:")
 
 
 def test_artifact_without_name_or_purl_fails() -> None:
-    with pytest.raises(SourceError) as caught:
-        parse_inline(legacy({"name": "", "version": "1.0", "type": "apk"}))
-    assert str(caught.value).startswith("inline.syft.json: artifacts[0].name:")
+    message = refusal(
+        SOURCE, legacy({"name": "", "version": "1.0", "type": "apk"}), "inline.syft.json"
+    )
+    assert message.startswith("inline.syft.json: artifacts[0].name:")
 
 
 # --- the real corpus -------------------------------------------------------------------
 
-# Syft JSON has MANIFEST kind "other"; its local paths say "syft-json".
-SYFT_PARAMS = [p for p in corpus_params("other") if p.values[0] in (None, *SYFT_CORPUS)]
 
-
-@pytest.mark.parametrize("local_path", SYFT_PARAMS)
+@pytest.mark.parametrize("local_path", format_params("syft-json"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path, local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     expected = {
         artifact.get("purl") or (purl_type(artifact["type"]), artifact["name"], artifact["version"])
         for artifact in data["artifacts"]

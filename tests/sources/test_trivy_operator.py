@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, corpus_params, corpus_rows, load_input
+from conftest import FIXTURES, format_params, load_input
+from tests_support import parse_corpus, refusal, replaced, stand_in
 
 from gate.errors import SourceError
-from gate.inputs import InputFile
 from gate.sources.base import Fragment, purl_type
 from gate.sources.trivy_operator import TrivyOperatorSource
 
@@ -19,11 +17,6 @@ CR = FIXTURES / "reports" / "trivy-operator" / "vulnerabilityreport.json"
 MANIFEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 API = "aquasecurity.github.io/v1alpha1"
 SOURCE = TrivyOperatorSource()
-OTHER_FIXTURES = sorted(
-    path
-    for folder in ("reports/trivy", "reports/grype", "reports/snyk", "reports/harbor")
-    for path in (FIXTURES / folder).glob("*.json")
-) + sorted((FIXTURES / "image").glob("*.json"))
 
 
 def load() -> dict[str, Any]:
@@ -34,7 +27,7 @@ def load() -> dict[str, Any]:
 
 def parse(data: Any, path: str = "inline-vulns.json") -> Fragment:
     """Parse an in-test resource."""
-    return SOURCE.parse(data, InputFile(path=path, sha256="0" * 64, size=0))
+    return SOURCE.parse(data, stand_in(path))
 
 
 def listed(*items: dict[str, Any], kind: str = "List") -> dict[str, Any]:
@@ -102,19 +95,6 @@ def by_name(fragment: Fragment) -> dict[str, Any]:
 )  # fmt: skip
 def test_matches(data: Any, expected: bool) -> None:
     assert SOURCE.matches(data) is expected
-
-
-def test_fixture_is_detected() -> None:
-    assert SOURCE.matches(load())
-
-
-@pytest.mark.parametrize("path", OTHER_FIXTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_other_fixtures_are_not_trivy_operator(path: Path) -> None:
-    assert not SOURCE.matches(json.loads(path.read_text()))
-
-
-def test_other_fixtures_exist() -> None:
-    assert len(OTHER_FIXTURES) >= 10
 
 
 # --- one report ------------------------------------------------------------------------
@@ -335,19 +315,8 @@ def test_list_of_different_images_is_refused() -> None:
     ],
 )  # fmt: skip
 def test_unusable_resources_are_refused(data: Any, expected: str) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse(data, "vulns.json")
-    assert str(caught.value) == expected
-
-
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """Return the fixture with the value at ``path`` replaced."""
-    data = load()
-    target: Any = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return data
+    message = refusal(SOURCE, data, "vulns.json")
+    assert message == expected
 
 
 VULNS = ["report", "vulnerabilities"]
@@ -380,27 +349,18 @@ VULNS = ["report", "vulnerabilities"]
 def test_malformed_reports_name_file_and_place(
     path: list[str | int], value: Any, place: str
 ) -> None:
-    with pytest.raises(SourceError) as caught:
-        parse(mutate(path, value), "vulns.json")
-    assert str(caught.value).startswith(f"vulns.json: {place}:")
+    message = refusal(SOURCE, replaced(load(), path, value), "vulns.json")
+    assert message.startswith(f"vulns.json: {place}:")
 
 
 def test_malformed_list_item_names_its_index() -> None:
     broken = load()
     broken["report"]["vulnerabilities"][0]["title"] = 3
-    with pytest.raises(SourceError) as caught:
-        parse(listed(load(), broken), "vulns.json")
-    assert str(caught.value).startswith("vulns.json: items[1].report.vulnerabilities[0].title:")
+    message = refusal(SOURCE, listed(load(), broken), "vulns.json")
+    assert message.startswith("vulns.json: items[1].report.vulnerabilities[0].title:")
 
 
 # --- the real corpus (../shared/corpus, optional) -------------------------------------
-
-
-def operator_params() -> list[Any]:
-    """The corpus's trivy-operator reports (MANIFEST kind 'other'), or the absent skip."""
-    return [
-        p for p in corpus_params("other") if p.values[0] is None or "trivy-operator" in p.values[0]
-    ]
 
 
 def distinct_keys(data: dict[str, Any]) -> int:
@@ -416,32 +376,9 @@ def distinct_keys(data: dict[str, Any]) -> int:
     return len(keys)
 
 
-def test_corpus_holds_a_trivy_operator_report() -> None:
-    if not (CORPUS / "MANIFEST.tsv").exists():
-        pytest.skip("../shared/corpus is not present")
-    assert [p.values[0] for p in operator_params()] == [
-        "trivy/trivy-operator-vulnerabilityreport-nginx-alpine.json"
-    ]
-
-
-@pytest.mark.parametrize("local_path", operator_params())
+@pytest.mark.parametrize("local_path", format_params("trivy-operator"))
 def test_corpus(local_path: str) -> None:
-    data, source = load_input(CORPUS / local_path)
-    assert SOURCE.matches(data)
-    fragment = SOURCE.parse(data, source)
+    data, fragment = parse_corpus(SOURCE, local_path)
     assert len(fragment.vulnerabilities) == distinct_keys(data) == 41
     assert fragment.subject.reference == "index.docker.io/library/nginx:alpine"
     assert (fragment.tool, fragment.tool_version) == ("trivy", "0.38.2")
-
-
-NOT_OPERATOR = (
-    [pytest.param(path, id=path) for path, _ in corpus_rows() if "trivy-operator" not in path]
-    if corpus_rows()
-    else corpus_params()
-)
-
-
-@pytest.mark.parametrize("local_path", NOT_OPERATOR)
-def test_corpus_other_formats_are_not_trivy_operator(local_path: str) -> None:
-    data, _ = load_input(CORPUS / local_path)
-    assert not SOURCE.matches(data)
