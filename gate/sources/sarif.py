@@ -364,6 +364,19 @@ class _Location:
     logical_names: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """One result as read, before it becomes a finding of one kind or another."""
+
+    rule_id: str
+    rule: _Rule
+    message: str | None
+    fields: dict[str, str]
+    location: _Location
+    rated: Severity
+    attribution: list[FindingSource]
+
+
 @dataclass
 class _Run:
     """One run, read: its scan facts and findings."""
@@ -558,21 +571,25 @@ class _Run:
         location = self._location(raw, place)
         self._note_image(location)
         rated = self._severity(raw, rule, fields, place)
-        attribution = [FindingSource(tool=self.tool, input=self.source.path, severity=rated)]
+        found = _Reading(
+            rule_id=rule_id,
+            rule=rule,
+            message=message,
+            fields=fields,
+            location=location,
+            rated=rated,
+            attribution=[FindingSource(tool=self.tool, input=self.source.path, severity=rated)],
+        )
         if "secret" in rule.tags:
-            self.secrets.append(self._secret(rule_id, rule, fields, location, rated, attribution))
+            self.secrets.append(self._secret(found))
             self.kinds.add("secret")
         elif "license" in rule.tags:
-            self.licenses.append(self._license(rule_id, fields, location, rated, attribution))
+            self.licenses.append(self._license(found))
             self.kinds.add("license")
-        elif "misconfiguration" not in rule.tags and self._vulnerability(
-            rule_id, rule, message, fields, location, rated, attribution
-        ):
+        elif "misconfiguration" not in rule.tags and self._vulnerability(found):
             self.kinds.add("vulnerability")
         else:
-            self.misconfigurations.append(
-                self._misconfiguration(rule_id, rule, message, fields, location, rated, attribution)
-            )
+            self.misconfigurations.append(self._misconfiguration(found))
             self.kinds.add("misconfiguration")
 
     def _note_image(self, location: _Location) -> None:
@@ -607,38 +624,31 @@ class _Run:
         level = text_at(result, "level", self.source, place) or rule.level
         return _LEVELS.get(level or "", "unknown")
 
-    def _vulnerability(
-        self,
-        rule_id: str,
-        rule: _Rule,
-        message: str | None,
-        fields: dict[str, str],
-        location: _Location,
-        rated: Severity,
-        attribution: list[FindingSource],
-    ) -> bool:
+    def _vulnerability(self, found: _Reading) -> bool:
         """Record the result as a vulnerability; False when it names no advisory or package."""
-        snyk = _SNYK_PACKAGE.match(rule.full or "") if self.tool == "snyk" else None
-        ids = [fields.get("Vulnerability")]
+        snyk = _SNYK_PACKAGE.match(found.rule.full or "") if self.tool == "snyk" else None
+        ids = [found.fields.get("Vulnerability")]
         if snyk and snyk["ids"]:
             ids.extend(part.strip() for part in snyk["ids"].split(","))
-        ids.extend(_ADVISORY.findall(rule_id))
-        if snyk or "vulnerability" in rule.tags:
-            ids.append(rule_id)
+        ids.extend(_ADVISORY.findall(found.rule_id))
+        if snyk or "vulnerability" in found.rule.tags:
+            ids.append(found.rule_id)
         known = unique(ids)
         if not known:
             return False
-        package = self._package(rule, message, fields, location, snyk)
+        package = self._package(found.rule, found.message, found.fields, found.location, snyk)
         if package is None:
             return False
         primary = next((i for i in known if i.upper().startswith("CVE-")), known[0])
-        fixed = _split_versions(fields.get("Fixed Version") or fields.get("Fix Version"))
+        fixed = _split_versions(
+            found.fields.get("Fixed Version") or found.fields.get("Fix Version")
+        )
         if not fixed and snyk:
-            fix = _SNYK_FIX.search(rule.help_markdown or "")
+            fix = _SNYK_FIX.search(found.rule.help_markdown or "")
             fixed = _split_versions(fix.group(1) if fix else None)
-        title = rule.short if rule.short not in (primary, rule_id) else None
-        description = rule.full if not snyk and rule.full != title else None
-        if rule.name == _OS_PACKAGE_RULE and package.type is None:
+        title = found.rule.short if found.rule.short not in (primary, found.rule_id) else None
+        description = found.rule.full if not snyk and found.rule.full != title else None
+        if found.rule.name == _OS_PACKAGE_RULE and package.type is None:
             self.os_packages.append(len(self.vulnerabilities))
             self.os_types.update(
                 os_type
@@ -649,16 +659,16 @@ class _Run:
             Vulnerability(
                 id=primary,
                 aliases=[i for i in known if i.upper() != primary.upper()],
-                severity=rated,
-                cvss=self._cvss(rule),
+                severity=found.rated,
+                cvss=self._cvss(found.rule),
                 package=package,
                 fixed_versions=fixed,
                 fix_available=bool(fixed),
                 status="fixed" if fixed else "unknown",
                 title=title,
                 description=description,
-                urls=self._urls(fields, rule),
-                sources=attribution,
+                urls=self._urls(found.fields, found.rule),
+                sources=found.attribution,
             )
         )
         return True
@@ -719,69 +729,45 @@ class _Run:
             if url != self.information_uri
         ]
 
-    def _misconfiguration(
-        self,
-        rule_id: str,
-        rule: _Rule,
-        message: str | None,
-        fields: dict[str, str],
-        location: _Location,
-        rated: Severity,
-        attribution: list[FindingSource],
-    ) -> Misconfiguration:
-        help_text = rule.help.strip() if rule.help else None
+    def _misconfiguration(self, found: _Reading) -> Misconfiguration:
+        help_text = found.rule.help.strip() if found.rule.help else None
         summary = help_text is not None and (
-            _BARE_URL.match(help_text) is not None or "Misconfiguration" in rule.fields
+            _BARE_URL.match(help_text) is not None or "Misconfiguration" in found.rule.fields
         )
-        config_type = text(fields.get("Type"))
+        config_type = text(found.fields.get("Type"))
         return Misconfiguration(
-            id=rule_id,
+            id=found.rule_id,
             type=config_type.lower() if config_type else None,
-            title=rule.short,
-            description=rule.full,
-            message=text(fields.get("Message")) or message,
-            severity=rated,
+            title=found.rule.short,
+            description=found.rule.full,
+            message=text(found.fields.get("Message")) or found.message,
+            severity=found.rated,
             resolution=None if summary else help_text,
-            target=location.uri,
-            start_line=location.start_line,
-            urls=self._urls(fields, rule),
-            sources=attribution,
+            target=found.location.uri,
+            start_line=found.location.start_line,
+            urls=self._urls(found.fields, found.rule),
+            sources=found.attribution,
         )
 
-    def _secret(
-        self,
-        rule_id: str,
-        rule: _Rule,
-        fields: dict[str, str],
-        location: _Location,
-        rated: Severity,
-        attribution: list[FindingSource],
-    ) -> Secret:
+    def _secret(self, found: _Reading) -> Secret:
         return Secret(
-            rule_id=rule_id,
-            severity=rated,
-            title=rule.short,
-            target=location.uri,
-            start_line=location.start_line,
-            end_line=location.end_line,
-            match=text(fields.get("Match")),
-            sources=attribution,
+            rule_id=found.rule_id,
+            severity=found.rated,
+            title=found.rule.short,
+            target=found.location.uri,
+            start_line=found.location.start_line,
+            end_line=found.location.end_line,
+            match=text(found.fields.get("Match")),
+            sources=found.attribution,
         )
 
-    def _license(
-        self,
-        rule_id: str,
-        fields: dict[str, str],
-        location: _Location,
-        rated: Severity,
-        attribution: list[FindingSource],
-    ) -> License:
-        # Trivy's licence rule id is "<package>:<licence>"; the message spells both out.
+    def _license(self, found: _Reading) -> License:
+        # Trivy's licence found.rule id is "<package>:<licence>"; the found.message spells both out.
         return License(
-            name=text(fields.get("License")) or rule_id.rpartition(":")[2],
-            severity=rated,
-            category=text(fields.get("Classification")),
-            package=text(fields.get("PkgName")),
-            target=text(fields.get("Path")) or location.uri,
-            sources=attribution,
+            name=text(found.fields.get("License")) or found.rule_id.rpartition(":")[2],
+            severity=found.rated,
+            category=text(found.fields.get("Classification")),
+            package=text(found.fields.get("PkgName")),
+            target=text(found.fields.get("Path")) or found.location.uri,
+            sources=found.attribution,
         )
