@@ -7,7 +7,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -44,25 +43,99 @@ debug_option = click.option(
 )
 
 
+EARLIEST_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+END_OF_TIME = dt.datetime(2262, 4, 11, tzinfo=dt.UTC)
+"""Rego's time builtins count nanoseconds since 1970 in a signed 64-bit integer: --at must
+fall in [EARLIEST_TIME, END_OF_TIME), or the engine would see a time other than the one given."""
+
+
 def _parse_time(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         moment = dt.datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        in_range = EARLIEST_TIME <= moment < END_OF_TIME
+    except (ValueError, OverflowError):
         raise click.BadParameter(
             f"{value!r} is not an RFC 3339 time or date (e.g. 2026-12-01T00:00:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if not in_range:
+        raise click.BadParameter(
+            f"{value!r} is outside the times policies can represent "
+            "(1970-01-01T00:00:00Z up to 2262-04-11)"
+        )
+    return moment
 
 
-def _parse_types(values: tuple[str, ...]) -> dict[str, str]:
+def _parse_image(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # An empty --image would be ignored and a malformed one judged as some other name.
+    if value is None:
+        return None
+    from gate.reference import parse_reference
+
+    if not value.strip() or parse_reference(value).repository is None:
+        raise click.BadParameter(f"{value!r} is not an image reference (e.g. registry/repo:tag)")
+    return value
+
+
+def _parse_types(values: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, str]:
+    """Map ``--type`` values to ``{input as given: format}`` (``*`` for every input).
+
+    Refuses (exit 2) an unknown format, a FILE that names none of the inputs (a typo would
+    otherwise leave the file detected as something else) and two formats for one file.
+    """
+    from gate.sources import SOURCES
+
     types: dict[str, str] = {}
     for value in values:
         path, sep, kind = value.rpartition("=")
-        types[path if sep else "*"] = kind
+        if kind not in SOURCES:
+            raise UsageError(
+                f"--type {value}: unknown input type {kind!r}; "
+                f"choose from {', '.join(sorted(SOURCES))}"
+            )
+        key = _given_input(path, inputs) if sep else "*"
+        if types.get(key, kind) != kind:
+            raise UsageError(f"--type {value}: {key} is already forced to {types[key]}")
+        types[key] = kind
     return types
+
+
+def _given_input(path: str, inputs: tuple[str, ...]) -> str:
+    if path in inputs:
+        return path
+    for given in inputs:
+        if given != "-" and path != "-" and _same_path(path, given):
+            return given
+    raise UsageError(
+        f"--type {path}=...: {path!r} is not one of the input files",
+        hint="write FILE exactly as given on the command line, or --type FORMAT for all",
+    )
+
+
+def _same_path(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _refuse_stdin_misuse(inputs: tuple[str, ...], **file_options: Any) -> None:
+    """Standard input can be read once, and only as a report.
+
+    A second ``-`` would read nothing; data and waivers read from a pipe would let
+    whoever feeds the pipe choose the policy's thresholds and exceptions unseen.
+    """
+    if inputs.count("-") > 1:
+        raise UsageError("standard input ('-') is given more than once as an input")
+    for option, values in file_options.items():
+        given = values if isinstance(values, tuple) else (values,)
+        if "-" in given:
+            raise UsageError(
+                f"--{option} -: only reports can be read from standard input; give a file"
+            )
 
 
 def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,6 +166,7 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--image",
                 metavar="REF",
+                callback=_parse_image,
                 help="Reference of the image being gated (overrides what the inputs say).",
             ),
             click.option(
@@ -179,9 +253,14 @@ def cli() -> None:
     "--format",
     "output_format",
     type=click.Choice(FORMAT_NAMES),
-    help="Output format; default: table (json when --output ends in .json).",
+    help="Output format; default: the --output extension's (.json: json), else table.",
 )
-@click.option("-o", "--output", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the report here ('-': stdout) instead of stdout; replaced atomically.",
+)
 @click.option(
     "--engine",
     type=click.Choice(ENGINE_NAMES),
@@ -211,19 +290,30 @@ def check(
     explain: bool,
 ) -> None:
     """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail."""
-    from gate.formats import EXTENSIONS, FORMATS
+    from gate.formats import FORMATS, output_format_for
     from gate.formats.table import summary_line
+    from gate.output import STDOUT, check_output_path, printable
+    from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
     from gate.run import Settings, evaluate
 
+    _refuse_stdin_misuse(inputs, data=data, waivers=waivers, policy=policies)
+    forced = _parse_types(types, inputs)
+    chosen = output_format_for(output_format, output)
     if output is not None:
-        refuse_overwriting_inputs(output, [*inputs, *policies, *data, *(w for w in [waivers] if w)])
-    chosen = output_format or (EXTENSIONS.get(Path(output).suffix, "table") if output else "table")
+        policy_paths = [
+            default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
+            for path in policies or [DEFAULT_POLICIES_NAME]
+        ]
+        check_output_path(
+            output, reads=[*inputs, *data, *(w for w in [waivers] if w)], policy_paths=policy_paths
+        )
+    to_stdout = output is None or output == STDOUT
     settings = Settings(
         inputs=list(inputs),
         stage=stage,
         image=image,
         at=at,
-        types=_parse_types(types),
+        types=forced,
         policies=list(policies),
         data=list(data),
         waivers=waivers,
@@ -231,19 +321,24 @@ def check(
         explain=explain,
     )
     verdict = evaluate(settings)
-    to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    to_terminal = to_stdout and _is_terminal(sys.stdout) and "NO_COLOR" not in os.environ
     text = FORMATS[chosen].render(
         verdict, color=to_terminal, width=_terminal_width() if to_terminal else None
     )
     emit(text, output)
-    if not quiet and (output is not None or chosen != "table"):
-        click.echo(summary_line(verdict), err=True)
+    if not quiet and (not to_stdout or chosen != "table"):
+        click.echo(printable(summary_line(verdict)), err=True)
     sys.exit(int(verdict.exit_code))
 
 
 @cli.command()
 @input_options
-@click.option("-o", "--output", metavar="FILE", help="Write the document here instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the document here ('-': stdout) instead of stdout.",
+)
 def normalize(
     inputs: tuple[str, ...],
     types: tuple[str, ...],
@@ -256,11 +351,11 @@ def normalize(
     from gate.run import Settings
     from gate.run import normalize as build
 
+    _refuse_stdin_misuse(inputs)
+    forced = _parse_types(types, inputs)
     if output is not None:
         refuse_overwriting_inputs(output, list(inputs))
-    document = build(
-        Settings(inputs=list(inputs), stage=stage, image=image, at=at, types=_parse_types(types))
-    )
+    document = build(Settings(inputs=list(inputs), stage=stage, image=image, at=at, types=forced))
     emit(document.model_dump_json(indent=2) + "\n", output)
 
 
@@ -303,33 +398,34 @@ def _terminal_width() -> int | None:
         return None
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (OSError, ValueError):
+        return False
+
+
 def refuse_overwriting_inputs(output: str, given: list[str]) -> None:
-    target = Path(output).resolve()
-    for path in given:
-        if path != "-" and Path(path).resolve() == target:
-            raise UsageError("--output would overwrite an input file", where=output)
+    """Refuse (exit 2) an ``--output`` that is unusable or would replace one of ``given``."""
+    from gate.output import check_output_path
+
+    check_output_path(output, reads=given, policy_paths=[])
 
 
 def emit(text: str, output: str | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    # Write beside the target and rename, so that a failed write never leaves half a report.
-    target = Path(output)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise GateError(f"cannot write output: {exc.strerror or exc}", where=output) from exc
+    """Write ``text`` to stdout (``None`` or ``-``) or to ``output`` (see :mod:`gate.output`)."""
+    from gate.output import write_output
+
+    write_output(text, output)
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    from gate.output import printable
+
+    # Messages quote input text (paths, values, ids): escaped, one line each.
+    click.echo(f"error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {printable(hint)}", err=True)
     sys.exit(code)
 
 

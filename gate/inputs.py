@@ -6,6 +6,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def read_bounded(path: Path, limit: int, shown: str, error: type[GateError] = In
 def read_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, bytes]:
     """Read one input file (``-`` is standard input) and describe it."""
     if given == STDIN:
-        raw = sys.stdin.buffer.read(limit + 1)
+        raw = _read_stdin(limit)
         if len(raw) > limit:
             raise InputError(f"larger than the {limit // (1024 * 1024)} MiB limit", where="<stdin>")
         shown = "<stdin>"
@@ -53,6 +54,17 @@ def read_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, byt
         raw = read_bounded(Path(given), limit, given)
         shown = given
     return InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)), raw
+
+
+def _read_stdin(limit: int) -> bytes:
+    stream = sys.stdin  # None when the process started with descriptor 0 closed
+    try:
+        if stream is None:
+            raise OSError(0, "standard input is closed")
+        return stream.buffer.read(limit + 1)
+    except (OSError, ValueError, AttributeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read: {reason}", where="<stdin>") from exc
 
 
 def decode_text(raw: bytes, where: str) -> str:
@@ -68,34 +80,262 @@ def decode_text(raw: bytes, where: str) -> str:
 
 
 def parse_json(raw: bytes, where: str) -> Any:
-    """Parse ``raw`` as JSON; raise :class:`InputError` with line and column when it is not."""
+    """Parse ``raw`` as strict JSON; raise :class:`InputError` naming the place when it is not.
+
+    Strict: a duplicate key, ``NaN``/``Infinity``, a number out of range or too long to
+    convert, and nesting beyond the parser's depth are refused rather than read one way.
+    """
     text = decode_text(raw, where)
     if not text.strip():
         raise InputError("empty file: expected a JSON report", where=where)
     try:
-        return json.loads(text)
+        return load_strict_json(text)
+    except ParseProblem as exc:
+        message = f"{exc.place}: invalid JSON: {exc.problem}" if exc.place else f"invalid JSON: {exc}"
+        raise InputError(message, where=where) from exc
+
+
+MAX_NUMBER_DIGITS = 4300
+"""Python's own limit for converting digit strings (``sys.get_int_max_str_digits``)."""
+
+
+class ParseProblem(ValueError):
+    """A file that does not parse: ``place`` (line and column, or key path) and ``problem``."""
+
+    def __init__(self, place: str, problem: str) -> None:
+        super().__init__(f"{place}: {problem}" if place else problem)
+        self.place = place
+        self.problem = problem
+
+
+class _Refused:
+    """Stands in the parsed tree for a value strict JSON refuses, so that its path can be named."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def load_strict_json(text: str) -> Any:
+    """``json.loads`` that refuses what two readers could read differently (see parse_json).
+
+    Raises :class:`ParseProblem` whose place is with the place: ``line L column C`` for syntax,
+    the key path (``Results[0].Vulnerabilities[3]``) for a refused value or duplicate key.
+    The happy path stays in the C parser; the tree is only walked to name a refused place.
+    """
+    refused: list[tuple[object, str]] = []
+
+    def object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs) and not refused:
+            refused.append((obj, f"duplicate key {_first_repeated(pairs)!r}"))
+        return obj
+
+    def refuse(problem: str) -> _Refused:
+        marker = _Refused(problem)
+        refused.append((marker, problem))
+        return marker
+
+    def finite_float(literal: str) -> float | _Refused:
+        value = float(literal)
+        if value in (float("inf"), float("-inf")):
+            return refuse(f"number {_shorten(literal)} is out of range")
+        return value
+
+    def bounded_int(literal: str) -> int | _Refused:
+        if len(literal.lstrip("-")) > MAX_NUMBER_DIGITS:
+            return refuse(f"number of {len(literal)} digits is too long")
+        return int(literal)
+
+    hooks: dict[str, Any] = {
+        "object_pairs_hook": object_from_pairs,
+        "parse_float": finite_float,
+        "parse_constant": lambda name: refuse(f"{name} is not a JSON number"),
+    }
+    try:
+        try:
+            data = json.loads(text, **hooks)
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            # Only an over-long integer gets here; checking every integer would cost the
+            # common case, so the file is read again to find it.
+            data = json.loads(text, parse_int=bounded_int, **hooks)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}", where=where
-        ) from exc
+        raise ParseProblem(f"line {exc.lineno} column {exc.colno}", exc.msg) from exc
     except RecursionError as exc:
-        raise InputError("JSON nested too deeply", where=where) from exc
+        raise ParseProblem("", "nested too deeply") from exc
+    if refused:
+        culprit, problem = refused[0]
+        raise ParseProblem(_path_of(data, culprit), problem)
+    return data
+
+
+def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
+def _shorten(literal: str) -> str:
+    return literal if len(literal) <= 20 else f"{literal[:17]}..."
+
+
+def _path_of(tree: Any, culprit: object) -> str:
+    """The JSON path (``a.b[3]``) of the object ``culprit`` inside ``tree`` (by identity)."""
+    from gate.sources.shape import at  # the sources' own path notation
+
+    pending: list[tuple[Any, str]] = [(tree, "")]
+    while pending:
+        value, place = pending.pop()
+        if value is culprit:
+            return place
+        if isinstance(value, dict):
+            pending.extend((item, at(place, key)) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((item, at(place, index)) for index, item in enumerate(value))
+    return ""
+
+
+MAX_YAML_ALIAS_NODES = 10_000
+"""How many nodes YAML aliases may add to a document by repeating what an anchor holds.
+
+Waivers, data and METADATA blocks are written by hand, where an alias saves a few lines;
+a few hundred bytes of nested aliases (a "billion laughs") would otherwise expand to
+gigabytes in every walk of the loaded value."""
+
+MAX_NESTING = 200
+"""The deepest nesting of a hand-written YAML/JSON file (deeper ones are crafted)."""
 
 
 def parse_structured(text: str, *, as_yaml: bool) -> Any:
-    """Parse JSON, or YAML with ``yaml.safe_load`` (no tags); raise ValueError naming the place."""
-    if not as_yaml:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    import yaml  # lazily: only YAML files pay for it
+    """Parse strict JSON, or bounded YAML (safe subset, no tags); raise :class:`ParseProblem`.
 
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        place = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise ValueError(f"{place}{exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from exc
+    Both refuse duplicate keys; YAML also refuses aliases that expand past
+    :data:`MAX_YAML_ALIAS_NODES` or refer to themselves.
+    """
+    if not as_yaml:
+        data = load_strict_json(text)
+    else:
+        import yaml  # lazily: only YAML files pay for it
+
+        try:
+            data = yaml.load(text, Loader=bounded_yaml_loader())  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            raise yaml_problem(exc) from exc
+        except RecursionError as exc:  # the pure-Python parser, when libyaml is absent
+            raise ParseProblem("", "nested too deeply") from exc
+    if _depth_exceeds(data, MAX_NESTING):
+        raise ParseProblem("", f"nested more than {MAX_NESTING} levels deep")
+    return data
+
+
+def yaml_problem(exc: Exception, first_line: int = 1) -> ParseProblem:
+    """The place (``line L column C``, lines counted from ``first_line``) and problem of a YAML error."""
+    mark = getattr(exc, "problem_mark", None)
+    place = f"line {mark.line + first_line} column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ParseProblem(place, problem)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+@cache
+def bounded_yaml_loader() -> type[Any]:
+    """A safe YAML loader (libyaml's when present) that refuses alias bombs and duplicate keys."""
+    import yaml
+    from yaml.constructor import ConstructorError
+    from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class BoundedLoader(base):  # type: ignore[misc, valid-type]
+        def get_single_data(self) -> Any:
+            node = self.get_single_node()
+            if node is None:
+                return None
+            self._check_graph(node)
+            return self.construct_document(node)
+
+        def _check_graph(self, root: Node) -> None:
+            # Aliases make the node graph a DAG: each node's expanded size is computed
+            # once (post-order, iteratively), so checking costs the file's size, not the bomb's.
+            size: dict[int, int] = {}
+            open_nodes: set[int] = set()
+            stack: list[tuple[Node, bool]] = [(root, False)]
+            while stack:
+                node, children_done = stack.pop()
+                key = id(node)
+                children = _children(node)
+                if children_done:
+                    open_nodes.discard(key)
+                    size[key] = 1 + sum(size[id(child)] for child in children)
+                    continue
+                if key in size:
+                    continue
+                if key in open_nodes:
+                    raise ConstructorError(
+                        None, None, "an alias refers to the node that holds it", node.start_mark
+                    )
+                open_nodes.add(key)
+                if isinstance(node, MappingNode):
+                    self._refuse_duplicate_keys(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in children if id(child) not in size)
+            added = size[id(root)] - len(size)
+            if added > MAX_YAML_ALIAS_NODES:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"aliases expand this document by {added:,} nodes, more than the"
+                    f" {MAX_YAML_ALIAS_NODES:,} allowed",
+                    _largest_anchor(size, root).start_mark,
+                )
+
+        def _refuse_duplicate_keys(self, node: MappingNode) -> None:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+
+    def _children(node: Node) -> list[Node]:
+        if isinstance(node, MappingNode):
+            return [item for pair in node.value for item in pair]
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        return []
+
+    def _largest_anchor(size: dict[int, int], root: Node) -> Node:
+        # the biggest node reached more than once: the anchor that names the bomb
+        counts: dict[int, int] = {}
+        nodes: dict[int, Node] = {}
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            key = id(node)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] == 1:
+                nodes[key] = node
+                stack.extend(_children(node))
+        shared = [key for key, count in counts.items() if count > 1] or [id(root)]
+        return nodes[max(shared, key=size.__getitem__)]
+
+    return BoundedLoader

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate import __version__
-from gate.document import SEVERITY_ORDER, Context, Document, Scan, Subject
+from gate.document import SEVERITY_ORDER, Context, Document, Evidence, Scan, Subject
 from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.inputs import parse_json, read_input
@@ -20,6 +20,7 @@ from gate.policy import PolicyBundle
 from gate.policy import load_policies as load_policy_paths
 from gate.reference import parse_reference
 from gate.sources import SOURCES, Fragment, InputFile, detect
+from gate.sources.base import accepts_forced, describe_json
 from gate.verdict import (
     Counts,
     EngineInfo,
@@ -75,6 +76,14 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
             raise UsageError(
                 f"unknown input type {forced!r}; choose from {', '.join(sorted(SOURCES))}"
             )
+        if not accepts_forced(source, data):
+            # Parsing a misfit would yield an empty fragment that still counts as a scan.
+            raise InputError(
+                f"does not look like {forced}: expected {source.expected_shape}; "
+                f"found {describe_json(data)}",
+                where=source_file.path,
+                hint="drop --type to detect the format from the content",
+            )
     else:
         found = detect(data)
         if found is None:
@@ -123,7 +132,7 @@ def _build_document(settings: Settings, stage: str) -> Document:
         raise UsageError("no input files given", hint="gate check trivy.json image-inspect.json")
     seen: dict[str, str] = {}
     fragments: list[Fragment] = []
-    scans: list[Scan] = []
+    files: list[InputFile] = []
     for given in settings.inputs:
         forced = settings.types.get(given) or settings.types.get("*")
         source_file, fragment = read_fragment(given, forced)
@@ -134,19 +143,20 @@ def _build_document(settings: Settings, stage: str) -> Document:
             )
         seen[source_file.sha256] = source_file.path
         fragments.append(fragment)
-        scans.append(_scan(source_file, fragment))
+        files.append(source_file)
     reference = parse_reference(settings.image) if settings.image else None
     if settings.image and reference is not None and reference.repository is None:
         raise UsageError(f"--image {settings.image!r} is not an image reference")
-    merged = merge_fragments(fragments, reference)
+    merged = merge_fragments(fragments, reference, [f.path for f in files])
+    evidence = merged.pop("evidence")
     return Document(
         **merged,
-        scans=scans,
+        scans=[_scan(*parts) for parts in zip(files, fragments, evidence)],
         context=Context(stage=stage, evaluated_at=format_time(settings.evaluation_time())),
     )
 
 
-def _scan(source_file: InputFile, fragment: Fragment) -> Scan:
+def _scan(source_file: InputFile, fragment: Fragment, evidence: Evidence) -> Scan:
     return Scan(
         tool=fragment.tool,
         tool_version=fragment.tool_version,
@@ -166,6 +176,7 @@ def _scan(source_file: InputFile, fragment: Fragment) -> Scan:
         packages=len(fragment.packages),
         vex_statements=len(fragment.vex),
         attestations=len(fragment.attestations),
+        evidence=evidence,
     )
 
 
@@ -247,7 +258,7 @@ def _evaluate(settings: Settings) -> Verdict:
         from gate.explain import explain
 
         results = explain(results, document, bundle)
-    outcome = apply_waivers(results, waivers, document.subject.reference, now)
+    outcome = apply_waivers(results, waivers, document.subject.reference, now, rules)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
     return Verdict(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
+from gate.errors import UsageError
 from gate.formats.base import Formatter
 from gate.formats.json import JsonFormatter
 from gate.formats.table import TableFormatter
@@ -9,7 +12,57 @@ from gate.formats.table import TableFormatter
 FORMATS: dict[str, Formatter] = {f.name: f for f in (TableFormatter(), JsonFormatter())}
 """Formatters by name, ``table`` (for people) first."""
 
-EXTENSIONS = {".json": "json", ".txt": "table"}
-"""``--output`` file extensions that imply a format when ``--format`` is not given."""
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".csv": "csv",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+}
+"""``--output`` extensions that name a format: the format written must be that one (whether
+or not gate can write it yet), so that a table never lands in ``verdict.json``."""
 
-__all__ = ["EXTENSIONS", "FORMATS", "Formatter"]
+PLAIN_TEXT_EXTENSIONS = frozenset({"", ".txt", ".text", ".log", ".out"})
+"""Extensions that name no format: table unless ``--format`` says otherwise."""
+
+DEFAULT_FORMAT = "table"
+
+
+def output_format_for(requested: str | None, output: str | None) -> str:
+    """The format to write: ``--format`` if given, else the ``--output`` extension's.
+
+    Raises :class:`UsageError` when the two disagree, when the extension names a format
+    gate cannot write, or when an unknown extension leaves the format a guess.
+    """
+    if output is None or output == "-":
+        return requested or DEFAULT_FORMAT
+    suffix = PurePath(output).suffix.lower()
+    named = EXTENSIONS.get(suffix)
+    if named is None:
+        if requested is None and suffix not in PLAIN_TEXT_EXTENSIONS:
+            raise UsageError(
+                f"cannot tell the output format from the extension {suffix!r}",
+                where=output,
+                hint=f"give --format ({', '.join(FORMATS)})",
+            )
+        return requested or DEFAULT_FORMAT
+    if requested is not None and requested != named:
+        raise UsageError(
+            f"--format {requested} would write {requested} into a {suffix} file ({named})",
+            where=output,
+            hint=f"use --format {named} or an output name ending in the format's extension",
+        )
+    if named not in FORMATS:
+        raise UsageError(
+            f"a {suffix} file asks for {named} output, which gate cannot write",
+            where=output,
+            hint=f"choose one of {', '.join(FORMATS)} with --format and a matching name",
+        )
+    return named
+
+
+__all__ = ["EXTENSIONS", "FORMATS", "Formatter", "output_format_for"]

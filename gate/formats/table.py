@@ -6,6 +6,7 @@ import io
 import json
 from typing import TYPE_CHECKING
 
+from gate.output import printable
 from gate.verdict import Result, Verdict
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def subject_label(verdict: Verdict) -> str:
 
 
 def summary_line(verdict: Verdict) -> str:
-    """One line for logs: decision, image, stage and tallies."""
+    """One line for logs: decision, image, stage and tallies (control characters escaped)."""
     counts = verdict.counts
     parts = [
         f"{counts.violations} violation{'s' if counts.violations != 1 else ''}",
@@ -39,7 +40,7 @@ def summary_line(verdict: Verdict) -> str:
         parts.append(f"{counts.waived} waived")
     if counts.waiver_problems:
         parts.append(f"{counts.waiver_problems} waiver problem(s)")
-    return (
+    return printable(
         f"{verdict.decision.upper()}: {subject_label(verdict)} at stage {verdict.stage}: "
         + ", ".join(parts)
     )
@@ -61,9 +62,10 @@ def _reason(result: Result) -> str:
 
 
 def _escape(text: str) -> str:
+    """Text from inputs, policies or waivers shown as written: no control codes, no markup."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text, keep_newlines=True))
 
 
 class TableFormatter:
@@ -82,6 +84,7 @@ class TableFormatter:
             no_color=not color,
             width=width or 120,
             highlight=False,
+            emoji=False,
             soft_wrap=False,
         )
         self._write(console, verdict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ class Fragment:
     artifact_name: str | None = None
     artifact_type: str | None = None
     artifact_digests: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    """Every other reference the file gives for its artifact (all of an image's tags)."""
     database: dict[str, str] = field(default_factory=dict)
     kinds: list[ScanKind] = field(default_factory=list)
     subject: Subject = field(default_factory=Subject)
@@ -64,6 +67,9 @@ class Source(Protocol):
     format: ClassVar[str]
     """Registry key and ``--type`` value, e.g. ``trivy-json``."""
 
+    expected_shape: ClassVar[str]
+    """What :meth:`matches` looks for, in words: the message when ``--type`` forces a misfit."""
+
     def matches(self, data: Any) -> bool:
         """Return True when parsed JSON ``data`` looks like this format (cheap, no deep walk)."""
         ...
@@ -71,6 +77,35 @@ class Source(Protocol):
     def parse(self, data: Any, source: InputFile) -> Fragment:
         """Normalise ``data`` read from ``source``; raise :class:`SourceError` if it is invalid."""
         ...
+
+
+def accepts_forced(source: Source, data: Any) -> bool:
+    """Return True when ``data`` may be read as ``source``'s format because ``--type`` says so.
+
+    The source's own ``matches`` decides, so that forcing a format never turns another
+    tool's report into an empty scan; a source with a shape that only ``--type`` may claim
+    (hadolint's ``[]``) widens this with its own ``accepts_forced``.
+    """
+    widened = getattr(source, "accepts_forced", None)
+    return bool(widened(data)) if callable(widened) else source.matches(data)
+
+
+def describe_json(data: Any) -> str:
+    """Name the top-level shape of parsed JSON briefly, for messages (keys are quoted, capped)."""
+    if isinstance(data, dict):
+        if not data:
+            return "an empty object"
+        keys = [json.dumps(str(key)) for key in list(data)[:_KEYS_SHOWN]]
+        more = f" and {len(data) - _KEYS_SHOWN} more" if len(data) > _KEYS_SHOWN else ""
+        return f"an object with keys {', '.join(keys)}{more}"
+    if isinstance(data, list):
+        return f"an array of {len(data)} item{'s' if len(data) != 1 else ''}"
+    if isinstance(data, str):
+        return "a string"
+    return "null" if data is None else f"the {type(data).__name__} {data!r}"
+
+
+_KEYS_SHOWN = 6
 
 
 def fail(source: InputFile, place: str, message: str) -> SourceError:

@@ -81,6 +81,9 @@ class CsafSource:
     """CSAF 2.0 and 2.1 JSON documents of category ``csaf_vex``."""
 
     format: ClassVar[str] = "csaf-vex"
+    expected_shape: ClassVar[str] = (
+        'a "document" object with "csaf_version" and category "csaf_vex"'
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for an object whose ``document`` has ``csaf_version`` and is csaf_vex."""

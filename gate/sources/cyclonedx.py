@@ -131,6 +131,7 @@ class CycloneDxSource:
     """CycloneDX JSON BOMs, VEX documents and scanner output (Trivy, Grype, Syft)."""
 
     format: ClassVar[str] = "cyclonedx"
+    expected_shape: ClassVar[str] = '"bomFormat": "CycloneDX"'
 
     def matches(self, data: Any) -> bool:
         """CycloneDX JSON says what it is: ``bomFormat`` is ``CycloneDX``."""

@@ -43,6 +43,9 @@ class DockerInspectSource:
     """``docker inspect`` / ``docker image inspect`` / ``podman inspect`` output."""
 
     format: ClassVar[str] = "docker-inspect"
+    expected_shape: ClassVar[str] = (
+        'an array whose first object has "Id" and one of "Config", "RepoTags", "RootFS", "State"'
+    )
 
     def matches(self, data: Any) -> bool:
         """Inspect output is an array whose first object has ``Id`` and an inspect key."""
@@ -117,6 +120,7 @@ def _describe_image(fragment: Fragment, obj: dict[str, Any], source: InputFile, 
     podman_digest = digest(optional_string(obj.get("Digest"), source, at(place, "Digest")))
     own_id = image_id(optional_string(obj.get("Id"), source, at(place, "Id")))
     fragment.artifact_name = tags[0] if tags else None
+    fragment.names = [*tags, *repo_digests]
     fragment.artifact_digests = unique([own_id, *pinned, index_digest, podman_digest])
     fragment.subject = subject(
         first_reference([*tags, *repo_digests]),

@@ -39,6 +39,9 @@ class DockleSource:
     """Dockle's JSON report: CIS Docker benchmark and Dockle checkpoints of one image."""
 
     format: ClassVar[str] = "dockle-json"
+    expected_shape: ClassVar[str] = (
+        'a "details" array and a "summary" object with "fatal" and "pass"'
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for an object with a ``details`` array and a dockle ``summary``.

@@ -123,6 +123,7 @@ class GrypeSource:
     """Grype's native JSON report."""
 
     format: ClassVar[str] = "grype-json"
+    expected_shape: ClassVar[str] = 'a "matches" array and a "descriptor" or "source" key'
 
     def matches(self, data: Any) -> bool:
         """Grype reports are objects with a ``matches`` array and a descriptor or source."""

@@ -52,6 +52,7 @@ class HadolintSource:
     """hadolint's JSON output: an array of Dockerfile lint findings."""
 
     format: ClassVar[str] = "hadolint-json"
+    expected_shape: ClassVar[str] = 'an array of objects with "code", "level" and "file"'
 
     def matches(self, data: Any) -> bool:
         """Return True for a non-empty array whose items all have ``code``, ``level``, ``file``.
@@ -66,6 +67,10 @@ class HadolintSource:
                 for item in data
             )
         )
+
+    def accepts_forced(self, data: Any) -> bool:
+        """Under ``--type hadolint-json``, also accept the ``[]`` of a clean Dockerfile."""
+        return data == [] or self.matches(data)
 
     def parse(self, data: Any, source: InputFile) -> Fragment:
         """Map every finding; raise :class:`~gate.errors.SourceError` for a misshapen one."""

@@ -76,6 +76,10 @@ class HarborSource:
     """Harbor's vulnerability report, wrapped in its MIME-type key or bare."""
 
     format: ClassVar[str] = "harbor"
+    expected_shape: ClassVar[str] = (
+        'a "scanner" object, "generated_at" and a "vulnerabilities" array (bare or under a '
+        "Harbor report MIME-type key)"
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for a bare report or an object keyed by a Harbor report MIME type."""

@@ -22,6 +22,9 @@ class ImageConfigSource:
     """An image config blob (``application/vnd.oci.image.config.v1+json`` and Docker's)."""
 
     format: ClassVar[str] = "image-config"
+    expected_shape: ClassVar[str] = (
+        '"architecture", "os" and "config" or "rootfs", without manifest keys'
+    )
 
     def matches(self, data: Any) -> bool:
         """A config names its platform and has a ``config`` or ``rootfs``, but no manifest keys."""

@@ -108,6 +108,9 @@ class ImageManifestSource:
     """An image manifest, manifest list or index (OCI or Docker, any schema)."""
 
     format: ClassVar[str] = "image-manifest"
+    expected_shape: ClassVar[str] = (
+        '"schemaVersion" and "layers", "manifests", "fsLayers" or "config" with "mediaType"'
+    )
 
     def matches(self, data: Any) -> bool:
         """Manifests have ``schemaVersion`` and layers, entries, fsLayers or a typed config."""

@@ -60,6 +60,7 @@ class OpenVexSource:
     """OpenVEX JSON documents, v0.0.1 and v0.2.0."""
 
     format: ClassVar[str] = "openvex"
+    expected_shape: ClassVar[str] = 'an OpenVEX "@context"'
 
     def matches(self, data: Any) -> bool:
         """Return True when ``data`` is an object whose ``@context`` is OpenVEX's."""

@@ -126,6 +126,10 @@ class ProvenanceSource:
     """In-toto statements: bare, in a DSSE envelope, a Sigstore bundle or gcloud output."""
 
     format: ClassVar[str] = "in-toto"
+    expected_shape: ClassVar[str] = (
+        'an in-toto "_type", a DSSE "payloadType", a Sigstore bundle "mediaType" or a gcloud '
+        '"provenance_summary"'
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for one of the four shapes the module docstring lists."""

@@ -212,6 +212,7 @@ class SarifSource:
     """A SARIF 2.1.0 log from any scanner."""
 
     format: ClassVar[str] = "sarif"
+    expected_shape: ClassVar[str] = 'a "runs" array and a SARIF "$schema" or "version": "2.1.0"'
 
     def matches(self, data: Any) -> bool:
         """Return True for an object with a ``runs`` array that declares itself SARIF.

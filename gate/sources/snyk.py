@@ -242,6 +242,10 @@ class SnykSource:
     """Snyk CLI JSON: one project result or the ``--all-projects`` array of them."""
 
     format: ClassVar[str] = "snyk-json"
+    expected_shape: ClassVar[str] = (
+        'a "vulnerabilities" array and "packageManager", "projectName" or "ok" (or an array '
+        "of such projects)"
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for a project result, or a non-empty array of only project results."""

@@ -58,6 +58,7 @@ class SpdxSource:
     """SPDX 2.x JSON documents (Syft, Trivy and others)."""
 
     format: ClassVar[str] = "spdx-json"
+    expected_shape: ClassVar[str] = '"SPDXID" and an "spdxVersion" starting with "SPDX-"'
 
     def matches(self, data: Any) -> bool:
         """SPDX JSON states its version (``SPDX-2.3``) and the document's ``SPDXID``."""

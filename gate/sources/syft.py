@@ -52,6 +52,7 @@ class SyftSource:
     """Syft's own JSON SBOM."""
 
     format: ClassVar[str] = "syft-json"
+    expected_shape: ClassVar[str] = 'an "artifacts" array and "descriptor" and "schema" objects'
 
     def matches(self, data: Any) -> bool:
         """Syft JSON has ``artifacts`` (a list) with ``descriptor`` and ``schema`` objects."""

@@ -118,6 +118,10 @@ class TrivySource:
     """Trivy's JSON report: SchemaVersion 2, legacy result arrays and ``null``."""
 
     format: ClassVar[str] = "trivy-json"
+    expected_shape: ClassVar[str] = (
+        '"SchemaVersion" and "Results", "ArtifactName" or "ArtifactType" (and no "kind" or '
+        '"matches")'
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True when ``data`` is shaped like a Trivy JSON report.

@@ -115,6 +115,9 @@ class TrivyOperatorSource:
     """trivy-operator's ``VulnerabilityReport`` custom resource, alone or in a list."""
 
     format: ClassVar[str] = "trivy-operator"
+    expected_shape: ClassVar[str] = (
+        'a trivy-operator VulnerabilityReport "kind" and "apiVersion", or a list of them'
+    )
 
     def matches(self, data: Any) -> bool:
         """Return True for a vulnerability report resource or a list of them.

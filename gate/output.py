@@ -1,0 +1,189 @@
+"""Where gate writes: standard output or an ``--output`` file; and text made safe for terminals.
+
+Rules for ``--output PATH`` (``-`` is standard output):
+
+* an existing path that is not a regular file (a FIFO, ``/dev/null``, ``/dev/stdout``, a
+  symlink to ``/proc/self/fd/1``) is opened and written in place, never replaced, so a
+  device node stays a device node;
+* anything else is written atomically: a uniquely named temporary file beside the target
+  is written, synced and renamed over it, so a failed run never leaves half a report and
+  parallel runs to one path all succeed (the last rename wins);
+* a symlink to a regular file is written through: the file it points at is replaced
+  atomically and the link is kept;
+* a path that would overwrite something gate reads (an input, ``--data``, ``--waivers``,
+  a policy file or anything inside a policy directory) is refused before any evaluation.
+
+Lightweight on purpose: ``gate.cli`` imports it for every error line.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+
+from gate.errors import GateError, UsageError
+
+STDOUT = "-"
+"""The ``--output`` value that means standard output."""
+
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+"""Unicode bidirectional overrides and isolates: they can make a terminal show text reordered."""
+
+
+def _is_control(code: int, keep_newlines: bool) -> bool:
+    if code in (0x0A, 0x09):
+        return not keep_newlines
+    return code < 0x20 or 0x7F <= code <= 0x9F or code in _BIDI_CONTROLS
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """Return ``text`` with control characters shown as escapes (``\\x1b``, ``\\u202e``).
+
+    Report titles, messages and names come from files anyone may have written; printed raw,
+    an ANSI sequence could clear the screen and draw a fake PASS, a carriage return could
+    overwrite a FAIL, and a bidi override could reorder it. ``keep_newlines`` keeps line
+    breaks and tabs (table cells); single-line output (summary, ``error:``) escapes them too.
+    """
+    if all(not _is_control(ord(char), keep_newlines) for char in text):
+        return text
+    return "".join(
+        _escaped(char) if _is_control(ord(char), keep_newlines) else char for char in text
+    )
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def check_output_path(
+    output: str, *, reads: Iterable[str], policy_paths: Iterable[str | Path]
+) -> None:
+    """Refuse (:class:`UsageError`) an ``--output`` that cannot or must not be written.
+
+    ``reads`` are the files the run reads (inputs, data, waivers); ``policy_paths`` the
+    policy files and directories. Runs before any evaluation, so a refusal writes nothing.
+    """
+    if output == STDOUT:
+        return
+    if not output.strip():
+        raise UsageError("--output is empty; give a file name or '-' for standard output")
+    if os.path.isdir(output):
+        raise UsageError("--output names a directory, not a file", where=output)
+    if not _is_special(output):
+        target = Path(os.path.realpath(output))
+        if not target.parent.is_dir():
+            raise UsageError(
+                f"--output directory {str(target.parent)!r} does not exist", where=output
+            )
+        for given in reads:
+            if given != STDOUT and _same_file(target, given):
+                raise UsageError("--output would overwrite an input file", where=output)
+        for root in policy_paths:
+            resolved = Path(os.path.realpath(root))
+            if target == resolved or resolved in target.parents:
+                raise UsageError(
+                    "--output would write into a policy directory or over a policy file",
+                    where=output,
+                )
+
+
+def _is_special(output: str) -> bool:
+    """True when ``output`` exists and is not a regular file (after following symlinks)."""
+    try:
+        return not stat.S_ISREG(os.stat(output).st_mode)
+    except OSError:
+        return False
+
+
+def _same_file(target: Path, given: str) -> bool:
+    try:
+        return os.path.samefile(target, given)
+    except OSError:  # one side does not exist (yet): compare where they would be
+        return target == Path(os.path.realpath(given))
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write ``text`` to standard output (``None`` or ``-``) or to the file ``output``.
+
+    Raises :class:`GateError` (no verdict) when it cannot be written: a report that never
+    arrived must not look like a pass.
+    """
+    if output is None or output == STDOUT:
+        _write_stdout(text)
+    elif _is_special(output):
+        _write_in_place(text, output)
+    else:
+        _write_atomically(text, output)
+
+
+def _write_stdout(text: str) -> None:
+    stream = sys.stdout
+    if stream is None:  # started with descriptor 1 closed (`gate check ... >&-`)
+        raise GateError("cannot write output: standard output is closed")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError as exc:
+        _silence_stdout()
+        raise GateError("cannot write output: the reader of standard output went away") from exc
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise GateError(f"cannot write output: {reason}") from exc
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; into a broken pipe that prints a traceback and
+    # turns the exit code into 120. Point descriptor 1 at /dev/null so only ours remains.
+    with suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _write_in_place(text: str, output: str) -> None:
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise GateError(f"cannot write output: {exc.strerror or exc}", where=output) from exc
+
+
+def _write_atomically(text: str, output: str) -> None:
+    target = Path(os.path.realpath(output))  # through a symlink: replace its file, keep it
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except OSError as exc:
+        if temporary is not None:
+            with suppress(OSError):
+                os.unlink(temporary)
+        raise GateError(f"cannot write output: {exc.strerror or exc}", where=output) from exc
+
+
+def _umask() -> int:
+    # Reading the umask by setting it would race with other threads creating files.
+    with suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
