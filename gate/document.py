@@ -59,6 +59,12 @@ class Subject(Model):
     image_id: str | None = Field(
         None, description="Image ID (config digest 'sha256:…'), when known."
     )
+    names: list[str] = Field(
+        default_factory=list,
+        description="Every reference under which the inputs themselves name this image (the "
+        "metadata's tags, the targets of scans about it); --image alone adds none. Waiver "
+        "'image:' scopes are matched against these.",
+    )
 
 
 class Healthcheck(Model):
@@ -145,6 +151,12 @@ class Package(Model):
     )
     purl: str | None = Field(None, description="Package URL, when known.")
     path: str | None = Field(None, description="File the package was found in, when known.")
+    unresolved: str | None = Field(
+        None,
+        description="Set when the report names no package for the finding (a reference that "
+        "resolves to nothing, to the image itself or to its operating system): why. The "
+        "finding is kept, as one of the image; 'name' is then what the reference named.",
+    )
 
 
 class FindingSource(Model):
@@ -184,7 +196,17 @@ class Vulnerability(Model):
     """One vulnerability in one package version, merged across scanners."""
 
     id: str = Field(description="Primary id: the CVE when one is known, else the scanner's id.")
-    aliases: list[str] = Field(default_factory=list, description="Other ids (GHSA, distro ids…).")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other ids of this same vulnerability (GHSA, OSV, a distro's per-CVE id); "
+        "findings sharing one are one vulnerability, and waivers and VEX match them.",
+    )
+    advisories: list[str] = Field(
+        default_factory=list,
+        description="Vendor advisories that cover this vulnerability (RHSA, DSA, USN, ALAS…), "
+        "or the id of a scanner listing that named several CVEs; an advisory may cover many "
+        "vulnerabilities, so it never joins findings and waivers and VEX never match it.",
+    )
     severity: Severity = Field(description="Highest severity any source gave.")
     cvss: Cvss | None = Field(
         None, description="Preferred CVSS rating (newest version, NVD first)."
@@ -297,9 +319,7 @@ class Attestation(Model):
     Presence only: signatures are recorded as present or not, never as verified.
     """
 
-    kind: AttestationKind = Field(
-        description="What the predicate is, from its predicate type."
-    )
+    kind: AttestationKind = Field(description="What the predicate is, from its predicate type.")
     predicate_type: str | None = Field(None, description="In-toto predicate type URI.")
     subjects: list[dict[str, Any]] = Field(
         default_factory=list, description="Statement subjects: [{'name', 'digest': {alg: hex}}]."
@@ -340,6 +360,35 @@ ScanKind = Literal[
 ]
 
 
+SubjectMatch = Literal["defines", "digest", "name", "other-image", "unnamed", "unverifiable"]
+
+
+class Evidence(Model):
+    """Whether an input is about the image being gated, and so what it can prove."""
+
+    match: SubjectMatch = Field(
+        description="How the input relates to the gated image: 'defines' (image metadata or "
+        "--image: where the identity comes from), 'digest' (one of its digests is the image's), "
+        "'name' (same registry and repository, and tag when both have one; no digests to "
+        "compare), 'other-image' (it names another image), 'unnamed' (it names no image), "
+        "'unverifiable' (it names an image, but the gated image is known by nothing "
+        "comparable)."
+    )
+    names: list[str] = Field(
+        default_factory=list,
+        description="What the input names: image references, digests, pkg:oci URLs.",
+    )
+    counts_for: list[ScanKind] = Field(
+        default_factory=list,
+        description="The kinds this input proves about the gated image: its kinds when it is "
+        "about it ('defines', 'digest', 'name'), none otherwise; an SBOM without packages "
+        "is not an SBOM of anything. Required-evidence rules count only these.",
+    )
+    note: str | None = Field(
+        None, description="Why the input counts for less than its kinds, for messages."
+    )
+
+
 class Scan(Model):
     """One input file and what it says about where it came from."""
 
@@ -371,6 +420,10 @@ class Scan(Model):
     packages: int = Field(0, description="SBOM packages this file listed.")
     vex_statements: int = Field(0, description="VEX statements this file made.")
     attestations: int = Field(0, description="Attestations this file carried.")
+    evidence: Evidence = Field(
+        default_factory=lambda: Evidence(match="unnamed"),
+        description="Whether this input is about the gated image (only then does it count).",
+    )
 
 
 class Context(Model):

@@ -12,11 +12,13 @@ Rules, documented in the README:
 - VEX statements are applied after merging (:func:`gate.vex.apply_vex`).
 - SBOM packages merge by package URL, qualifiers ignored (:func:`merge_packages`).
 - Attestations are kept as given and marked as matching the gated image or not.
+- Which image is gated, and which inputs are about it, is :mod:`gate.evidence`'s to
+  decide; image configuration and VEX come only from inputs about the gated image.
 - Secrets merge on (rule, file, line), misconfigurations on (id, target, line, message),
   licences on (name, package, target).
-- Subject and image fields come from the input with the highest authority that has a
-  value: ``--image`` beats dedicated image metadata (docker inspect, image config,
-  manifest) which beats what a scanner copied into its report; ties go to input order.
+- Image fields come from the input about the gated image with the highest authority that
+  has a value: dedicated image metadata (docker inspect, image config, manifest) beats
+  what a scanner copied into its report; ties go to input order.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from gate.document import (
     Subject,
     Vulnerability,
 )
+from gate.evidence import resolve
+from gate.identifiers import id_kind, identity_keys, named_cve, split_listing
+from gate.identity import ImageIdentity
 from gate.vex import apply_vex
 
 if TYPE_CHECKING:  # sources use this module: importing them here would be circular
@@ -88,7 +93,7 @@ def vulnerability_key(vuln: Vulnerability) -> tuple[str, str, str, str]:
 
 def is_cve(identifier: str) -> bool:
     """True for a CVE id (the id every scanner and VEX document can agree on)."""
-    return identifier.upper().startswith("CVE-")
+    return id_kind(identifier) == "cve"
 
 
 def cvss_rank(cvss: Cvss | None) -> tuple[int, bool, int]:
@@ -144,6 +149,7 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
             "status": status,
             "title": old.title or new.title,
             "description": old.description or new.description,
+            "advisories": _union(old.advisories, new.advisories),
             "urls": _union(old.urls, new.urls),
             "published": old.published or new.published,
             "sources": _merge_attributions(old.sources, new.sources),
@@ -175,9 +181,12 @@ def merge_vulnerabilities(items: Iterable[Vulnerability]) -> list[Vulnerability]
     """Merge duplicates, keeping first-seen order.
 
     Sources call this on their own listings (a report's repeats become one entry) and the
-    core on all fragments together (one entry per finding across scanners).
+    core on all fragments together (one entry per finding across scanners). Each listing
+    is first made one finding per vulnerability it names, advisories set apart
+    (:func:`gate.identifiers.split_listing`), whatever the source put in its aliases.
     """
-    return _merge_all(items, vulnerability_key, _merge_vulnerability)
+    listed = (finding for item in items for finding in split_listing(item))
+    return _merge_all(listed, vulnerability_key, _merge_vulnerability)
 
 
 def package_key(vuln: Vulnerability) -> tuple[str, str, str]:
@@ -194,12 +203,41 @@ def _root(parent: dict[str, str], name: str) -> str:
     return name
 
 
+class _Joins:
+    """A union-find over the ids of one package version's findings, in which no set ever
+    holds two different CVEs: a link that would make two CVEs one is refused."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.cve: dict[str, str] = {}
+        """Root → the CVE its set names."""
+
+    def root(self, name: str) -> str:
+        if name not in self.parent and id_kind(name) == "cve":
+            self.cve[name] = name
+        return _root(self.parent, name)
+
+    def link(self, a: str, b: str) -> None:
+        first, second = self.root(a), self.root(b)
+        if first == second:
+            return
+        named, other = self.cve.get(first), self.cve.get(second)
+        if named and other and named != other:
+            return  # an id claimed for two CVEs: it joins neither to the other
+        self.parent[second] = first
+        if other and not named:
+            self.cve[first] = other
+
+
 def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
     """Join entries of one package version whose ids are each other's aliases.
 
     One scanner files a finding under the GHSA, another under the CVE, and one of them
     states the alias: that is one vulnerability. Entries are grouped by package version
     first, so the cost stays linear; within a group, ids are joined with a union-find.
+    Only ids of the same vulnerability join (:func:`gate.identifiers.identity_keys`):
+    never advisories, and never two CVEs, even through a GHSA two reports tie to
+    different CVEs; an entry that names a CVE joins the set of that CVE, or none.
     """
     groups: dict[tuple[str, str, str], list[Vulnerability]] = {}
     for vuln in items:
@@ -209,14 +247,16 @@ def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
         if len(group) == 1:
             joined.extend(group)
             continue
-        parent: dict[str, str] = {}
+        joins = _Joins()
+        names: list[str] = []
         for vuln in group:
-            first = _root(parent, vuln.id.upper())
-            for alias in vuln.aliases:
-                parent[_root(parent, alias.upper())] = first
+            keys = identity_keys(vuln.id, vuln.aliases)
+            for key in keys[1:]:
+                joins.link(keys[0], key)
+            names.append(named_cve(keys) or keys[0])
         merged: dict[str, Vulnerability] = {}
-        for vuln in group:
-            key = _root(parent, vuln.id.upper())
+        for vuln, name in zip(group, names, strict=True):
+            key = joins.root(name)
             known = merged.get(key)
             merged[key] = vuln if known is None else _merge_vulnerability(known, vuln)
         joined.extend(merged.values())
@@ -258,25 +298,21 @@ def merge_packages(items: Iterable[InventoryPackage]) -> list[InventoryPackage]:
     return _merge_all(items, _package_identity, _merge_packages)
 
 
-METADATA_AUTHORITY = 5
-"""Fragments at or above this authority are dedicated image metadata (inspect, config,
-manifest): the digests they list are all names of the gated image."""
-
-
 def match_attestations(
-    attestations: Iterable[Attestation], subject: Subject, also: Iterable[str] = ()
+    attestations: Iterable[Attestation], identity: ImageIdentity
 ) -> list[Attestation]:
     """Record whether each attestation is about the gated image.
 
-    It is when a statement subject digest is the image's digest, its image ID, or another
-    digest image metadata gives for it (``also``: the platform manifests of an index).
+    It is when a statement subject digest is one the image goes by: its digest, its image
+    ID, or another digest image metadata gives for it (the platform manifests of an index).
     """
-    known = {d for d in (subject.digest, subject.image_id, *also) if d}
     matched = []
     for attestation in attestations:
         verdict = None
-        if known and attestation.subject_digests:
-            verdict = bool(known.intersection(attestation.subject_digests))
+        if identity.digests and attestation.subject_digests:
+            verdict = not identity.digests.isdisjoint(
+                d.lower() for d in attestation.subject_digests
+            )
         matched.append(attestation.model_copy(update={"matches_subject": verdict}))
     return matched
 
@@ -291,27 +327,35 @@ def _worst_first(vuln: Vulnerability) -> tuple[int, str, str, str]:
 
 
 def merge_fragments(
-    fragments: list[Fragment], image_reference: Subject | None = None
+    fragments: list[Fragment],
+    image_reference: Subject | None = None,
+    sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Combine fragments into the keyword arguments of :class:`gate.document.Document`."""
+    """Combine fragments into the keyword arguments of :class:`gate.document.Document`.
+
+    ``sources`` names each fragment's input (for messages); the result's ``evidence`` says,
+    per fragment, whether it is about the gated image (:func:`gate.evidence.resolve`).
+    """
+    names = sources if sources is not None else [f"input {i + 1}" for i in range(len(fragments))]
+    resolution = resolve(fragments, names, image_reference)
+    about = [resolution.about_subject(i) for i in range(len(fragments))]
     ranked = sorted(range(len(fragments)), key=lambda i: -fragments[i].authority)
-    subjects = [fragments[i].subject for i in ranked]
-    if image_reference is not None:
-        subjects.insert(0, image_reference)
-    images = [image for i in ranked if (image := fragments[i].image) is not None]
-    subject = _merge_subjects(subjects)
+    images = [image for i in ranked if about[i] and (image := fragments[i].image) is not None]
     vulnerabilities = join_aliases(
         merge_vulnerabilities(v for f in fragments for v in f.vulnerabilities)
     )
+    # VEX only from documents about this image: a statement in a document about another
+    # image (or about none) must not take a finding out of this verdict.
     statements = [
         replace(statement, order=(index, *statement.order))
         for index, fragment in enumerate(fragments)
+        if "vex" in resolution.evidence[index].counts_for
         for statement in fragment.vex
     ]
     if statements:
-        vulnerabilities = apply_vex(vulnerabilities, statements, subject)
+        vulnerabilities = apply_vex(vulnerabilities, statements, resolution.subject)
     return {
-        "subject": subject,
+        "subject": resolution.subject.model_copy(update={"names": resolution.names}),
         "image": _merge_images(images),
         "vulnerabilities": sorted(vulnerabilities, key=_worst_first),
         "secrets": _merge_all(
@@ -331,28 +375,10 @@ def merge_fragments(
         ),
         "packages": merge_packages(p for f in fragments for p in f.packages),
         "attestations": match_attestations(
-            (a for f in fragments for a in f.attestations),
-            subject,
-            (
-                d
-                for f in fragments
-                if f.authority >= METADATA_AUTHORITY
-                for d in f.artifact_digests
-            ),
+            (a for f in fragments for a in f.attestations), resolution.identity
         ),
+        "evidence": resolution.evidence,
     }
-
-
-_NAME_FIELDS = ("reference", "registry", "repository", "tag")
-
-
-def _merge_subjects(candidates: list[Subject]) -> Subject:
-    """Name fields come together from the first subject with a reference; ids one by one."""
-    named = next((s for s in candidates if s.reference), Subject())
-    values = {name: getattr(named, name) for name in _NAME_FIELDS}
-    for name in ("digest", "image_id"):
-        values[name] = next((getattr(s, name) for s in candidates if getattr(s, name)), None)
-    return Subject(**values)
 
 
 def _merge_images(candidates: list[Image]) -> Image:

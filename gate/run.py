@@ -85,7 +85,7 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
                 hint="drop --type to detect the format from the content",
             )
     else:
-        found = detect(data)
+        found = detect(data, source_file.path)
         if found is None:
             raise InputError(
                 "not a recognised report, SBOM, VEX, attestation or image metadata file",

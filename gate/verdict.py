@@ -89,9 +89,9 @@ class WaivedResult(Result):
 
 
 class WaiverProblem(VerdictModel):
-    """A waiver that needs attention: expired, expiring soon, or matching nothing."""
+    """A waiver that needs attention: expired, expiring, unused, or aimed at a locked rule."""
 
-    kind: Literal["expired", "expiring", "unused"]
+    kind: Literal["expired", "expiring", "unused", "not-waivable"]
     msg: str
     waiver: WaiverRef
 

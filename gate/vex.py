@@ -10,7 +10,10 @@ statement applies to is left as it is. Nothing is removed: policies decide what 
 A statement applies to a vulnerability when both of these hold:
 
 1. **Identity.** The statement's vulnerability id or one of its aliases equals the
-   vulnerability's id or one of its aliases, ignoring case.
+   vulnerability's id or one of its aliases, ignoring case, counting only ids of that same
+   vulnerability (:func:`gate.identifiers.identity_keys`): never an advisory (a statement
+   about ``RHSA-2024:1234`` or ``DSA-5417-1`` applies to nothing, since an advisory covers
+   many CVEs), and never when the statement and the vulnerability name different CVEs.
 2. **Product.** One of its products names the vulnerable package, or names the image
    being gated and, when the statement lists subcomponents, one subcomponent names the
    package (subcomponents narrow image products only; a package product matches by itself).
@@ -57,7 +60,8 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from gate.document import Package, Subject, VexAssessment, VexStatus, Vulnerability
-from gate.reference import parse_reference
+from gate.identifiers import id_kind, identity_keys, named_cve
+from gate.identity import ImageIdentity
 
 
 @dataclass(frozen=True)
@@ -190,82 +194,6 @@ def _package_products(values: tuple[str, ...]) -> tuple[_PackageId, ...]:
     return tuple(_purl_id(purl) for purl in purls if purl is not None and purl.type != "oci")
 
 
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-f]{32,}$")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-
-
-def _digest(value: str | None) -> str | None:
-    if value is None:
-        return None
-    lowered = value.strip().lower()
-    return lowered if _DIGEST.match(lowered) else None
-
-
-@dataclass(frozen=True)
-class _Image:
-    """What is known of the gated image's identity, from the subject."""
-
-    registry: str | None
-    repository: str | None
-    tag: str | None
-    digests: frozenset[str]
-
-    @classmethod
-    def of(cls, subject: Subject) -> _Image:
-        digests = (_digest(subject.digest), _digest(subject.image_id))
-        return cls(
-            registry=subject.registry,
-            repository=subject.repository,
-            tag=subject.tag,
-            digests=frozenset(d for d in digests if d),
-        )
-
-    def named_by(self, product: str) -> bool:
-        """Return True when ``product`` (digest, reference or ``pkg:oci`` URL) is this image."""
-        text = product.strip()
-        if text[:4].lower() == "pkg:":
-            return self._named_by_purl(text)
-        pinned = _digest(text)
-        if pinned is not None:
-            return pinned in self.digests
-        if text[:4].lower() == "cpe:":
-            return False
-        reference = parse_reference(text)
-        if reference.repository is None:
-            return False
-        return self._same(reference, _digest(reference.digest), reference.tag)
-
-    def _named_by_purl(self, text: str) -> bool:
-        purl = parse_purl(text)
-        if purl is None or purl.type != "oci":
-            return False
-        pinned = _digest(purl.version)
-        tag = purl.qualifiers.get("tag") or None
-        location = purl.qualifiers.get("repository_url")
-        if location:
-            location = _SCHEME.sub("", location.strip()).rstrip("/")
-            if location.rsplit("/", 1)[-1].lower() != purl.name.lower():
-                location = f"{location}/{purl.name}"
-            reference = parse_reference(location.lower())
-            return reference.repository is not None and self._same(reference, pinned, tag)
-        if pinned is not None and self.digests:
-            return pinned in self.digests
-        last_segment = (self.repository or "").rsplit("/", 1)[-1]
-        return bool(last_segment) and purl.name.lower() == last_segment and self._tag_fits(tag)
-
-    def _same(self, reference: Subject, pinned: str | None, tag: str | None) -> bool:
-        if pinned is not None and self.digests:
-            return pinned in self.digests
-        if self.repository is None or reference.repository != self.repository:
-            return False
-        if self.registry and reference.registry and reference.registry != self.registry:
-            return False
-        return self._tag_fits(tag)
-
-    def _tag_fits(self, tag: str | None) -> bool:
-        return tag is None or self.tag is None or tag == self.tag
-
-
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -308,7 +236,7 @@ class _Rule:
         return any(package.named_by(part) for part in self.subcomponents)
 
 
-def _rule(statement: VexStatement, position: int, image: _Image) -> _Rule:
+def _rule(statement: VexStatement, position: int, image: ImageIdentity) -> _Rule:
     instant = _instant(statement.timestamp)
     return _Rule(
         statement=statement,
@@ -340,22 +268,29 @@ def apply_vex(
     The result is a new list in the same order; a vulnerability a statement applies to is a
     copy with ``vex`` set, any other is returned as given. The inputs are not modified.
     """
-    image = _Image.of(subject)
-    index: dict[str, list[_Rule]] = {}
+    image = ImageIdentity.of(subject)
+    index: dict[str, list[tuple[_Rule, str | None]]] = {}
     for position, statement in enumerate(statements):
         rule = _rule(statement, position, image)
         if not rule.packages and not rule.names_image:
             continue  # names neither a package nor this image: can apply to nothing here
-        for key in {statement.vulnerability.upper(), *(a.upper() for a in statement.aliases)}:
-            index.setdefault(key, []).append(rule)
+        keys = identity_keys(statement.vulnerability, statement.aliases)
+        if id_kind(keys[0]) == "advisory":
+            continue  # one advisory covers many CVEs: it says nothing about any one of them
+        named = named_cve(keys)
+        for key in keys:
+            index.setdefault(key, []).append((rule, named))
     if not index:
         return list(vulnerabilities)
     result = []
     for vuln in vulnerabilities:
+        keys = identity_keys(vuln.id, vuln.aliases)
+        own = named_cve(keys)
         candidates = {
             rule.rank: rule
-            for key in (vuln.id, *vuln.aliases)
-            for rule in index.get(key.upper(), ())
+            for key in keys
+            for rule, named in index.get(key, ())
+            if named is None or own is None or named == own
         }
         best = None
         if candidates:

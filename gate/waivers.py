@@ -11,8 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gate.errors import WaiverError
+from gate.errors import PolicyError, WaiverError
+from gate.identifiers import identity_keys, is_advisory
 from gate.inputs import decode_text, parse_structured, read_bounded
+from gate.policy import RuleInfo
 from gate.verdict import Result, WaivedResult, WaiverProblem, WaiverRef
 
 MAX_WAIVERS_BYTES = 16 * 1024 * 1024
@@ -32,7 +34,7 @@ class Waiver:
         if ref.rule is not None and ref.rule != result.id:
             return False
         finding = result.finding or {}
-        if ref.vulnerability is not None and not _names_finding(ref.vulnerability, finding):
+        if ref.vulnerability is not None and not _names_vulnerability(ref.vulnerability, finding):
             return False
         if ref.package is not None and not _names_package(ref.package, finding):
             return False
@@ -41,10 +43,18 @@ class Waiver:
         return True
 
 
-def _names_finding(wanted: str, finding: dict[str, Any]) -> bool:
-    wanted = wanted.upper()
-    ids = [finding.get("id"), *(finding.get("aliases") or [])]
-    return any(isinstance(i, str) and i.upper() == wanted for i in ids)
+def _names_vulnerability(wanted: str, finding: dict[str, Any]) -> bool:
+    # Only a vulnerability finding, by the ids of that one vulnerability: a secret rule or
+    # misconfiguration check whose id happens to equal the text is not what was waived,
+    # and an advisory (RHSA, DSA…) covers many CVEs, so it names none of them.
+    if finding.get("kind") != "vulnerability" or is_advisory(wanted):
+        return False
+    own = finding.get("id")
+    aliases = finding.get("aliases")
+    if not isinstance(own, str) or not isinstance(aliases, list | None):
+        return False
+    keys = identity_keys(own, [a for a in aliases or [] if isinstance(a, str)])
+    return wanted.upper() in keys
 
 
 def _names_package(wanted: str, finding: dict[str, Any]) -> bool:
@@ -201,25 +211,40 @@ class WaiverOutcome:
 
 
 def apply_waivers(
-    results: list[Result], waivers: list[Waiver], reference: str | None, now: dt.datetime
+    results: list[Result],
+    waivers: list[Waiver],
+    reference: str | None,
+    now: dt.datetime,
+    rules: dict[str, RuleInfo] | None = None,
 ) -> WaiverOutcome:
     """Apply ``waivers`` to ``results`` as of ``now``.
 
     An unexpired waiver that matches moves the result to ``waived`` (first matching waiver
     is recorded). An expired waiver suppresses nothing and is reported; one expiring within
-    14 days is reported as ``expiring``; one that matched nothing as ``unused``.
+    14 days is reported as ``expiring``; one that matched nothing as ``unused``. Results of
+    a rule whose METADATA says ``custom.waivable: false`` (``rules``, by id) are never
+    waived: each waiver that would have waived one is reported as ``not-waivable``.
     """
+    locked = {rule_id for rule_id, info in (rules or {}).items() if not waivable(info)}
     active = [w for w in waivers if w.expires_at > now]
     used: set[int] = set()
+    refused: dict[int, list[str]] = {}
     kept: list[Result] = []
     waived: list[WaivedResult] = []
     for result in results:
-        waiver = next((w for w in active if w.matches(result, reference)), None)
-        if waiver is None:
+        if result.id in locked:
+            for waiver in active:
+                tried = refused.setdefault(waiver.ref.index, [])
+                if result.id not in tried and waiver.matches(result, reference):
+                    tried.append(result.id)
             kept.append(result)
             continue
-        used.add(waiver.ref.index)
-        waived.append(WaivedResult(**result.model_dump(), waiver=waiver.ref))
+        chosen = next((w for w in active if w.matches(result, reference)), None)
+        if chosen is None:
+            kept.append(result)
+            continue
+        used.add(chosen.ref.index)
+        waived.append(WaivedResult(**result.model_dump(), waiver=chosen.ref))
     problems: list[WaiverProblem] = []
     for waiver in waivers:
         ref = waiver.ref
@@ -234,11 +259,21 @@ def apply_waivers(
                     waiver=ref,
                 )
             )
-        elif ref.index not in used:
-            problems.append(
-                WaiverProblem(kind="unused", msg=f"waiver {label} matches nothing", waiver=ref)
+            continue
+        problems.extend(
+            WaiverProblem(
+                kind="not-waivable",
+                msg=f"waiver {label} would waive {rule_id} but the rule is not waivable "
+                "(custom.waivable: false)",
+                waiver=ref,
             )
-        elif waiver.expires_at - now <= EXPIRY_WARNING:
+            for rule_id in refused.get(ref.index, ())
+        )
+        if ref.index not in used and not refused.get(ref.index):
+            problems.append(
+                WaiverProblem(kind="unused", msg=f"waiver {label} {_unused(ref)}", waiver=ref)
+            )
+        elif ref.index in used and waiver.expires_at - now <= EXPIRY_WARNING:
             days = max(0, (waiver.expires_at - now).days)
             problems.append(
                 WaiverProblem(
@@ -248,6 +283,31 @@ def apply_waivers(
                 )
             )
     return WaiverOutcome(kept, waived, problems)
+
+
+def _unused(ref: WaiverRef) -> str:
+    if ref.vulnerability is not None and is_advisory(ref.vulnerability):
+        return (
+            f"matches nothing: {ref.vulnerability} is a vendor advisory, which may cover many "
+            "vulnerabilities, and advisories cannot be waived as a group; name each CVE"
+        )
+    return "matches nothing"
+
+
+def waivable(info: RuleInfo) -> bool:
+    """False when the rule's METADATA sets ``custom.waivable: false``: waivers never apply.
+
+    Anything but a boolean is a :class:`PolicyError` naming the METADATA block: a typo
+    such as ``waivable: "no"`` must not leave the rule waivable.
+    """
+    value = info.custom.get("waivable", True)
+    if not isinstance(value, bool):
+        raise PolicyError(
+            f"rule {info.id}: custom.waivable must be true or false, not {value!r}",
+            where=f"{info.path}:{info.line}",
+            hint="write `waivable: false` (no quotes) to keep waivers off this rule",
+        )
+    return value
 
 
 def _label(ref: WaiverRef) -> str:

@@ -6,6 +6,8 @@ import pytest
 
 from gate.document import FindingSource, Image, Package, Secret, Subject, Vulnerability
 from gate.merge import merge_fragments
+
+DIGEST_1, DIGEST_2, DIGEST_9 = (f"sha256:{digit * 64}" for digit in "129")
 from gate.sources.base import Fragment
 
 
@@ -72,16 +74,22 @@ def test_different_versions_or_ids_stay_apart_and_sort_worst_first():
 
 
 def test_image_fields_come_from_the_highest_authority_and_empty_user_is_root():
+    named = Subject(
+        reference="ghcr.io/acme/api:1", registry="ghcr.io", repository="acme/api", tag="1"
+    )
     report = Fragment(
         format="trivy-json",
         tool="trivy",
         authority=1,
+        subject=named,
         image=Image(user="app", os="linux", labels={"a": "1"}),
     )
     inspect = Fragment(
         format="docker-inspect",
         tool="docker",
         authority=10,
+        kinds=["metadata"],
+        subject=named,
         image=Image(user="", architecture="arm64"),
     )
     image = merge_fragments([report, inspect])["image"]
@@ -89,7 +97,24 @@ def test_image_fields_come_from_the_highest_authority_and_empty_user_is_root():
     assert (image.os, image.architecture, image.labels) == ("linux", "arm64", {"a": "1"})
 
 
-def test_subject_name_comes_whole_from_image_option_and_digests_from_metadata():
+def test_image_fields_of_another_image_are_not_taken():
+    other = Subject(
+        reference="nginx:1.25", registry="docker.io", repository="library/nginx", tag="1.25"
+    )
+    report = Fragment(
+        format="trivy-json",
+        tool="trivy",
+        authority=1,
+        subject=other,
+        image=Image(user="app", labels={"org.opencontainers.image.source": "x"}),
+    )
+    option = Subject(reference="ghcr.io/acme/api", registry="ghcr.io", repository="acme/api")
+    merged = merge_fragments([report], option)
+    assert merged["image"].user is None and merged["image"].labels == {}
+    assert merged["evidence"][0].match == "other-image"
+
+
+def test_subject_name_comes_from_image_option_and_not_from_a_scan_of_another_image():
     report = Fragment(
         format="trivy-json",
         tool="trivy",
@@ -98,17 +123,39 @@ def test_subject_name_comes_whole_from_image_option_and_digests_from_metadata():
             registry="docker.io",
             repository="acme/api",
             tag="latest",
-            digest="sha256:1",
+            digest=DIGEST_1,
         ),
     )
     option = Subject(reference="ghcr.io/acme/api", registry="ghcr.io", repository="acme/api")
     subject = merge_fragments([report], option)["subject"]
+    # docker.io/acme/api is not ghcr.io/acme/api: its digest must not become the subject's
     assert (subject.reference, subject.registry, subject.tag, subject.digest) == (
         "ghcr.io/acme/api",
         "ghcr.io",
         None,
-        "sha256:1",
+        None,
     )
+
+
+def test_subject_digest_comes_from_a_scan_of_the_same_image():
+    report = Fragment(
+        format="trivy-json",
+        tool="trivy",
+        subject=Subject(
+            reference="ghcr.io/acme/api:1",
+            registry="ghcr.io",
+            repository="acme/api",
+            tag="1",
+            digest=DIGEST_1,
+        ),
+    )
+    option = Subject(
+        reference="ghcr.io/acme/api:1", registry="ghcr.io", repository="acme/api", tag="1"
+    )
+    merged = merge_fragments([report], option)
+    assert merged["subject"].digest == DIGEST_1
+    assert merged["subject"].names == ["ghcr.io/acme/api:1"]
+    assert merged["evidence"][0].match == "name"
 
 
 def test_secrets_merge_on_rule_file_and_line():
@@ -208,7 +255,8 @@ def test_aliases_do_not_join_different_package_versions():
     ghsa = vuln("grype", "high", vid="GHSA-x", aliases=["CVE-2024-9"], version="1.0")
     cve = vuln("trivy", "high", vid="CVE-2024-9", version="2.0")
     merged = merge_fragments([Fragment(format="x", tool="x", vulnerabilities=[ghsa, cve])])
-    assert sorted(v.id for v in merged["vulnerabilities"]) == ["CVE-2024-9", "GHSA-x"]
+    found = sorted((v.id, v.package.version) for v in merged["vulnerabilities"])
+    assert found == [("CVE-2024-9", "1.0"), ("CVE-2024-9", "2.0")]
 
 
 def test_alias_chains_join_transitively():
@@ -260,11 +308,11 @@ def test_sbom_packages_merge_by_purl_ignoring_qualifiers():
 @pytest.mark.parametrize(
     ("subject", "digests", "expected"),
     [
-        (Subject(digest="sha256:1"), ["sha256:1"], True),
-        (Subject(image_id="sha256:2"), ["sha256:1", "sha256:2"], True),
-        (Subject(digest="sha256:1"), ["sha256:9"], False),
-        (Subject(), ["sha256:1"], None),
-        (Subject(digest="sha256:1"), [], None),
+        (Subject(digest=DIGEST_1), [DIGEST_1], True),
+        (Subject(image_id=DIGEST_2), [DIGEST_1, DIGEST_2], True),
+        (Subject(digest=DIGEST_1), [DIGEST_9], False),
+        (Subject(), [DIGEST_1], None),
+        (Subject(digest=DIGEST_1), [], None),
     ],
     ids=["digest", "image-id", "other-image", "subject-unknown", "no-subject-digests"],
 )
@@ -272,10 +320,11 @@ def test_attestations_are_matched_to_the_gated_image(subject, digests, expected)
     from gate.document import Attestation
 
     attestation = Attestation(kind="provenance", subject_digests=digests, source="p.json")
-    fragment = Fragment(
-        format="in-toto", tool="in-toto", subject=subject, attestations=[attestation]
+    metadata = Fragment(
+        format="image-config", tool="oci", authority=10, kinds=["metadata"], subject=subject
     )
-    [matched] = merge_fragments([fragment])["attestations"]
+    provenance = Fragment(format="in-toto", tool="in-toto", attestations=[attestation])
+    [matched] = merge_fragments([metadata, provenance])["attestations"]
     assert matched.matches_subject is expected
 
 
@@ -286,15 +335,16 @@ def test_attestation_naming_a_platform_manifest_of_the_gated_index_matches():
         format="image-manifest",
         tool="oci",
         authority=5,
-        subject=Subject(digest="sha256:index"),
-        artifact_digests=["sha256:index", "sha256:amd64"],
+        kinds=["metadata"],
+        subject=Subject(digest=DIGEST_1),
+        artifact_digests=[DIGEST_1, DIGEST_2],
     )
-    report = Fragment(format="trivy-json", tool="trivy", authority=1, artifact_digests=["sha256:x"])
+    report = Fragment(format="trivy-json", tool="trivy", authority=1, artifact_digests=[DIGEST_9])
     statements = [
         Attestation(kind="provenance", subject_digests=[digest], source="p.json")
-        for digest in ("sha256:amd64", "sha256:x")
+        for digest in (DIGEST_2, DIGEST_9)
     ]
     provenance = Fragment(format="in-toto", tool="in-toto", attestations=statements)
     matched = merge_fragments([index, report, provenance])["attestations"]
-    # a scanner's digests are not evidence about the gated image: only metadata's are
+    # a scan of another image (other digests) does not add to the gated image's digests
     assert [a.matches_subject for a in matched] == [True, False]

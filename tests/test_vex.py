@@ -75,7 +75,7 @@ APPLIES = [
     ("statement-alias-is-vuln-id",
      statement(ZLIB_PURL, vulnerability="GHSA-0000", aliases=("CVE-2023-45853",)), {}, True),
     ("vuln-alias-is-statement-id",
-     statement(ZLIB_PURL, vulnerability="dsa-5587-1"), {"aliases": ("DSA-5587-1",)}, True),
+     statement(ZLIB_PURL, vulnerability="ghsa-0000"), {"aliases": ("GHSA-0000",)}, True),
     ("other-id", statement(ZLIB_PURL, vulnerability="CVE-2023-0001"), {}, False),
     # package products
     ("purl-epoch-in-version", statement("pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1"), {}, True),

@@ -41,6 +41,7 @@ default_settings := {
 	"require_vulnerability_scan": true,
 	"misconfiguration_severities": ["critical", "high"],
 	"scan_time_unknown_blocks": true,
+	"max_clock_skew_minutes": 5,
 }
 
 # Fallbacks for the top-level lists of gate_config when data.json lacks them.
@@ -189,6 +190,8 @@ days(n) := n * day_ns
 
 hours(n) := n * hour_ns
 
+minutes(n) := n * 60000000000
+
 # RFC 3339 date-time. regorus's time.parse_rfc3339_ns errors on anything else, and also on
 # impossible dates (month 13, 30 February) and on years outside the signed 64-bit nanosecond
 # range (1677-09-21 .. 2262-04-11), so valid_timestamp checks all of that first. Only the
@@ -262,6 +265,21 @@ image_known if is_string(image.user)
 # ---------------------------------------------------------------------------------------
 
 vulnerability_scans := [s | some s in scans; "vulnerability" in s.kinds]
+
+# proves(s, kind): input s is about the image being gated and proves `kind` about it. The
+# core decides (scans[].evidence.counts_for): a scan of another image, or one that names no
+# image, proves nothing, and an SBOM without packages is no SBOM. An input without that
+# record proves nothing either (fail closed).
+proves(s, kind) if s.evidence.counts_for[_] == kind
+
+# The vulnerability scans that are about this image: what scan-required counts.
+image_vulnerability_scans := [s | some s in vulnerability_scans; proves(s, "vulnerability")]
+
+# Kinds of input that prove something about an image (and so must be about this one).
+evidence_kinds := {"vulnerability", "sbom", "vex", "attestation"}
+
+# about_image_matches: how an input may relate to the image and still be about it.
+about_image_matches := {"defines", "digest", "name"}
 
 # scan_name(s) names a scan in messages: its input file, else its tool.
 scan_name(s) := text_or(s, "input_file", text_or(s, "tool", "unnamed scan"))
@@ -354,6 +372,7 @@ vulnerability_finding(v) := {
 	"kind": "vulnerability",
 	"id": v.id,
 	"aliases": object.get(v, "aliases", []),
+	"advisories": object.get(v, "advisories", []),
 	"package": v.package.name,
 	"version": object.get(v.package, "version", null),
 	"purl": object.get(v.package, "purl", null),

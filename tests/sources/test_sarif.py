@@ -352,11 +352,12 @@ def test_snyk_fixture() -> None:
     assert (ssl.package.type, ssl.package.version) == ("deb", "3.0.11-1~deb12u2")
     assert (ssl.status, ssl.fixed_versions) == ("fixed", ["3.0.13-1~deb12u2"])
     assert ssl.description is None  # the fullDescription is the package line, not prose
-    curl = found["curl"]
-    assert (curl.id, curl.aliases) == (
-        "CVE-2023-38545",
-        ["CVE-2023-38546", "SNYK-DEBIAN12-CURL-5955038"],
-    )
+    # One Snyk issue for two curl CVEs: two findings, the issue id an advisory of each.
+    curl = [(v.id, v.aliases, v.advisories) for v in fragment.vulnerabilities if v is not ssl]
+    assert [c for c in curl if c[0].startswith("CVE-2023-3854")] == [
+        ("CVE-2023-38545", [], ["SNYK-DEBIAN12-CURL-5955038"]),
+        ("CVE-2023-38546", [], ["SNYK-DEBIAN12-CURL-5955038"]),
+    ]
     assert found["zlib1g"].fix_available is False
     jar = found["com.fasterxml.jackson.core:jackson-databind"]  # Maven names keep their ':'
     assert (jar.package.type, jar.fixed_versions) == ("maven", ["2.12.7.1", "2.13.4.1"])

@@ -15,7 +15,7 @@ test_fixable_critical_denied_with_specific_message if {
 	r.msg == "CVE-2024-0001 (critical) in openssl 3.0.11-1: fixed in 3.0.13-1, 3.1.5-1"
 	r.remediation == "Upgrade openssl 3.0.11-1 to 3.0.13-1 or later (or rebuild on an updated base image) and rebuild the image."
 	r.finding == {
-		"kind": "vulnerability", "id": "CVE-2024-0001", "aliases": [], "package": "openssl",
+		"kind": "vulnerability", "id": "CVE-2024-0001", "aliases": [], "advisories": [], "package": "openssl",
 		"version": "3.0.11-1", "purl": "pkg:deb/debian/openssl@3.0.11-1",
 		"fixed_versions": ["3.0.13-1", "3.1.5-1"],
 	}
@@ -76,7 +76,7 @@ test_null_and_missing_fields_do_not_crash if {
 	v := {"id": "CVE-2024-0006", "severity": "critical", "package": {"name": "bash"}, "fix_available": true, "sources": []}
 	found_r := rule.deny with input as fx.with_vulnerabilities([v, null, "junk", {"severity": "critical"}]) with data.gate_config as fx.config
 	some r in found_r
-	r.finding == {"kind": "vulnerability", "id": "CVE-2024-0006", "aliases": [], "package": "bash", "version": null, "purl": null, "fixed_versions": []}
+	r.finding == {"kind": "vulnerability", "id": "CVE-2024-0006", "aliases": [], "advisories": [], "package": "bash", "version": null, "purl": null, "fixed_versions": []}
 }
 
 test_vulnerabilities_null_does_not_crash if {

@@ -32,11 +32,12 @@ test_unfixed_high_and_fixable_medium_are_not_reported if {
 	count(rule.findings) == 0 with input as fx.with_vulnerabilities(vs) with data.gate_config as fx.config
 }
 
-test_aliases_are_carried_for_waivers if {
-	v := object.union(zlib, {"aliases": ["DLA-3625-1"]})
+test_aliases_and_advisories_are_carried_for_waivers if {
+	v := object.union(zlib, {"aliases": ["GHSA-jg8p-5hg2-5pf4"], "advisories": ["DLA-3625-1"]})
 	found_r := rule.findings with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
 	some r in found_r
-	r.finding.aliases == ["DLA-3625-1"]
+	r.finding.aliases == ["GHSA-jg8p-5hg2-5pf4"]
+	r.finding.advisories == ["DLA-3625-1"]
 }
 
 test_vex_suppression if {

@@ -18,7 +18,7 @@ test_suppressed_vulnerability_warns_with_the_statement if {
 	r.severity == "low"
 	r.msg == "CVE-2023-45853 in zlib1g 1:1.2.13.dfsg-1 does not block: VEX not_affected (vulnerable_code_not_in_execute_path) from vex.openvex.json"
 	r.finding == {
-		"kind": "vulnerability", "id": "CVE-2023-45853", "aliases": [], "package": "zlib1g",
+		"kind": "vulnerability", "id": "CVE-2023-45853", "aliases": [], "advisories": [], "package": "zlib1g",
 		"version": "1:1.2.13.dfsg-1", "purl": "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1",
 		"fixed_versions": ["1:1.2.13.dfsg-1+deb12u1"],
 		"vex": {"status": "not_affected", "justification": "vulnerable_code_not_in_execute_path", "source": "vex.openvex.json"},
