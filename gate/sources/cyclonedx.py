@@ -20,9 +20,12 @@ Packages: every component, nested ones included, that is a package by the shared
 locations: ``evidence.occurrences[].location``, Syft's ``syft:location:N:path`` and
 Trivy's ``aquasecurity:trivy:FilePath`` properties.
 
-Vulnerabilities: each ``vulnerabilities[]`` entry × each ``affects[].ref`` that resolves to
-a package component (by ``bom-ref``; a BOM-Link ``urn:cdx:…#ref`` resolves by its
-fragment) is one finding; a ref that resolves to nothing or to a non-package gives none.
+Vulnerabilities: each ``vulnerabilities[]`` entry × each ``affects[].ref`` is one finding,
+in the package component the ref resolves to (by ``bom-ref``; a BOM-Link ``urn:cdx:…#ref``
+resolves by its fragment). A ref that resolves to nothing, to the root (the image) or to
+the operating system component, and an entry without affects, still give a finding: of the
+image, with ``package.unresolved`` saying why (a vulnerability never vanishes because the
+report does not say where it is).
 The id is the entry's ``id``, or the first CVE among ``references[].id`` when the entry's
 own id is not a CVE; the other ids are aliases. Severity: the ratings whose
 ``source.name`` equals the entry's ``source.name`` (the feed the scanner matched against,
@@ -455,22 +458,46 @@ class _Reader:
             for version in value.split(",")
             if version.strip()
         ]
-        for ref, fixed in affects:
-            component = self._resolve(ref)
-            if component is None or component.package is None:
-                continue
+        for ref, fixed in affects or [("", [])]:
             fixed_versions = unique([*fixed, *extra_fixes])
             self.findings.append(
                 Vulnerability(
                     id=canonical,
                     aliases=aliases,
-                    package=component.package,
+                    package=self._affected_package(ref),
                     fixed_versions=fixed_versions,
                     fix_available=bool(fixed_versions),
                     status="fixed" if fixed_versions else "unknown",
                     **details,
                 )
             )
+
+    def _affected_package(self, ref: str) -> Package:
+        """The package ``ref`` names; a stand-in that says why when it names none.
+
+        A vulnerability must never vanish because the report does not say which package
+        has it: it stays, as a finding of the image.
+        """
+        component = self._resolve(ref)
+        if component is not None and component.package is not None:
+            return component.package
+        if not ref:
+            why = "the report names nothing it affects"
+        elif component is None:
+            why = f"the affected reference {ref!r} resolves to no component of the report"
+        else:
+            what = (
+                "the image itself"
+                if component.type == "container"
+                else (
+                    f"a component of type {component.type!r}" if component.type else "a component"
+                )
+            )
+            why = f"the affected reference {ref!r} is {what}, not a package"
+        return Package(
+            name=(component.name if component else None) or ref or "unknown",
+            unresolved=f"{why}; kept as a finding of the image",
+        )
 
     def _affects(self, vuln: dict[str, Any], place: str) -> list[tuple[str, list[str]]]:
         """Return each affect's ref with its ``unaffected`` (fixed) versions."""

@@ -238,17 +238,22 @@ def test_finding_details() -> None:
     ]
 
 
-def test_entry_affecting_a_package_twice_is_one_finding_and_unresolved_refs_none() -> None:
+def test_entry_affecting_a_package_twice_is_one_finding_and_unresolved_refs_are_kept() -> None:
     data, _ = load_input(SBOM / "cyclonedx-1.5-image.json")
     fragment = parse_fixture("cyclonedx-1.5-image.json")
     assert sum(len(v["affects"]) for v in data["vulnerabilities"]) == 6
-    # tomcat's two listings merge; the TEMP- entry names a package the BOM does not list.
+    # tomcat's two listings merge; the TEMP- entry names a package the BOM does not list:
+    # it stays, as a finding of the image.
     assert sorted(v.id for v in fragment.vulnerabilities) == [
         "CVE-2023-38545",
         "CVE-2023-45853",
         "CVE-2024-5535",
         "CVE-2025-24813",
+        "TEMP-0290435-0B57B5",
     ]
+    [unresolved] = [v for v in fragment.vulnerabilities if v.id.startswith("TEMP-")]
+    assert unresolved.package.unresolved is not None
+    assert "resolves to no component" in unresolved.package.unresolved
     tomcat = findings_by_package(fragment)["tomcat-embed-core"]
     assert tomcat.package.path == "app/lib/tomcat-embed-core-10.1.33.jar"  # the first listing's
 
@@ -703,7 +708,8 @@ def _expected(data: dict[str, Any]) -> tuple[int, int, int]:
     Packages: components that are not OS/container/file…, have a ``pkg:`` purl (not an
     image's) or a version; distinct by purl else (name, version). Findings: distinct (id
     with a CVE reference preferred, package type, name key, version) over affects whose
-    ref is a package's bom-ref. Statements: entries whose analysis has a state and more
+    ref is a package's bom-ref, plus one of the image per affect that names no package.
+    Statements: entries whose analysis has a state and more
     than a bare ``in_triage``.
     """
     components = _walk(data.get("components") or [])
@@ -730,18 +736,24 @@ def _expected(data: dict[str, Any]) -> tuple[int, int, int]:
             if vuln["id"].startswith("CVE-")
             else next((i for i in ids if i.startswith("CVE-")), vuln["id"])
         )
-        for affect in vuln.get("affects") or []:
+        for affect in (vuln.get("affects") or [{"ref": ""}]) if not pure_vex else []:
             component = packages.get(affect["ref"])
-            if component is not None and not pure_vex:
-                kind = purl_type(None, component.get("purl"))
-                findings.add(
-                    (
-                        canonical,
-                        kind,
-                        package_name_key(kind, component["name"]),
-                        component.get("version"),
-                    )
+            if component is None:  # kept as a finding of the image, package unknown
+                named = next((c for c in components if c.get("bom-ref") == affect["ref"]), {})
+                root = (data.get("metadata") or {}).get("component") or {}
+                if root.get("bom-ref") == affect["ref"]:
+                    named = root
+                findings.add((canonical, None, named.get("name") or affect["ref"], None))
+                continue
+            kind = purl_type(None, component.get("purl"))
+            findings.add(
+                (
+                    canonical,
+                    kind,
+                    package_name_key(kind, component["name"]),
+                    component.get("version"),
                 )
+            )
         analysis = vuln.get("analysis") or {}
         state = analysis.get("state")
         said = analysis.get("justification") or analysis.get("response") or analysis.get("detail")

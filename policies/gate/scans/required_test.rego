@@ -15,7 +15,7 @@ test_missing_vulnerability_scan_by_stage if {
 	some r in found_r
 	r.id == "scan-required"
 	r.finding == {"kind": "scan", "id": null}
-	r.msg == "no vulnerability scan was given (inputs: inspect.json)"
+	r.msg == "no vulnerability scan of this image was given (inputs: inspect.json)"
 	count(rule.warn) == 1 with input as fx.in_stage(metadata_only, "staging") with data.gate_config as fx.config
 	count(rule.deny) + count(rule.warn) == 0 with input as fx.in_stage(metadata_only, "dev") with data.gate_config as fx.config
 }
@@ -28,7 +28,7 @@ test_a_secret_only_scan_is_not_a_vulnerability_scan if {
 test_no_inputs_at_all if {
 	found_r := rule.findings with input as object.union(fx.doc, {"scans": []}) with data.gate_config as fx.config
 	some r in found_r
-	r.msg == "no vulnerability scan was given (no inputs at all)"
+	r.msg == "no vulnerability scan of this image was given (no inputs at all)"
 	count(rule.findings) == 1 with input as object.union(fx.doc, {"scans": null}) with data.gate_config as fx.config
 }
 
@@ -40,4 +40,18 @@ test_setting_false_disables_the_check if {
 test_missing_setting_requires_a_scan if {
 	cfg := json.patch(fx.config, [{"op": "remove", "path": "/stages/dev/settings/require_vulnerability_scan"}])
 	count(rule.findings) == 1 with input as fx.in_stage(metadata_only, "dev") with data.gate_config as cfg
+}
+
+test_a_scan_of_another_image_or_of_none_is_not_a_scan_of_this_image if {
+	other := object.union(fx.doc.scans[0], {"evidence": {"match": "other-image", "counts_for": []}})
+	unnamed := object.union(fx.doc.scans[0], {"evidence": {"match": "unnamed", "counts_for": []}})
+	unrecorded := object.remove(fx.doc.scans[0], ["evidence"])
+	every scan in [other, unnamed, unrecorded] {
+		d := object.union(fx.doc, {"scans": [scan, fx.doc.scans[1]]})
+		count(rule.deny) == 1 with input as d with data.gate_config as fx.config
+	}
+	d := object.union(fx.doc, {"scans": [other, fx.doc.scans[1]]})
+	found := rule.deny with input as d with data.gate_config as fx.config
+	some r in found
+	r.msg == "no vulnerability scan of this image was given (inputs: trivy.json, inspect.json); not about this image: trivy.json"
 }

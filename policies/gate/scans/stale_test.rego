@@ -56,6 +56,21 @@ test_metadata_scans_are_not_checked if {
 	count(rule.findings) == 0 with input as fx.doc with data.gate_config as fx.config
 }
 
-test_future_scan_time_is_not_stale if {
-	count(rule.findings) == 0 with input as scanned_at("2025-06-02T00:00:00Z") with data.gate_config as fx.config
+test_a_scan_within_the_clock_skew_is_fresh if {
+	# fx.now is 12:00:00; five minutes of skew are allowed.
+	count(rule.findings) == 0 with input as scanned_at("2025-06-01T12:04:59Z") with data.gate_config as fx.config
+}
+
+test_a_scan_from_the_future_is_not_fresh if {
+	d := scanned_at("2025-06-02T00:00:00Z")
+	found := rule.deny with input as d with data.gate_config as fx.config
+	count(found) == 1
+	some r in found
+	r.msg == "vulnerability scan trivy.json is dated 2025-06-02T00:00:00Z, after this evaluation (2025-06-01T12:00:00Z): a scan time in the future is not fresh (5 minutes of clock skew allowed)"
+	count(rule.warn) == 1 with input as fx.in_stage(d, "staging") with data.gate_config as fx.config
+}
+
+test_the_clock_skew_is_a_setting if {
+	cfg := fx.config_with("prod", {}, {"max_clock_skew_minutes": 1440})
+	count(rule.findings) == 0 with input as scanned_at("2025-06-02T00:00:00Z") with data.gate_config as cfg
 }

@@ -2,12 +2,13 @@
 # scope: package
 # title: SBOM required
 # description: >-
-#   At least one input must describe the image's contents: a scan whose kinds include
-#   "sbom" (an SBOM document such as SPDX, CycloneDX or Syft JSON), or an SBOM attestation
-#   that is not known to be about another image (matches_subject true, or null when the
-#   image's digest is unknown). Without an inventory, licence checks and later
-#   vulnerability lookups have nothing to work on. Off in dev, a warning in staging,
-#   blocking in prod.
+#   At least one input must describe the image's contents: an SBOM document (SPDX,
+#   CycloneDX, Syft JSON) about this image that lists packages (its evidence counts for
+#   "sbom"), or an SBOM attestation whose subject is this image's digest (matches_subject
+#   true). An SBOM of another image, one that names no image, an empty one, or an
+#   attestation that cannot be tied to the image (matches_subject null) does not count.
+#   Without an inventory, licence checks and later vulnerability lookups have nothing to
+#   work on. Off in dev, a warning in staging, blocking in prod.
 # custom:
 #   id: sbom-required
 #   severity: medium
@@ -27,23 +28,35 @@ findings contains lib.result(rule_id, msg, "medium", remediation, {"kind": "scan
 	remediation := "Generate an SBOM of the image (e.g. `syft IMAGE -o spdx-json=sbom.json`) and pass it to gate, or pass the image's SBOM attestation."
 }
 
-_sbom_given if data.lib.gate.scans[_].kinds[_] == "sbom"
+_sbom_given if {
+	some s in data.lib.gate.scans
+	lib.proves(s, "sbom")
+}
 
 _sbom_given if {
 	some a in data.lib.gate.attestations
 	a.kind == "sbom"
-	not a.matches_subject == false
+	a.matches_subject == true
 }
 
-# SBOM attestations that were given but are about another image.
-_other_images := sprintf("; the SBOM attestation in %s is of another image", [concat(", ", sort(files))]) if {
-	files := {lib.text_or(a, "source", "an unnamed input") |
-		some a in data.lib.gate.attestations
-		a.kind == "sbom"
-		a.matches_subject == false
-	}
+# SBOMs that were given but do not count: attestations not tied to this image, SBOM
+# documents about another image (or none), empty ones.
+_other_images := sprintf("; not of this image: %s", [concat(", ", sort(files))]) if {
+	files := _uncounted_attestations | _uncounted_documents
 	count(files) > 0
 } else := ""
+
+_uncounted_attestations contains lib.text_or(a, "source", "an unnamed input") if {
+	some a in data.lib.gate.attestations
+	a.kind == "sbom"
+	not a.matches_subject == true
+}
+
+_uncounted_documents contains lib.scan_name(s) if {
+	some s in data.lib.gate.scans
+	s.kinds[_] == "sbom"
+	not lib.proves(s, "sbom")
+}
 
 deny contains f if {
 	lib.action(rule_id) == "deny"

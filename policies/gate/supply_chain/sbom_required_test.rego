@@ -15,7 +15,13 @@ syft_scan := {
 	"artifact_type": "container_image", "artifact_digests": [], "database": {},
 	"input_file": "sbom.spdx.json", "input_sha256": "6666666666666666666666666666666666666666666666666666666666666666",
 	"findings": 0,
+	"evidence": {"match": "name", "names": ["ghcr.io/acme/api:1.4.2"], "counts_for": ["sbom"], "note": null},
 }
+
+# The same SBOM as the core records it when it names another image, or no packages.
+of_another_image := object.union(syft_scan, {"evidence": {"match": "other-image", "names": ["docker.io/library/nginx:1.25"], "counts_for": [], "note": "it is about docker.io/library/nginx:1.25"}})
+
+empty_sbom := object.union(syft_scan, {"packages": 0, "evidence": {"counts_for": [], "note": "an SBOM that lists no packages describes nothing"}})
 
 test_sbom_attestation_of_this_image_passes if {
 	count(rule.findings) == 0 with input as fx.doc with data.gate_config as fx.config
@@ -40,20 +46,32 @@ test_an_sbom_input_passes if {
 	count(rule.findings) == 0 with input as d with data.gate_config as fx.config
 }
 
-test_an_sbom_attestation_of_unknown_subject_passes if {
-	a := object.union(fx.sbom_attestation, {"matches_subject": null})
-	count(rule.findings) == 0 with input as with_attestations([a]) with data.gate_config as fx.config
-}
-
-test_an_sbom_attestation_of_another_image_does_not_count if {
+test_an_sbom_attestation_not_tied_to_this_image_does_not_count if {
+	every matches in [null, false] {
+		a := object.union(fx.sbom_attestation, {"matches_subject": matches})
+		found := rule.findings with input as with_attestations([a]) with data.gate_config as fx.config
+		count(found) == 1
+	}
 	a := object.union(fx.sbom_attestation, {"matches_subject": false})
 	found := rule.findings with input as with_attestations([a]) with data.gate_config as fx.config
 	some r in found
-	r.msg == "no SBOM of this image was given (inputs: trivy.json, inspect.json); the SBOM attestation in sbom.att.json is of another image"
+	r.msg == "no SBOM of this image was given (inputs: trivy.json, inspect.json); not of this image: sbom.att.json"
+}
+
+test_an_sbom_of_another_image_or_of_nothing_does_not_count if {
+	every scan in [of_another_image, empty_sbom, object.remove(syft_scan, ["evidence"])] {
+		d := object.union(no_sbom, {"scans": array.concat(fx.doc.scans, [scan])})
+		found := rule.findings with input as d with data.gate_config as fx.config
+		count(found) == 1
+	}
+	d := object.union(no_sbom, {"scans": array.concat(fx.doc.scans, [of_another_image])})
+	found := rule.findings with input as d with data.gate_config as fx.config
+	some r in found
+	r.msg == "no SBOM of this image was given (inputs: trivy.json, inspect.json, sbom.spdx.json); not of this image: sbom.spdx.json"
 }
 
 test_other_kinds_are_not_sboms if {
-	scan := object.union(syft_scan, {"kinds": ["vulnerability", "vex"]})
+	scan := object.union(syft_scan, {"kinds": ["vulnerability", "vex"], "evidence": {"counts_for": ["vulnerability", "vex"]}})
 	a := object.union(fx.sbom_attestation, {"kind": "vulnerability-scan"})
 	d := object.union(with_attestations([a]), {"scans": [scan]})
 	count(rule.findings) == 1 with input as d with data.gate_config as fx.config
