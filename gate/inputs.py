@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -91,7 +92,9 @@ def parse_json(raw: bytes, where: str) -> Any:
     try:
         return load_strict_json(text)
     except ParseProblem as exc:
-        message = f"{exc.place}: invalid JSON: {exc.problem}" if exc.place else f"invalid JSON: {exc}"
+        message = (
+            f"{exc.place}: invalid JSON: {exc.problem}" if exc.place else f"invalid JSON: {exc}"
+        )
         raise InputError(message, where=where) from exc
 
 
@@ -167,7 +170,23 @@ def load_strict_json(text: str) -> Any:
     if refused:
         culprit, problem = refused[0]
         raise ParseProblem(_path_of(data, culprit), problem)
+    if "\\ud" in text or "\\uD" in text:  # only an escape can spell a lone surrogate
+        _refuse_lone_surrogates(data)
     return data
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    # "\ud800" alone is a JSON escape but no character: it cannot be written as UTF-8,
+    # so the document (and the engine's input) could not be serialised.
+    for value, place in _walk(data):
+        texts = (
+            [value] if isinstance(value, str) else list(value) if isinstance(value, dict) else []
+        )
+        for item in texts:
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ParseProblem(place, "a lone surrogate escape is no character") from exc
 
 
 def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
@@ -185,18 +204,23 @@ def _shorten(literal: str) -> str:
 
 def _path_of(tree: Any, culprit: object) -> str:
     """The JSON path (``a.b[3]``) of the object ``culprit`` inside ``tree`` (by identity)."""
+    return next((place for value, place in _walk(tree) if value is culprit), "")
+
+
+def _walk(tree: Any) -> Iterator[tuple[Any, str]]:
+    """Every value of a parsed JSON tree with its path, depth first (iteratively)."""
     from gate.sources.shape import at  # the sources' own path notation
 
     pending: list[tuple[Any, str]] = [(tree, "")]
     while pending:
         value, place = pending.pop()
-        if value is culprit:
-            return place
+        yield value, place
         if isinstance(value, dict):
-            pending.extend((item, at(place, key)) for key, item in value.items())
+            pending.extend((item, at(place, key)) for key, item in reversed(value.items()))
         elif isinstance(value, list):
-            pending.extend((item, at(place, index)) for index, item in enumerate(value))
-    return ""
+            pending.extend(
+                (item, at(place, index)) for index, item in reversed(list(enumerate(value)))
+            )
 
 
 MAX_YAML_ALIAS_NODES = 10_000
@@ -222,7 +246,7 @@ def parse_structured(text: str, *, as_yaml: bool) -> Any:
         import yaml  # lazily: only YAML files pay for it
 
         try:
-            data = yaml.load(text, Loader=bounded_yaml_loader())  # noqa: S506 - a safe loader
+            data = yaml.load(text, Loader=bounded_yaml_loader())
         except yaml.YAMLError as exc:
             raise yaml_problem(exc) from exc
         except RecursionError as exc:  # the pure-Python parser, when libyaml is absent
@@ -232,10 +256,10 @@ def parse_structured(text: str, *, as_yaml: bool) -> Any:
     return data
 
 
-def yaml_problem(exc: Exception, first_line: int = 1) -> ParseProblem:
-    """The place (``line L column C``, lines counted from ``first_line``) and problem of a YAML error."""
+def yaml_problem(exc: Exception) -> ParseProblem:
+    """The place (``line L column C``) and problem of a YAML error."""
     mark = getattr(exc, "problem_mark", None)
-    place = f"line {mark.line + first_line} column {mark.column + 1}" if mark else ""
+    place = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return ParseProblem(place, problem)
 

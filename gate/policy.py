@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import PolicyError, UsageError
-from gate.inputs import parse_structured, read_bounded
+from gate.inputs import bounded_yaml_loader, parse_structured, read_bounded, yaml_problem
 
 MAX_POLICY_BYTES = 4 * 1024 * 1024
 MAX_DATA_BYTES = 64 * 1024 * 1024
@@ -241,7 +241,7 @@ def metadata_blocks(text: str) -> list[MetadataBlock]:
         return []
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same safe subset, faster
+    loader = bounded_yaml_loader()  # the waivers' and data files' safe, bounded subset
     lines = text.splitlines()
     blocks: list[MetadataBlock] = []
     index = 0
@@ -261,8 +261,7 @@ def metadata_blocks(text: str) -> list[MetadataBlock]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = start + 2 + mark.line if mark is not None else start + 1
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            error = f"not valid YAML: {problem}"
+            error = f"not valid YAML: {yaml_problem(exc).problem}"
             blocks.append(MetadataBlock(start + 1, index, None, error, line))
             continue
         if not isinstance(meta, dict):

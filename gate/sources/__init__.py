@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.errors import SourceError
 from gate.sources.base import Fragment, InputFile, Source
 from gate.sources.csaf import CsafSource
 from gate.sources.cyclonedx import CycloneDxSource
@@ -48,10 +49,23 @@ SOURCES: dict[str, Source] = {
 }
 
 
-def detect(data: Any) -> Source | None:
-    """Return the first source whose ``matches`` accepts ``data``, or None."""
+def detect(data: Any, where: str | None = None) -> Source | None:
+    """Return the first source whose ``matches`` accepts ``data``, or None.
+
+    A ``matches`` that fails on a shape it did not expect raises :class:`SourceError`
+    (naming ``where``) rather than being skipped: skipping could let a laxer source claim
+    the file.
+    """
     for source in SOURCES.values():
-        if source.matches(data):
+        try:
+            claimed = source.matches(data)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise SourceError(
+                f"cannot tell whether this is {source.format} ({type(exc).__name__}: {exc})",
+                where=where,
+                hint="run with --debug for the traceback and report it with the file's shape",
+            ) from exc
+        if claimed:
             return source
     return None
 

@@ -84,7 +84,8 @@ def _is_report(data: Any) -> bool:
     """Return True for one vulnerability report custom resource."""
     return (
         isinstance(data, dict)
-        and data.get("kind") in _REPORT_KINDS
+        and isinstance(data.get("kind"), str)
+        and data["kind"] in _REPORT_KINDS
         and isinstance(data.get("apiVersion"), str)
         and data["apiVersion"].startswith(_API_GROUP)
     )
@@ -128,7 +129,8 @@ class TrivyOperatorSource:
         """
         if _is_report(data):
             return True
-        if not isinstance(data, dict) or data.get("kind") not in _LIST_KINDS:
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind not in _LIST_KINDS:  # a list kind is unhashable
             return False
         items = data.get("items")
         if not isinstance(items, list):
