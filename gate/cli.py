@@ -80,6 +80,14 @@ def _parse_image(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
+def _parse_timeout(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from gate.engines.isolation import parse_timeout
+
+    return parse_timeout(value, "--timeout")
+
+
 def _parse_types(values: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, str]:
     """Map ``--type`` values to ``{input as given: format}`` (``*`` for every input).
 
@@ -96,21 +104,21 @@ def _parse_types(values: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, 
                 f"--type {value}: unknown input type {kind!r}; "
                 f"choose from {', '.join(sorted(SOURCES))}"
             )
-        key = _given_input(path, inputs) if sep else "*"
+        key = _given_input(path, value, inputs) if sep else "*"
         if types.get(key, kind) != kind:
             raise UsageError(f"--type {value}: {key} is already forced to {types[key]}")
         types[key] = kind
     return types
 
 
-def _given_input(path: str, inputs: tuple[str, ...]) -> str:
+def _given_input(path: str, value: str, inputs: tuple[str, ...]) -> str:
     if path in inputs:
         return path
     for given in inputs:
         if given != "-" and path != "-" and _same_path(path, given):
             return given
     raise UsageError(
-        f"--type {path}=...: {path!r} is not one of the input files",
+        f"--type {value}: {path!r} is not one of the input files",
         hint="write FILE exactly as given on the command line, or --type FORMAT for all",
     )
 
@@ -274,6 +282,13 @@ def cli() -> None:
     is_flag=True,
     help="Show, for each result, the rule's file and line and the input values that made it fire.",
 )
+@click.option(
+    "--timeout",
+    metavar="SECONDS",
+    callback=_parse_timeout,
+    help="Stop policy evaluation after SECONDS and exit 3; default: $GATE_TIMEOUT, else "
+    "the data's gate_config.timeout_seconds, else 300.",
+)
 def check(
     inputs: tuple[str, ...],
     types: tuple[str, ...],
@@ -288,6 +303,7 @@ def check(
     engine: str,
     quiet: bool,
     explain: bool,
+    timeout: float | None,
 ) -> None:
     """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail."""
     from gate.formats import FORMATS, output_format_for
@@ -298,7 +314,6 @@ def check(
 
     _refuse_stdin_misuse(inputs, data=data, waivers=waivers, policy=policies)
     forced = _parse_types(types, inputs)
-    chosen = output_format_for(output_format, output)
     if output is not None:
         policy_paths = [
             default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
@@ -307,6 +322,7 @@ def check(
         check_output_path(
             output, reads=[*inputs, *data, *(w for w in [waivers] if w)], policy_paths=policy_paths
         )
+    chosen = output_format_for(output_format, output)
     to_stdout = output is None or output == STDOUT
     settings = Settings(
         inputs=list(inputs),
@@ -319,6 +335,7 @@ def check(
         waivers=waivers,
         engine=engine,
         explain=explain,
+        timeout=timeout,
     )
     verdict = evaluate(settings)
     to_terminal = to_stdout and _is_terminal(sys.stdout) and "NO_COLOR" not in os.environ

@@ -144,6 +144,7 @@ def load_bundle(
     modules: list[PolicyModule] = []
     files: list[tuple[str, str]] = []
     data: dict[str, Any] = {}
+    data_sources: list[tuple[Path, str]] = []
     for given in policy_paths:
         root = Path(given)
         if not root.exists():
@@ -160,17 +161,20 @@ def load_bundle(
                 files.append((shown, hashlib.sha256(raw).hexdigest()))
             elif path.name in DATA_FILE_NAMES:
                 _merge_data_file(path, shown, data, files)
+                data_sources.append((path, shown))
     for given in data_paths:
         path = Path(given)
         if not path.is_file():
             raise UsageError("no such data file", where=str(given))
         _merge_data_file(path, str(given), data, files)
+        data_sources.append((path, str(given)))
     if not modules:
         raise PolicyError(
             "no Rego policies found",
             where=", ".join(str(p) for p in policy_paths) or "(none)",
             hint="give a .rego file or a directory of them",
         )
+    refuse_shadowing_data(modules, data, data_sources)
     return PolicyBundle(tuple(modules), data, tuple(files))
 
 
@@ -204,6 +208,152 @@ def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             target[key] = value
     return target
+
+
+# ---------------------------------------------------------------------------------------
+# Guards on what a bundle defines: data that would replace policies, and rules to evaluate
+# ---------------------------------------------------------------------------------------
+
+_PACKAGE_DECLARATION = re.compile(
+    r'\A(?:\s|#[^\n]*)*package\s+((?:[A-Za-z_]\w*|\[\s*"(?:[^"\\\n]|\\.)*"\s*\]|\s*\.\s*)+)'
+)
+_PACKAGE_PART = re.compile(r'([A-Za-z_]\w*)|"((?:[^"\\\n]|\\.)*)"')
+
+
+def module_package(text: str) -> tuple[str, ...] | None:
+    """The package a module declares (its first statement), as parts; None when the text
+    does not start with a package declaration (the engine then rejects the module)."""
+    found = _PACKAGE_DECLARATION.match(text)
+    if found is None:
+        return None
+    parts = []
+    for part in _PACKAGE_PART.finditer(found.group(1)):
+        name, quoted = part.groups()
+        parts.append(name if name is not None else json.loads(f'"{quoted}"'))
+    return tuple(parts)
+
+
+def refuse_shadowing_data(
+    modules: Sequence[PolicyModule], data: dict[str, Any], sources: Sequence[tuple[Path, str]]
+) -> None:
+    """Raise :class:`PolicyError` when a data key lies on the path of a policy package.
+
+    ``data.gate`` is where the engine reads the rules' results: a data document with a
+    ``gate`` key (or ``lib``, or ``lib.gate``…) would replace or merge into what the
+    policies compute, and could empty a ``deny`` set. ``sources`` are the data files in
+    merge order, ``(path, shown)``: the message names the one that brought the key.
+    """
+    packages = sorted({p for m in modules if (p := module_package(m.text))})
+    for package in packages:
+        reached = _data_path_along(data, package)
+        if reached:
+            key = ".".join(reached)
+            raise PolicyError(
+                f"data key '{key}' would shadow policy package {'.'.join(package)}",
+                where=_introduced_by(reached, sources),
+                hint="data and policies share one namespace: rename or nest that key "
+                "(e.g. under gate_config)",
+            )
+
+
+def _data_path_along(data: dict[str, Any], package: tuple[str, ...]) -> tuple[str, ...]:
+    node: Any = data
+    reached: tuple[str, ...] = ()
+    for part in package:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+        reached = (*reached, part)
+    return reached
+
+
+def _introduced_by(key: tuple[str, ...], sources: Sequence[tuple[Path, str]]) -> str | None:
+    # Only on the way to an error: read the files again, one at a time, rather than track
+    # the origin of every key of every (possibly large) data document on every run.
+    first_with_prefix = None
+    for path, shown in sources:
+        alone: dict[str, Any] = {}
+        _merge_data_file(path, shown, alone, [])
+        reached = _data_path_along(alone, key)
+        if reached == key:
+            return shown
+        if reached and first_with_prefix is None:
+            first_with_prefix = shown
+    return first_with_prefix
+
+
+@dataclass(frozen=True)
+class DefinedRule:
+    """A rule or function a module defines, as an engine's parser saw it."""
+
+    path: tuple[str, ...]
+    """Its path under ``data`` (package, then the rule's name or ref head)."""
+    package: tuple[str, ...]
+    function: bool
+    where: str
+    """``file:line``."""
+
+
+RESULT_SETS = ("deny", "warn")
+_LOOKALIKES = ("violation", "violations", "deny", "denies", "warn", "warning", "warnings", "fail")
+
+
+def require_rules(
+    rules: Sequence[DefinedRule], query: str, names: Sequence[str] = RESULT_SETS
+) -> None:
+    """Raise :class:`PolicyError` unless a rule called one of ``names`` (``deny``,
+    ``warn``) lies under ``query`` (``data.gate``): a policy set without one would pass
+    every image.
+
+    The hint names what was found instead (a conftest-style ``violation``, ``Deny``, a
+    ``deny`` outside ``gate``, or only helpers), so that the fix is one rename away.
+    """
+    root = tuple(query.split(".")[1:])
+    for rule in rules:
+        below = rule.path[len(root) :]
+        if (
+            rule.path[: len(root)] == root
+            and below
+            and not rule.function
+            and below[-1] in names
+            and not any(part.startswith("test_") for part in below)
+        ):
+            return
+    raise PolicyError(
+        f"no rules to evaluate: no {' or '.join(names)} rule under {query}",
+        hint=_no_rules_hint(rules, root, names),
+    )
+
+
+def _no_rules_hint(
+    rules: Sequence[DefinedRule], root: tuple[str, ...], names: Sequence[str]
+) -> str:
+    prefix = ".".join(root)
+    for rule in rules:
+        name = rule.path[-1] if rule.path else ""
+        package = ".".join(rule.package) or "(none)"
+        inside = rule.path[: len(root)] == root
+        if name in names and rule.function:
+            return (
+                f"{name}(…) in package {package} ({rule.where}) is a function: "
+                f"write `{name} contains result if {{ ... }}`"
+            )
+        if name in names and not inside:
+            return (
+                f"found {name} in package {package} ({rule.where}): rules must live in "
+                f"packages named {prefix}.*"
+            )
+        lowered = name.lower()
+        if lowered in _LOOKALIKES or lowered.startswith(("deny_", "warn_", "violation_")):
+            target = "warn" if lowered.startswith("warn") else "deny"
+            where = "" if inside else f", and move it to a package named {prefix}.*"
+            return f"found {name} in package {package} ({rule.where}): rename it to {target}{where}"
+    packages = sorted({".".join(rule.package) for rule in rules})
+    shown = ", ".join(packages[:5]) + (", …" if len(packages) > 5 else "")
+    return (
+        f"the modules define packages {shown or '(none)'} but no {' or '.join(names)} "
+        f"rule under {prefix}: write `deny contains result if {{ ... }}` in package {prefix}.NAME"
+    )
 
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)

@@ -46,7 +46,13 @@ import click
 
 from gate.cli import debug_option, policy_path_options
 from gate.errors import ExitCode, UsageError
-from gate.policy import PolicyModule, is_test_module, load_bundle, load_policies
+from gate.policy import (
+    DEFAULT_POLICIES_NAME,
+    PolicyModule,
+    is_test_module,
+    load_bundle,
+    load_policies,
+)
 
 Outcome = Literal["pass", "fail", "error"]
 TEST_PREFIX = "test_"
@@ -227,8 +233,10 @@ def _show(value: Any) -> str:
 def run_test(engine: Any, test: RegoTest) -> tuple[RegoResult, Any]:
     """Run one test on a clone of ``engine``; return its result and the clone (whose
     coverage report the caller may read)."""
+    from gate.engines.isolation import note
     from gate.engines.regorus import describe_error
 
+    note(f"test {test.id} ({test.location})")
     started = time.perf_counter()
     clone = engine.clone()
     outcome: Outcome
@@ -466,6 +474,33 @@ def load_suite(
         else load_policies(policy_paths, data_paths, include_tests=True)
     )
     return RegoSuite.compile(bundle.modules, bundle.data)
+
+
+def run_isolated_suite(
+    policy_paths: Sequence[str],
+    data_paths: Sequence[str],
+    pattern: str | None,
+    *,
+    coverage: bool,
+    min_coverage: float | None,
+) -> RunReport:
+    """Load, compile and run the tests in a forked child (:mod:`gate.engines.isolation`):
+    a recursive rule or test must not end ``gate policy test`` by a signal, and the run is
+    bounded by ``$GATE_TIMEOUT`` (default 300 s). Either is an :class:`EngineError`
+    naming the test that was running."""
+    from gate.engines.isolation import resolve_timeout, run_isolated
+
+    def work() -> RunReport:
+        suite = load_suite(policy_paths, data_paths)
+        selected = select_tests(suite.tests, pattern)
+        return suite.run(selected, coverage=coverage, min_coverage=min_coverage)
+
+    return run_isolated(
+        work,
+        timeout=resolve_timeout(None, {}),
+        what="policy test",
+        where=", ".join(policy_paths) or DEFAULT_POLICIES_NAME,
+    )
 
 
 @dataclass
@@ -716,9 +751,7 @@ def test_command(
     1 a test failed or errored, no test ran, or coverage is below --min-coverage;
     2 usage error; 3 the policies do not load or compile.
     """
-    suite = load_suite(paths, data)
-    selected = select_tests(suite.tests, pattern)
-    report = suite.run(selected, coverage=coverage, min_coverage=min_coverage)
+    report = run_isolated_suite(paths, data, pattern, coverage=coverage, min_coverage=min_coverage)
     if output_format == "text":
         click.echo(render_text(report, verbose=verbose), nl=False)
     else:

@@ -14,6 +14,7 @@ from gate import __version__
 from gate.document import SEVERITY_ORDER, Context, Document, Evidence, Scan, Subject
 from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
+from gate.identity import spellings
 from gate.inputs import parse_json, read_input
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle
@@ -52,6 +53,15 @@ class Settings:
     engine: str = DEFAULT_ENGINE
     explain: bool = False
     """Attach to each result where its rule is and the input values that made it fire."""
+    timeout: float | None = None
+    """Seconds evaluation may take (``--timeout``); None: ``$GATE_TIMEOUT``, else the
+    data's ``gate_config.timeout_seconds``, else 300."""
+
+    def evaluation_timeout(self, data: dict[str, Any]) -> float:
+        """The time limit of the policy evaluation (see :attr:`timeout`)."""
+        from gate.engines.isolation import resolve_timeout
+
+        return resolve_timeout(self.timeout, data)
 
     def evaluation_time(self) -> dt.datetime:
         """The time policies and waivers treat as now (``--at``, else the clock), in UTC."""
@@ -250,7 +260,14 @@ def _evaluate(settings: Settings) -> Verdict:
     document = build_document(settings, stage)
     input_json, input_digest = document_json(document)
     engine = make_engine(settings.engine)
-    tree = engine.evaluate(bundle.modules, bundle.data, input_json, QUERY)
+    tree = engine.evaluate(
+        bundle.modules,
+        bundle.data,
+        input_json,
+        QUERY,
+        timeout=settings.evaluation_timeout(bundle.data),
+        required_rules=("deny", "warn"),
+    )
     rules = bundle.rules()
     now = settings.evaluation_time()
     results = apply_rollout(collect_results(tree, rules), rules, now)
@@ -258,7 +275,7 @@ def _evaluate(settings: Settings) -> Verdict:
         from gate.explain import explain
 
         results = explain(results, document, bundle)
-    outcome = apply_waivers(results, waivers, document.subject.reference, now, rules)
+    outcome = apply_waivers(results, waivers, spellings(document.subject.names), now, rules)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
     return Verdict(

@@ -197,17 +197,39 @@ def collect_results(tree: Any, rules: dict[str, RuleInfo]) -> list[Result]:
     """
     if tree is None:
         raise PolicyError(
-            "the policies define nothing under data.gate",
+            "no rules to evaluate: the policies define nothing under data.gate",
             hint="rules must live in packages named gate.* and produce deny/warn sets",
         )
     if not isinstance(tree, dict):
         raise PolicyError(f"data.gate is a {type(tree).__name__}, expected packages")
     results: list[Result] = []
+    rule_sets = 0
     for package, level, items in _walk_rule_sets(tree, "gate"):
+        rule_sets += 1
         for item in items:
             results.append(_to_result(item, package, level, rules))
+    if not rule_sets:
+        # The engine checks this before evaluating; this is the check that holds for any
+        # engine: a tree without a single deny/warn set would pass every image.
+        raise PolicyError(
+            "no rules to evaluate: no deny or warn rule under data.gate",
+            hint=f"data.gate holds {_tree_summary(tree)}: rename the rule sets to deny/warn",
+        )
     results.sort(key=_result_order)
     return results
+
+
+def _tree_summary(tree: dict[str, Any]) -> str:
+    """``gate.x.violation, gate.y.helper, …``: the first few leaves, to say what is there."""
+    leaves: list[str] = []
+    stack: list[tuple[str, Any]] = [("gate", tree)]
+    while stack and len(leaves) < 5:
+        path, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack.extend((f"{path}.{key}", node[key]) for key in sorted(node, reverse=True))
+        else:
+            leaves.append(path)
+    return ", ".join(leaves) or "nothing"
 
 
 def _walk_rule_sets(node: dict[str, Any], path: str) -> Iterator[tuple[str, Level, list[Any]]]:

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+from gate.engines.isolation import DEFAULT_TIMEOUT, run_isolated
+from gate.engines.outline import Outline, builtin_functions, read_outline
 from gate.errors import EngineError, PolicyError
-from gate.policy import PolicyModule
+from gate.policy import PolicyModule, require_rules
 
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR_LINE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
@@ -62,7 +64,14 @@ class RegorusEngine:
             return "unknown"
 
     def load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
-        """Return a regorus Engine with ``modules`` compiled and ``data`` loaded."""
+        """Return a regorus Engine with ``modules`` compiled, verified and ``data`` loaded.
+
+        Raises :class:`PolicyError` when a module does not parse, fails regorus' analysis
+        or calls a function that exists nowhere, whether or not that call would be reached.
+        """
+        return self._load(modules, data)[0]
+
+    def _load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> tuple[Any, Outline]:
         regorus = import_regorus()
         engine = regorus.Engine()
         for module in modules:
@@ -84,7 +93,9 @@ class RegorusEngine:
         except RuntimeError as exc:
             message, where = describe_error(exc)
             raise PolicyError(f"policy does not compile: {message}", where=where) from exc
-        return engine
+        outline = read_outline(engine, modules)
+        outline.require_known_functions(builtin_functions(engine))
+        return engine, outline
 
     def evaluate(
         self,
@@ -92,18 +103,54 @@ class RegorusEngine:
         data: dict[str, Any],
         input_json: str,
         query: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        required_rules: Sequence[str] = (),
     ) -> Any:
-        """Evaluate ``query`` over ``input_json``; see :class:`gate.engines.base.PolicyEngine`."""
-        engine = self.load(modules, data)
+        """Evaluate ``query`` over ``input_json``; see :class:`gate.engines.base.PolicyEngine`.
+
+        Everything regorus does (parsing included) happens in a forked child: see
+        :mod:`gate.engines.isolation`. The answer comes back as JSON text and is parsed here.
+        """
+        raw = run_isolated(
+            lambda: self._evaluate_in_child(modules, data, input_json, query, required_rules),
+            timeout=timeout,
+            what="policy evaluation",
+            where=policy_set_name(modules),
+        )
+        return first_value(raw)
+
+    def _evaluate_in_child(
+        self,
+        modules: Sequence[PolicyModule],
+        data: dict[str, Any],
+        input_json: str,
+        query: str,
+        required_rules: Sequence[str],
+    ) -> str:
+        engine, outline = self._load(modules, data)
+        if required_rules:
+            require_rules(outline.rules, query, required_rules)
         try:
             engine.set_input_json(input_json)
-            raw = engine.eval_query_as_json(query)
+            raw: str = engine.eval_query_as_json(query)
         except RuntimeError as exc:
-            # Builtin errors (1/0, to_number("x"), unknown functions) abort the whole query in
-            # regorus; OPA would make the rule undefined and fail open. Either way: no verdict.
+            # Builtin errors (1/0, to_number("x")) abort the whole query in regorus; OPA
+            # would make the rule undefined and fail open. Either way: no verdict.
             message, where = describe_error(exc)
             raise EngineError(f"policy evaluation failed: {message}", where=where) from exc
-        return first_value(raw)
+        return raw
+
+
+def policy_set_name(modules: Sequence[PolicyModule]) -> str | None:
+    """How messages name a set of modules: the one file, or the directory they share."""
+    paths = [module.path for module in modules]
+    if len(paths) <= 1:
+        return paths[0] if paths else None
+    try:
+        return os.path.commonpath(paths) or ", ".join(paths[:3])
+    except ValueError:  # absolute and relative paths mixed
+        return ", ".join(paths[:3])
 
 
 def first_value(raw: str) -> Any:

@@ -1,0 +1,180 @@
+"""What a policy set defines and which functions it calls, read from regorus' AST.
+
+regorus looks functions up only when a call is evaluated: a call to a function that
+exists nowhere, in a branch the test input never takes, passes ``gate policy test`` and
+lets ``gate check`` pass until the day an input takes that branch. Gate resolves every
+call of every module before evaluating anything (the way ``opa`` compiles), from the AST.
+regorus' bytecode compiler (``Program.compile_from_modules``) would also find these
+calls, but it does not support ``with`` (every unit test uses it) and panics on large
+rules, so it cannot vouch for a whole policy set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gate.errors import PolicyError
+from gate.policy import DefinedRule, PolicyModule
+
+Path = tuple[str, ...]
+
+EXTRA_BUILTINS = frozenset({"print"})
+"""Builtins regorus has that ``opa.runtime().builtins`` does not list."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One function call: the name as written, and what resolving it needs."""
+
+    name: Path
+    where: str
+    package: Path
+    imports: dict[str, Path]
+
+
+@dataclass
+class Outline:
+    """The rules every module defines and the function calls every module makes."""
+
+    rules: list[DefinedRule] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    def require_known_functions(self, builtins: frozenset[str]) -> None:
+        """Raise :class:`PolicyError` at the first call (in load order) of a function that
+        is neither a builtin nor defined by a module."""
+        defined = {rule.path for rule in self.rules}
+        for call in self.calls:
+            if not _resolves(call, defined, builtins):
+                raise PolicyError(
+                    f"policy does not compile: Unknown function: '{'.'.join(call.name)}'",
+                    where=call.where,
+                    hint="regorus lacks some OPA builtins (crypto, JWT, x509); "
+                    "check the name and the imports",
+                )
+
+
+def _resolves(call: Call, defined: set[Path], builtins: frozenset[str]) -> bool:
+    head, rest = call.name[0], call.name[1:]
+    if head == "data":
+        return rest in defined
+    if head in call.imports:
+        target = call.imports[head]
+        # Only data imports can name functions; input.x(…) is regorus' concern.
+        return target[0] != "data" or (*target[1:], *rest) in defined
+    if (*call.package, *call.name) in defined:
+        return True
+    return ".".join(call.name) in builtins
+
+
+def builtin_functions(engine: Any) -> frozenset[str]:
+    """The builtins ``engine`` knows, as it reports them (``opa.runtime().builtins``)."""
+    raw = json.loads(engine.eval_query_as_json("opa.runtime().builtins"))
+    listed = raw["result"][0]["expressions"][0]["value"]
+    return frozenset(listed) | EXTRA_BUILTINS
+
+
+def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
+    """Read the rules and calls of every module ``engine`` holds (``get_ast_as_json``).
+
+    Calls are listed in ``modules`` order, then in the order the AST gives them.
+    """
+    order = {module.path: index for index, module in enumerate(modules)}
+    texts = {module.path: module.text for module in modules}
+    entries = json.loads(engine.get_ast_as_json())
+    entries.sort(key=lambda entry: order.get(entry["source"]["file"], len(order)))
+    outline = Outline()
+    for entry in entries:
+        path = entry["source"]["file"]
+        ast = entry["ast"]
+        package = static_path(ast["package"]["refr"])
+        imports = _imports(ast, texts.get(path, entry["source"].get("contents", "")))
+        for rule in ast.get("rules") or []:
+            if "Spec" in rule:
+                ((kind, head),) = rule["Spec"]["head"].items()
+                function = kind == "Func"
+                line = int(rule["Spec"]["span"]["line"])
+            else:
+                head = rule["Default"]
+                function = False
+                line = int(head["span"]["line"])
+            name = static_path(head["refr"])
+            outline.rules.append(
+                DefinedRule((*package, *name), package, function, f"{path}:{line}")
+            )
+        for node in _calls(ast.get("rules") or []):
+            name = static_path(node["fcn"])
+            if name and len(name) == len(_ref_chain(node["fcn"])):
+                line, column = _start(node["fcn"])
+                outline.calls.append(Call(name, f"{path}:{line}:{column}", package, imports))
+    return outline
+
+
+def _imports(ast: dict[str, Any], text: str) -> dict[str, Path]:
+    raw = text.encode("utf-8")
+    found: dict[str, Path] = {}
+    for item in ast.get("imports") or []:
+        target = static_path(item["refr"])
+        if not target or target[0] not in ("data", "input"):
+            continue  # rego.v1, future.keywords
+        alias = item.get("as")
+        name = raw[alias["start"] : alias["end"]].decode() if alias else target[-1]
+        found[name] = target
+    return found
+
+
+def _calls(nodes: Any) -> Iterator[dict[str, Any]]:
+    stack = [nodes]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            call = node.get("Call")
+            if call is not None:
+                yield call
+            stack.extend(value for key, value in node.items() if key != "span")
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+
+
+def static_path(node: dict[str, Any]) -> Path:
+    """The leading static part of a reference (``a.b["c"][x]`` → ``a, b, c``)."""
+    parts: list[str] = []
+    for link in _ref_chain(node):
+        if link is None:
+            break
+        parts.append(link)
+    return tuple(parts)
+
+
+def _ref_chain(node: dict[str, Any]) -> list[str | None]:
+    """The parts of a reference, base first; None for an index that is not a string."""
+    chain: list[str | None] = []
+    while True:
+        if "Var" in node:
+            chain.append(str(node["Var"]["value"]))
+            break
+        if "RefDot" in node:
+            chain.append(str(node["RefDot"]["field"][1]))
+            node = node["RefDot"]["refr"]
+        elif "RefBrack" in node:
+            index = node["RefBrack"]["index"].get("String")
+            chain.append(str(index["value"]) if index is not None else None)
+            node = node["RefBrack"]["refr"]
+        else:
+            chain.append(None)
+            break
+    chain.reverse()
+    return chain
+
+
+def _start(node: dict[str, Any]) -> tuple[int, int]:
+    while "Var" not in node:
+        ((_, inner),) = node.items()
+        if not isinstance(inner, dict) or "refr" not in inner:
+            break
+        node = inner["refr"]
+    ((_, value),) = node.items()
+    span = value["span"]
+    return int(span["line"]), int(span["col"])
