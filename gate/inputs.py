@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gate.errors import GateError, InputError
 
@@ -32,7 +32,7 @@ def read_bounded(path: Path, limit: int, shown: str, error: type[GateError] = In
     """Read at most ``limit`` bytes of ``path``; raise ``error`` (naming ``shown``) otherwise."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+            raw = read_at_most(handle, limit + 1)
     except FileNotFoundError as exc:
         raise error("no such file", where=shown) from exc
     except IsADirectoryError as exc:
@@ -42,6 +42,23 @@ def read_bounded(path: Path, limit: int, shown: str, error: type[GateError] = In
     if len(raw) > limit:
         raise error(f"larger than the {limit // (1024 * 1024)} MiB limit", where=shown)
     return raw
+
+
+READ_CHUNK = 1024 * 1024
+
+
+def read_at_most(handle: BinaryIO, size: int) -> bytes:
+    """Read up to ``size`` bytes in chunks: ``read(size)`` reserves all of ``size`` first
+    (1 GiB for an input), which fails outright under a memory limit."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = handle.read(min(READ_CHUNK, remaining))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def read_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, bytes]:
@@ -62,7 +79,7 @@ def _read_stdin(limit: int) -> bytes:
     try:
         if stream is None:
             raise OSError(0, "standard input is closed")
-        return stream.buffer.read(limit + 1)
+        return read_at_most(stream.buffer, limit + 1)
     except (OSError, ValueError, AttributeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"cannot read: {reason}", where="<stdin>") from exc

@@ -322,8 +322,8 @@ def _module(source: PolicyModule, ast: dict[str, Any]) -> _Module:
         (rule for node in ast.get("rules") or [] if (rule := _rule(node)) is not None),
         key=lambda r: r.start,
     )
-    for rule, after in zip(rules, [*rules[1:], None], strict=True):
-        rule.stop = after.start if after else len(raw)
+    for index, rule in enumerate(rules):  # a module of only imports has no rules at all
+        rule.stop = rules[index + 1].start if index + 1 < len(rules) else len(raw)
     span = ast["package"]["span"]
     is_test = is_test_module(Path(source.path))
     module = _Module(
