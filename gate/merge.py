@@ -211,6 +211,8 @@ class _Joins:
         self.parent: dict[str, str] = {}
         self.cve: dict[str, str] = {}
         """Root → the CVE its set names."""
+        self.disputed: set[str] = set()
+        """Ids claimed for two different CVEs: no longer an alias of either."""
 
     def root(self, name: str) -> str:
         if name not in self.parent and id_kind(name) == "cve":
@@ -223,7 +225,10 @@ class _Joins:
             return
         named, other = self.cve.get(first), self.cve.get(second)
         if named and other and named != other:
-            return  # an id claimed for two CVEs: it joins neither to the other
+            # An id claimed for two CVEs joins neither to the other, and is kept by both as
+            # an advisory only, so that a waiver or VEX statement naming it covers neither.
+            self.disputed.update(i for i in (a, b) if id_kind(i) != "cve")
+            return
         self.parent[second] = first
         if other and not named:
             self.cve[first] = other
@@ -259,8 +264,22 @@ def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
             key = joins.root(name)
             known = merged.get(key)
             merged[key] = vuln if known is None else _merge_vulnerability(known, vuln)
-        joined.extend(merged.values())
+        joined.extend(_set_apart(v, joins.disputed) for v in merged.values())
     return joined
+
+
+def _set_apart(vuln: Vulnerability, disputed: set[str]) -> Vulnerability:
+    """``vuln`` with the disputed ids among its aliases moved to its advisories."""
+    if not disputed or not any(a.upper() in disputed for a in vuln.aliases):
+        return vuln
+    return vuln.model_copy(
+        update={
+            "aliases": [a for a in vuln.aliases if a.upper() not in disputed],
+            "advisories": _union(
+                vuln.advisories, [a for a in vuln.aliases if a.upper() in disputed]
+            ),
+        }
+    )
 
 
 def _purl_identity(purl: str) -> str:

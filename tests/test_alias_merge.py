@@ -195,6 +195,8 @@ def test_an_id_two_reports_tie_to_different_cves_never_makes_them_one():
     assert sorted(v.id for v in joined) == ["CVE-2023-0215", "CVE-2023-0286"]
     claimed_b = next(v for v in joined if v.id == "CVE-2023-0286")
     assert [s.tool for s in claimed_b.sources] == ["snyk", "grype"]
+    # Claimed for both, the GHSA is an alias of neither: a waiver naming it covers nothing.
+    assert [(v.aliases, v.advisories) for v in joined] == [([], ["GHSA-xxxx-yyyy-zzzz"])] * 2
 
 
 def test_a_listing_naming_two_cves_becomes_two_findings():

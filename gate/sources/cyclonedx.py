@@ -27,7 +27,9 @@ the operating system component, and an entry without affects, still give a findi
 image, with ``package.unresolved`` saying why (a vulnerability never vanishes because the
 report does not say where it is).
 The id is the entry's ``id``, or the first CVE among ``references[].id`` when the entry's
-own id is not a CVE; the other ids are aliases. Severity: the ratings whose
+own id is not a CVE; the other ids are aliases, except vendor advisories (RHSA, DSA…),
+which are ``advisories``, and an entry naming several CVEs is one finding per CVE
+(:func:`gate.identifiers.split_listing`). Severity: the ratings whose
 ``source.name`` equals the entry's ``source.name`` (the feed the scanner matched against,
 e.g. ``ubuntu`` for Trivy) decide, highest first; when none of them names a severity, the
 highest severity word of any rating is taken. A rating without a source is the entry's

@@ -1,8 +1,11 @@
 """Grype JSON reports (``grype -o json``), from 0.7 to the vulnerability-db v6 era.
 
-Canonical id: a finding is filed under its CVE. When Grype matched a GHSA, ALAS or other
-advisory, the first ``relatedVulnerabilities`` id starting with ``CVE-`` becomes the id
-and the advisory id an alias; with no related CVE the advisory id stays the id.
+Canonical id: a finding is filed under its CVE. When Grype matched a GHSA or other record
+of one vulnerability, its related CVE becomes the id and the record's id an alias; with no
+related CVE the matched id stays the id. A match that names several CVEs (an Amazon
+``ALAS`` advisory relating each CVE it fixes) is one finding per CVE, and a vendor
+advisory id is recorded in ``advisories``, never an alias
+(:func:`gate.identifiers.split_listing`, applied by ``merge_vulnerabilities``).
 
 De-duplication rule: Grype reports one match per matcher and per matched record, so one
 vulnerability in one package can appear several times (the same CVE found by two

@@ -29,7 +29,9 @@ Vulnerability ids: the ``Vulnerability <id>`` line; the CVEs in parentheses head
 rule's ``fullDescription`` (``(CVE-…,CVE-…) name@version``); a CVE or GHSA id inside the
 ``ruleId`` (Grype's rule ids are ``<id>-<package>``); the ``ruleId`` itself for Snyk rules
 and rules tagged ``vulnerability``. The first CVE is the id, the others (Snyk ``SNYK-…``
-ids, GHSA) aliases; without a CVE the first id found is the id.
+ids, GHSA) aliases; without a CVE the first id found is the id. A result naming several
+CVEs (a Snyk issue for two curl CVEs) is one finding per CVE, its other ids advisories
+(:func:`gate.identifiers.split_listing`).
 
 Package: Grype's result sentence ("The path P reports NAME at version V … vulnerable (TYPE)
 package …", or the older "A <sev> vulnerability in TYPE package: NAME, version V was found

@@ -11,8 +11,10 @@ version and no scan time, so neither is recorded.
 Mapping of ``vulnerabilities[]``:
 
 * Canonical id: the first ``identifiers.CVE`` when there is one, else Snyk's ``id``
-  (``SNYK-…``, ``npm:…``). The other ids (Snyk's own, further CVEs, ``GHSA``,
-  ``ALTERNATIVE`` and ``alternativeIds``, …) become aliases; ``CWE`` (weakness classes,
+  (``SNYK-…``, ``npm:…``). The other ids (Snyk's own, ``GHSA``, ``ALTERNATIVE`` and
+  ``alternativeIds``, …) become aliases; an issue naming several CVEs is one finding per
+  CVE, with those other ids as its ``advisories`` (which CVE they belong to is unknown:
+  :func:`gate.identifiers.split_listing`); ``CWE`` (weakness classes,
   shared by thousands of vulnerabilities) and ``NSP`` (bare numbers of the retired Node
   Security Platform) are not vulnerability ids and are dropped.
 * Package type: the listing's ``packageManager`` before any ``:`` (``debian:11`` →

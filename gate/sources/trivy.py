@@ -14,7 +14,9 @@ lists) are recognised only so that they can be refused with a clear error: they 
 many workloads, not the one image being gated.
 
 Canonical id: ``VulnerabilityID`` as Trivy gives it (Trivy files a finding under its CVE
-whenever one exists); ``VendorIDs`` (GHSA, DSA, …) become aliases.
+whenever one exists). ``VendorIDs`` that name the same vulnerability (GHSA) become
+aliases; vendor advisories (DSA, DLA, RHSA, USN, ALAS…), each covering many CVEs, go to
+``advisories`` and never join findings (:func:`gate.identifiers.split_listing`).
 
 De-duplication rule: Trivy repeats a vulnerability once for every place a package occurs,
 i.e. each copy of a jar (``PkgPath``) and each result (target) it appears in. Within one
