@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from conftest import fixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gate.document import FindingSource, Package, Subject, Vulnerability
 from gate.identifiers import id_kind, identity_keys, split_listing
-from gate.merge import join_aliases, merge_vulnerabilities
+from gate.merge import is_cve, join_aliases, merge_vulnerabilities
 from gate.sources.base import Fragment
 from gate.vex import VexStatement, apply_vex
 
@@ -290,3 +292,38 @@ def test_fragment_findings_count_each_cve(tmp_path):
     _, fragment = read_fragment(str(grype))
     assert isinstance(fragment, Fragment)
     assert [v.id for v in fragment.vulnerabilities] == DSA_CVES[:2]
+
+
+# --- property: whatever the scanners claim, no CVE is lost and none is merged into another --
+
+IDS = ["CVE-2023-1", "CVE-2023-2", "CVE-2023-3", "GHSA-a", "GHSA-b", "DSA-1", "RHSA-2023:1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["libssl1.1", "openssl"]),
+            st.sampled_from(IDS),
+            st.lists(st.sampled_from(IDS), max_size=4),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_merging_never_loses_a_cve_nor_makes_two_one(
+    listings: list[tuple[str, str, list[str]]],
+) -> None:
+    given_cves = {
+        (package, i) for package, own, aliases in listings for i in [own, *aliases] if is_cve(i)
+    }
+    listed = [
+        vuln(own, aliases=[a for a in aliases if a != own], package=package, tool=f"t{n}")
+        for n, (package, own, aliases) in enumerate(listings)
+    ]
+    merged = join_aliases(merge_vulnerabilities(listed))
+    named = [(v.package.name, v.id) for v in merged if is_cve(v.id)]
+    assert sorted(named) == sorted(given_cves)  # each CVE once per package, none lost
+    for finding in merged:
+        assert not any(id_kind(a) == "advisory" for a in finding.aliases)
+        assert not any(is_cve(a) for a in finding.aliases) or not is_cve(finding.id)
