@@ -247,20 +247,40 @@ _NAME_FIELDS = ("reference", "registry", "repository", "tag")
 
 
 def _merge_subjects(candidates: list[Subject]) -> Subject:
-    """Name fields come together from the first subject with a reference; ids one by one."""
+    """Name fields come together from the first subject with a repository (preferring one
+    of the same repository that also has a tag: ``--image repo@digest`` and metadata that
+    tags it); the digest and image ID one by one."""
     named = next((s for s in candidates if s.repository), None) or next(
         (s for s in candidates if s.reference), Subject()
     )
+    for candidate in candidates:
+        named = _with_tag(named, candidate)
     values = {name: getattr(named, name) for name in _NAME_FIELDS}
     for name in ("digest", "image_id"):
         values[name] = next((getattr(s, name) for s in candidates if getattr(s, name)), None)
     return Subject(**values)
 
 
+def _with_tag(subject: Subject, more: Subject) -> Subject:
+    """``subject`` named as ``more`` names it when that is the same repository with a tag."""
+    if (
+        subject.tag is None
+        and more.tag
+        and (more.registry, more.repository)
+        == (
+            subject.registry,
+            subject.repository,
+        )
+    ):
+        return subject.model_copy(update={name: getattr(more, name) for name in _NAME_FIELDS})
+    return subject
+
+
 def _complete(subject: Subject, more: Subject) -> Subject:
     """``subject`` with what it lacks taken from ``more`` (an input about the same image)."""
     if subject.repository is None and more.repository:
         subject = subject.model_copy(update={name: getattr(more, name) for name in _NAME_FIELDS})
+    subject = _with_tag(subject, more)
     updates = {
         name: getattr(more, name)
         for name in ("digest", "image_id")

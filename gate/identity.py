@@ -15,6 +15,7 @@ reference read as Docker does (``nginx`` is ``docker.io/library/nginx``), or by 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate.document import Subject
@@ -156,3 +157,18 @@ def short_digest(digest: str) -> str:
     """``sha256:4a5f0c9d8e7b`` — enough to tell digests apart in a message."""
     algorithm, _, hexits = digest.partition(":")
     return f"{algorithm}:{hexits[:12]}" if hexits else digest
+
+
+def spellings(references: Sequence[str]) -> list[str]:
+    """Each reference as written and spelled out in full (``nginx:1`` and
+    ``docker.io/library/nginx:1``), for matching user-written patterns against."""
+    spelled: list[str] = []
+    for text in references:
+        spelled.append(text)
+        parsed = parse_reference(text)
+        if parsed.repository:
+            full = f"{parsed.registry}/{parsed.repository}"
+            full += f":{parsed.tag}" if parsed.tag else ""
+            full += f"@{parsed.digest}" if parsed.digest else ""
+            spelled.append(full)
+    return list(dict.fromkeys(spelled))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
@@ -28,8 +29,13 @@ class Waiver:
     ref: WaiverRef
     expires_at: dt.datetime
 
-    def matches(self, result: Result, reference: str | None) -> bool:
-        """True when every condition of the waiver holds for ``result`` on image ``reference``."""
+    def matches(self, result: Result, names: Sequence[str]) -> bool:
+        """True when every condition of the waiver holds for ``result`` on the image ``names``.
+
+        ``names`` are the references under which the inputs themselves name the gated image
+        (``subject.names``, as written and spelled out in full): an ``image:`` scope is
+        never satisfied by ``--image`` alone.
+        """
         ref = self.ref
         if ref.rule is not None and ref.rule != result.id:
             return False
@@ -38,7 +44,7 @@ class Waiver:
             return False
         if ref.package is not None and not _names_package(ref.package, finding):
             return False
-        if ref.image is not None and (reference is None or not fnmatchcase(reference, ref.image)):
+        if ref.image is not None and not any(fnmatchcase(name, ref.image) for name in names):
             return False
         return True
 
@@ -213,7 +219,7 @@ class WaiverOutcome:
 def apply_waivers(
     results: list[Result],
     waivers: list[Waiver],
-    reference: str | None,
+    names: Sequence[str],
     now: dt.datetime,
     rules: dict[str, RuleInfo] | None = None,
 ) -> WaiverOutcome:
@@ -235,11 +241,11 @@ def apply_waivers(
         if result.id in locked:
             for waiver in active:
                 tried = refused.setdefault(waiver.ref.index, [])
-                if result.id not in tried and waiver.matches(result, reference):
+                if result.id not in tried and waiver.matches(result, names):
                     tried.append(result.id)
             kept.append(result)
             continue
-        chosen = next((w for w in active if w.matches(result, reference)), None)
+        chosen = next((w for w in active if w.matches(result, names)), None)
         if chosen is None:
             kept.append(result)
             continue
@@ -250,7 +256,7 @@ def apply_waivers(
         ref = waiver.ref
         label = _label(ref)
         if waiver.expires_at <= now:
-            matched = any(waiver.matches(r, reference) for r in results)
+            matched = any(waiver.matches(r, names) for r in results)
             problems.append(
                 WaiverProblem(
                     kind="expired",

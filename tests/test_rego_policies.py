@@ -464,7 +464,7 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
             "image-too-old",
             "image-base-unapproved",
             "image-env-secret",
-            "scan-digest-mismatch",
+            "evidence-not-about-image",
         },
     }
     assert prod == {
@@ -481,7 +481,7 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
             "image-too-old",
             "image-base-unapproved",
             "image-env-secret",
-            "scan-digest-mismatch",
+            "evidence-not-about-image",
             "scan-stale",
         },
         "warn": everywhere | {"scan-stale"},

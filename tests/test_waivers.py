@@ -12,7 +12,7 @@ from gate.verdict import Result
 from gate.waivers import apply_waivers, load_waivers
 
 NOW = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
-REF = "ghcr.io/acme/shop-api:1.4.2"
+REF = ["ghcr.io/acme/shop-api:1.4.2"]
 
 
 def vuln_result(
@@ -98,7 +98,7 @@ def test_image_scoped_waiver_needs_a_known_image(tmp_path):
     waivers = load_waivers(
         write(tmp_path, waiver_yaml(rule="image-root-user", image="'*'", **BASE))
     )
-    assert apply_waivers([root_result()], waivers, None, NOW).waived == []
+    assert apply_waivers([root_result()], waivers, [], NOW).waived == []
 
 
 def test_expired_waiver_suppresses_nothing_and_is_reported(tmp_path):

@@ -32,6 +32,8 @@ FIXTURE_FORMATS: dict[str, str | None] = {
     "reports/trivy-operator/": "trivy-operator",
     "provenance/": "in-toto",
     # mixed folders: the file name says the format
+    "hostile/cyclonedx-": "cyclonedx",
+    "hostile/trivy-": "trivy-json",
     "image/config.json": "image-config",
     "image/container-inspect.json": "docker-inspect",
     "image/index.json": "image-manifest",

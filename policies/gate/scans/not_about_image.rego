@@ -29,7 +29,7 @@ remediation := "Pass reports of the exact image being promoted (scan it by diges
 
 findings contains lib.result(rule_id, msg, "high", remediation, lib.scan_finding(s)) if {
 	some s in data.lib.gate.scans
-	claimed := {k | k := s.kinds[_]} & lib.evidence_kinds
+	claimed := {k | k := s.kinds[_]} & data.lib.gate.evidence_kinds
 	count(claimed) > 0
 	not _about_image(s)
 	msg := sprintf("%s (%s) is not evidence about this image: %s", [
@@ -45,7 +45,7 @@ findings contains lib.result(rule_id, msg, "high", remediation, lib.scan_finding
 	msg := sprintf("%s is not an SBOM of this image: %s", [lib.scan_name(s), lib.text_or(object.get(s, "evidence", null), "note", "it lists no packages")])
 }
 
-_about_image(s) if s.evidence.match in lib.about_image_matches
+_about_image(s) if s.evidence.match in data.lib.gate.about_image_matches
 
 # (object.get: s.evidence may be missing, and a function of an undefined argument is undefined.)
 _why(s) := lib.text_or(object.get(s, "evidence", null), "note", "gate recorded no relation to the image being gated")
