@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -49,6 +50,9 @@ class PolicyBundle:
     data: dict[str, Any]
     files: tuple[tuple[str, str], ...]
     """Every file that went in, as ``(path, sha256)``, in load order."""
+    action_layers: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """Per data file, in merge order: ``(path, gate_config.stages)`` as that file alone
+    gives it, so that a verdict can say which file relaxed a rule."""
 
     @property
     def digest(self) -> str:
@@ -145,6 +149,7 @@ def load_bundle(
     files: list[tuple[str, str]] = []
     data: dict[str, Any] = {}
     data_sources: list[tuple[Path, str]] = []
+    layers: list[tuple[str, dict[str, Any]]] = []
     for given in policy_paths:
         root = Path(given)
         if not root.exists():
@@ -160,13 +165,13 @@ def load_bundle(
                 modules.append(PolicyModule(shown, text))
                 files.append((shown, hashlib.sha256(raw).hexdigest()))
             elif path.name in DATA_FILE_NAMES:
-                _merge_data_file(path, shown, data, files)
+                layers.append((shown, _stages_of(_merge_data_file(path, shown, data, files))))
                 data_sources.append((path, shown))
     for given in data_paths:
         path = Path(given)
         if not path.is_file():
             raise UsageError("no such data file", where=str(given))
-        _merge_data_file(path, str(given), data, files)
+        layers.append((str(given), _stages_of(_merge_data_file(path, str(given), data, files))))
         data_sources.append((path, str(given)))
     if not modules:
         raise PolicyError(
@@ -175,7 +180,19 @@ def load_bundle(
             hint="give a .rego file or a directory of them",
         )
     refuse_shadowing_data(modules, data, data_sources)
-    return PolicyBundle(tuple(modules), data, tuple(files))
+    return PolicyBundle(tuple(modules), data, tuple(files), tuple(layers))
+
+
+def stage_configs(data: dict[str, Any]) -> dict[str, Any]:
+    """``gate_config.stages`` of a data document: per stage, its actions and settings."""
+    config = data.get("gate_config")
+    stages = config.get("stages") if isinstance(config, dict) else None
+    return stages if isinstance(stages, dict) else {}
+
+
+def _stages_of(document: dict[str, Any]) -> dict[str, Any]:
+    # A copy: merging later files into the bundle's data may change dicts it shares.
+    return copy.deepcopy(stage_configs(document))
 
 
 def _decode(raw: bytes, shown: str) -> str:
@@ -187,7 +204,8 @@ def _decode(raw: bytes, shown: str) -> str:
 
 def _merge_data_file(
     path: Path, shown: str, data: dict[str, Any], files: list[tuple[str, str]]
-) -> None:
+) -> dict[str, Any]:
+    """Read one data document, merge it into ``data``, and return it as read."""
     raw = read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)
     try:
         loaded = parse_structured(_decode(raw, shown), as_yaml=path.suffix != ".json")
@@ -197,6 +215,7 @@ def _merge_data_file(
         raise PolicyError("a data document must be a JSON/YAML object", where=shown)
     deep_merge(data, loaded)
     files.append((shown, hashlib.sha256(raw).hexdigest()))
+    return loaded
 
 
 def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from gate.errors import InputError, SourceError, UsageError
 from gate.identity import spellings
 from gate.inputs import parse_json, read_input
 from gate.merge import merge_fragments
-from gate.policy import PolicyBundle
+from gate.policy import PolicyBundle, stage_configs
 from gate.policy import load_policies as load_policy_paths
 from gate.reference import parse_reference
 from gate.sources import SOURCES, Fragment, InputFile, detect
@@ -30,6 +30,7 @@ from gate.verdict import (
     Verdict,
     apply_rollout,
     collect_results,
+    relaxed_rules,
 )
 from gate.waivers import apply_waivers, load_waivers
 
@@ -161,7 +162,7 @@ def _build_document(settings: Settings, stage: str) -> Document:
     evidence = merged.pop("evidence")
     return Document(
         **merged,
-        scans=[_scan(*parts) for parts in zip(files, fragments, evidence)],
+        scans=[_scan(*parts) for parts in zip(files, fragments, evidence, strict=True)],
         context=Context(stage=stage, evaluated_at=format_time(settings.evaluation_time())),
     )
 
@@ -198,8 +199,7 @@ def stages_of(data: dict[str, Any]) -> list[str]:
     order = config.get("stage_order")
     if isinstance(order, list) and all(isinstance(s, str) for s in order):
         return list(order)
-    stages = config.get("stages")
-    return list(stages) if isinstance(stages, dict) else []
+    return list(stage_configs(data))
 
 
 def resolve_stage(requested: str | None, data: dict[str, Any]) -> str:
@@ -286,6 +286,7 @@ def _evaluate(settings: Settings) -> Verdict:
         warnings=warnings,
         waived=outcome.waived,
         waiver_problems=outcome.problems,
+        relaxed=relaxed_rules(rules, stage_configs(bundle.data), bundle.action_layers, stage),
         counts=Counts(
             violations=len(violations),
             warnings=len(warnings),

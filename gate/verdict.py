@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -96,6 +96,19 @@ class WaiverProblem(VerdictModel):
     waiver: WaiverRef
 
 
+class RelaxedRule(VerdictModel):
+    """A rule the policy data does not let block in the evaluated stage."""
+
+    id: str = Field(description="Rule id.")
+    action: Literal["warn", "off"] = Field(
+        description="What the data makes it in this stage: 'warn' (reported, never blocks) or "
+        "'off' (not reported at all). Rules missing from the data block ('deny')."
+    )
+    set_by: str | None = Field(
+        None, description="The data file whose value took effect (the last to set it)."
+    )
+
+
 class Counts(VerdictModel):
     """Tallies for dashboards and summary lines."""
 
@@ -151,6 +164,11 @@ class Verdict(VerdictModel):
     warnings: list[Result]
     waived: list[WaivedResult]
     waiver_problems: list[WaiverProblem]
+    relaxed: list[RelaxedRule] = Field(
+        default_factory=list,
+        description="Every rule the policy data turns off or down to a warning in this stage, "
+        "so that a laxer data file shows in every verdict.",
+    )
     counts: Counts
     policy: PolicyInfo
     input: InputInfo
@@ -336,3 +354,34 @@ def effective_from(info: RuleInfo) -> tuple[dt.datetime, str] | None:
 
 def _result_order(result: Result) -> tuple[int, str, str, str]:
     return (-SEVERITY_ORDER.index(result.severity), result.id, result.msg, result.package)
+
+
+def relaxed_rules(
+    rules: Iterable[str],
+    stages: dict[str, Any],
+    layers: Sequence[tuple[str, dict[str, Any]]],
+    stage: str,
+) -> list[RelaxedRule]:
+    """The rules that ``stages`` (``gate_config.stages``, merged) keep from blocking in ``stage``.
+
+    ``rules`` are the ids the policies declare; ids the stage's actions name are added. An
+    action is read as the bundled library reads it: only "warn" and "off" relax a rule, a
+    missing or unknown action blocks. ``layers`` (path, stages) name the file that set it.
+    """
+    stage_config = stages.get(stage)
+    actions = stage_config.get("actions") if isinstance(stage_config, dict) else None
+    if not isinstance(actions, dict):
+        return []
+    relaxed = []
+    for rule_id in sorted({*rules, *actions}):
+        action = actions.get(rule_id)
+        if action not in ("warn", "off"):
+            continue
+        set_by = None
+        for path, layer in layers:
+            layer_stage = layer.get(stage)
+            layer_actions = layer_stage.get("actions") if isinstance(layer_stage, dict) else None
+            if isinstance(layer_actions, dict) and rule_id in layer_actions:
+                set_by = path
+        relaxed.append(RelaxedRule(id=rule_id, action=action, set_by=set_by))
+    return relaxed

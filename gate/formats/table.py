@@ -46,6 +46,17 @@ def summary_line(verdict: Verdict) -> str:
     )
 
 
+def relaxed_line(verdict: Verdict) -> str | None:
+    """One line naming the rules the policy data keeps from blocking, or None."""
+    off = [r.id for r in verdict.relaxed if r.action == "off"]
+    warn = [r.id for r in verdict.relaxed if r.action == "warn"]
+    if not off and not warn:
+        return None
+    parts = [f"off: {', '.join(off)}"] if off else []
+    parts += [f"warn only: {', '.join(warn)}"] if warn else []
+    return printable(f"not blocking in {verdict.stage} (policy data): " + "; ".join(parts))
+
+
 def _reason(result: Result) -> str:
     text = _escape(result.msg)
     if result.remediation:
@@ -117,6 +128,7 @@ class TableFormatter:
                     ),
                 )
             console.print(table)
+        self._relaxed(console, verdict)
         if verdict.waiver_problems:
             console.print()
             console.print("[bold]Waiver problems[/bold]")
@@ -127,6 +139,24 @@ class TableFormatter:
                     else f"[yellow]{problem.kind}[/yellow]"
                 )
                 console.print(f"  {mark}  {_escape(problem.msg)}")
+
+    @staticmethod
+    def _relaxed(console: Console, verdict: Verdict) -> None:
+        """One line per (action, data file): a laxer data file shows in every report."""
+        groups: dict[tuple[str, str | None], list[str]] = {}
+        for rule in verdict.relaxed:
+            groups.setdefault((rule.action, rule.set_by), []).append(rule.id)
+        if not groups:
+            return
+        console.print()
+        console.print(f"[bold]Not blocking in {_escape(verdict.stage)}[/bold] (policy data)")
+        for (action, set_by), ids in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
+            what = "off" if action == "off" else "warn only"
+            style = "yellow" if action == "off" or not (set_by or "").startswith("gate:") else "dim"
+            console.print(
+                f"  [{style}]{what}[/{style}]  {_escape(', '.join(ids))}"
+                f" [dim]({_escape(set_by or 'unknown data file')})[/dim]"
+            )
 
     def _table(self, console: Console, title: str) -> Table:
         from rich import box

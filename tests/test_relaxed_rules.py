@@ -1,0 +1,79 @@
+"""A laxer data file is visible in every verdict: rules the data keeps from blocking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import fixture
+
+from gate.verdict import RelaxedRule, relaxed_rules
+
+SCAN_DAY = "2024-10-14T12:00:00Z"
+TRIVY = fixture("reports/trivy/v2-image.json")
+INSPECT = fixture("image/inspect.json")
+BUNDLED_WARN_IN_PROD = [
+    "image-healthcheck-missing",
+    "image-metadata-missing",
+    "provenance-builder-untrusted",
+    "vex-missing-justification",
+    "vex-not-blocking",
+    "vuln-unfixed-critical-aged",
+]
+
+
+def data_file(tmp_path: Path, name: str, actions: dict[str, str], stage: str = "prod") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"gate_config": {"stages": {stage: {"actions": actions}}}}))
+    return path
+
+
+def run(gate_cli, *extra):
+    result = gate_cli("check", TRIVY, INSPECT, "--at", SCAN_DAY, "-f", "json", *extra)
+    return result, json.loads(result.out)
+
+
+def test_the_bundled_pack_lists_what_it_only_warns_about_in_prod(gate_cli):
+    _, verdict = run(gate_cli)
+    assert [r["id"] for r in verdict["relaxed"]] == BUNDLED_WARN_IN_PROD
+    assert {(r["action"], r["set_by"]) for r in verdict["relaxed"]} == {
+        ("warn", "gate:policies/data.json")
+    }
+
+
+def test_a_data_file_that_switches_a_rule_off_is_named_in_json_table_and_summary(
+    gate_cli, tmp_path
+):
+    lax = data_file(tmp_path, "lax.json", {"vuln-fixable-critical": "off", "scan-required": "warn"})
+    result, verdict = run(gate_cli, "--data", lax)
+    relaxed = {r["id"]: (r["action"], r["set_by"]) for r in verdict["relaxed"]}
+    assert relaxed["vuln-fixable-critical"] == ("off", str(lax))
+    assert relaxed["scan-required"] == ("warn", str(lax))
+    assert "off: vuln-fixable-critical" in result.err  # the stderr summary says so too
+    table = gate_cli("check", TRIVY, INSPECT, "--at", SCAN_DAY, "--data", lax)
+    assert "Not blocking in prod" in table.out
+    assert f"vuln-fixable-critical ({lax})" in table.out
+
+
+def test_the_last_file_to_set_an_action_is_named(gate_cli, tmp_path):
+    first = data_file(tmp_path, "first.json", {"secret-found": "off"})
+    second = data_file(tmp_path, "second.json", {"secret-found": "warn"})
+    _, verdict = run(gate_cli, "--data", first, "--data", second)
+    [secret] = [r for r in verdict["relaxed"] if r["id"] == "secret-found"]
+    assert (secret["action"], secret["set_by"]) == ("warn", str(second))
+
+
+def test_dev_lists_the_rules_it_switches_off(gate_cli):
+    _, verdict = run(gate_cli, "--stage", "dev")
+    off = {r["id"] for r in verdict["relaxed"] if r["action"] == "off"}
+    assert {"scan-required", "sbom-required", "provenance-required", "image-tag-latest"} <= off
+
+
+def test_only_warn_and_off_relax_a_rule():
+    stages = {"prod": {"actions": {"a": "deny", "b": "nonsense", "c": "warn", "d": None}}}
+    layers = [("data.json", stages)]
+    assert relaxed_rules(["a", "b", "c", "d", "e"], stages, layers, "prod") == [
+        RelaxedRule(id="c", action="warn", set_by="data.json")
+    ]
+    assert relaxed_rules(["a"], stages, layers, "staging") == []  # unknown stage: all deny
+    assert relaxed_rules(["a"], {"prod": "x"}, [], "prod") == []
