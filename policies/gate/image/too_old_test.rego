@@ -43,3 +43,12 @@ test_mistyped_setting_falls_back_to_strict_default if {
 	d := fx.in_stage(built("2024-12-01T12:00:00Z"), "dev")
 	count(rule.warn) == 1 with input as d with data.gate_config as cfg
 }
+
+test_a_build_time_in_the_future_is_judged_too_old if {
+	d := built("2025-06-03T00:00:00Z")
+	found := rule.deny with input as d with data.gate_config as fx.config
+	count(found) == 1
+	some r in found
+	r.msg == "image build time 2025-06-03T00:00:00Z is after this evaluation (2025-06-01T12:00:00Z): a build time in the future cannot be checked for age (5 minutes of clock skew allowed)"
+	count(rule.findings) == 0 with input as built("2025-06-01T12:04:00Z") with data.gate_config as fx.config
+}
