@@ -357,6 +357,26 @@ def bounded_yaml_loader() -> type[Any]:
                     )
                 seen.add(key)
 
+    def bounded_int(loader: Any, node: ScalarNode) -> Any:
+        digits = len(node.value.lstrip("+-").replace("_", ""))
+        if digits > MAX_NUMBER_DIGITS:
+            raise ConstructorError(
+                None, None, f"number of {digits} digits is too long", node.start_mark
+            )
+        return yaml.SafeLoader.yaml_constructors[INT_TAG](loader, node)
+
+    def finite_float(loader: Any, node: ScalarNode) -> Any:
+        value = yaml.SafeLoader.yaml_constructors[FLOAT_TAG](loader, node)
+        if value != value or value in (float("inf"), float("-inf")):  # no JSON number
+            raise ConstructorError(
+                None, None, f"{node.value} is not a JSON number", node.start_mark
+            )
+        return value
+
+    INT_TAG, FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+    BoundedLoader.add_constructor(INT_TAG, bounded_int)
+    BoundedLoader.add_constructor(FLOAT_TAG, finite_float)
+
     def _children(node: Node) -> list[Node]:
         if isinstance(node, MappingNode):
             return [item for pair in node.value for item in pair]

@@ -296,3 +296,21 @@ def test_policy_lint_of_a_file_without_package_is_a_finding(
     result = gate_cli("policy", "lint", path)
     assert result.code == 1, result.err
     assert "Missing package declaration" in result.out + result.err
+
+
+@pytest.mark.parametrize("kind", FILE_KINDS)
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("9" * 5000, "number of 5000 digits is too long"), (".nan", ".nan is not a JSON number")],
+    ids=["huge integer", "NaN"],
+)
+def test_a_yaml_number_json_cannot_hold_is_refused_with_its_line(
+    gate_cli, tmp_path: Path, kind: str, value: str, words: str
+) -> None:
+    # our own: YAML reads these as Python numbers that neither the engine's JSON nor
+    # Python's int-to-text conversion takes (the METADATA case was an internal error)
+    key = {"waivers": "waivers", "metadata": "custom"}.get(kind, "org")
+    arguments, path = file_kinds(tmp_path, f"{key}:\n  n: {value}\n", kind)
+    result = gate_cli("check", *arguments, "--stage", "prod")
+    place = ".rego:7: METADATA block" if kind == "metadata" else ": line 2 column 6:"
+    assert_refused(result.code, result.err, path, words, place)
