@@ -40,6 +40,7 @@ METADATA_AUTHORITY = 5
 """Fragments at or above this authority with image metadata define the gated image."""
 
 IMAGE_FLAG = "--image"
+_IMAGE_ARTIFACTS = frozenset({None, "container_image"})
 ABOUT_SUBJECT: frozenset[SubjectMatch] = frozenset({"defines", "digest", "name"})
 
 
@@ -78,9 +79,12 @@ class Claim:
 
 def claim_of(fragment: Fragment, source: str) -> Claim:
     """Everything ``fragment`` names as the image it is about."""
+    # A filesystem, repository or container name is not an image reference, even when it
+    # parses as one ("shop-api-1" would read as docker.io/library/shop-api-1).
+    artifact_name = fragment.artifact_name if fragment.artifact_type in _IMAGE_ARTIFACTS else None
     candidates = [
         fragment.subject.reference,
-        fragment.artifact_name,
+        artifact_name,
         *fragment.names,
         *(product for statement in fragment.vex for product in statement.products),
     ]

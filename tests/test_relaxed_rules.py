@@ -49,7 +49,7 @@ def test_a_data_file_that_switches_a_rule_off_is_named_in_json_table_and_summary
     relaxed = {r["id"]: (r["action"], r["set_by"]) for r in verdict["relaxed"]}
     assert relaxed["vuln-fixable-critical"] == ("off", str(lax))
     assert relaxed["scan-required"] == ("warn", str(lax))
-    assert "off: vuln-fixable-critical" in result.err  # the stderr summary says so too
+    assert f"vuln-fixable-critical off ({lax})" in result.err  # the stderr summary says so too
     table = gate_cli("check", TRIVY, INSPECT, "--at", SCAN_DAY, "--data", lax)
     assert "Not blocking in prod" in table.out
     assert f"vuln-fixable-critical ({lax})" in table.out
@@ -77,3 +77,24 @@ def test_only_warn_and_off_relax_a_rule():
     ]
     assert relaxed_rules(["a"], stages, layers, "staging") == []  # unknown stage: all deny
     assert relaxed_rules(["a"], {"prod": "x"}, [], "prod") == []
+
+
+def test_the_bundled_defaults_are_counted_not_listed_and_silent_on_stderr(gate_cli):
+    result, _ = run(gate_cli)
+    assert "relaxed in" not in result.err
+    table = gate_cli("check", TRIVY, INSPECT, "--at", SCAN_DAY)
+    assert f"warn only  {len(BUNDLED_WARN_IN_PROD)} rules (gate:policies/data.json)" in table.out
+
+
+def test_a_policy_directory_with_its_own_lax_data_is_named(gate_cli, tmp_path):
+    """Layering a directory whose data.json relaxes the bundled rules shows that directory."""
+    layer = tmp_path / "org"
+    layer.mkdir()
+    (layer / "extra.rego").write_text(
+        'package gate.org\nimport rego.v1\ndeny contains {"id": "org", "msg": "x"} if false\n'
+    )
+    lax = data_file(layer, "data.json", {"secret-found": "off"})
+    result, verdict = run(gate_cli, "--policy", "gate:policies", "--policy", layer)
+    [secret] = [r for r in verdict["relaxed"] if r["id"] == "secret-found"]
+    assert secret["set_by"] == str(lax)
+    assert f"secret-found off ({lax})" in result.err

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from gate.output import printable
+from gate.policy import DEFAULT_POLICIES_NAME
 from gate.verdict import Result, Verdict
 
 if TYPE_CHECKING:
@@ -46,15 +47,19 @@ def summary_line(verdict: Verdict) -> str:
     )
 
 
+def _bundled(data_file: str | None) -> bool:
+    """The bundled pack's own data (its reviewed defaults), not another file."""
+    return (data_file or "").startswith(f"{DEFAULT_POLICIES_NAME}/")
+
+
 def relaxed_line(verdict: Verdict) -> str | None:
-    """One line naming the rules the policy data keeps from blocking, or None."""
-    off = [r.id for r in verdict.relaxed if r.action == "off"]
-    warn = [r.id for r in verdict.relaxed if r.action == "warn"]
-    if not off and not warn:
+    """One line naming the rules a data file other than the bundled pack's keeps from
+    blocking, or None when there are none."""
+    overridden = [r for r in verdict.relaxed if not _bundled(r.set_by)]
+    if not overridden:
         return None
-    parts = [f"off: {', '.join(off)}"] if off else []
-    parts += [f"warn only: {', '.join(warn)}"] if warn else []
-    return printable(f"not blocking in {verdict.stage} (policy data): " + "; ".join(parts))
+    shown = ", ".join(f"{r.id} {r.action} ({r.set_by or 'unknown data file'})" for r in overridden)
+    return printable(f"relaxed in {verdict.stage} by policy data: {shown}")
 
 
 def _reason(result: Result) -> str:
@@ -142,7 +147,11 @@ class TableFormatter:
 
     @staticmethod
     def _relaxed(console: Console, verdict: Verdict) -> None:
-        """One line per (action, data file): a laxer data file shows in every report."""
+        """Rules the data keeps from blocking: a laxer data file shows in every report.
+
+        The bundled pack's own warn-only rules (its reviewed defaults) are counted, not
+        listed; everything switched off, and everything another file relaxes, is named.
+        """
         groups: dict[tuple[str, str | None], list[str]] = {}
         for rule in verdict.relaxed:
             groups.setdefault((rule.action, rule.set_by), []).append(rule.id)
@@ -151,10 +160,12 @@ class TableFormatter:
         console.print()
         console.print(f"[bold]Not blocking in {_escape(verdict.stage)}[/bold] (policy data)")
         for (action, set_by), ids in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
+            bundled = _bundled(set_by)
             what = "off" if action == "off" else "warn only"
-            style = "yellow" if action == "off" or not (set_by or "").startswith("gate:") else "dim"
+            style = "dim" if bundled else "bold yellow"
+            listed = f"{len(ids)} rules" if bundled and action == "warn" else ", ".join(ids)
             console.print(
-                f"  [{style}]{what}[/{style}]  {_escape(', '.join(ids))}"
+                f"  [{style}]{what}[/{style}]  {_escape(listed)}"
                 f" [dim]({_escape(set_by or 'unknown data file')})[/dim]"
             )
 
