@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 from gate.document import Vulnerability
@@ -46,9 +47,13 @@ def id_kind(identifier: str) -> IdKind:
     """Whether ``identifier`` is a CVE, another id of one vulnerability, or an advisory."""
     if identifier[:4].upper() == "CVE-":
         return "cve"
-    if _ADVISORY.match(identifier):
-        return "advisory"
-    return "vulnerability"
+    return _other_kind(identifier)
+
+
+@lru_cache(maxsize=1 << 16)
+def _other_kind(identifier: str) -> IdKind:
+    # Cached: one advisory (or GHSA) is repeated on every package and scanner it covers.
+    return "advisory" if _ADVISORY.match(identifier) else "vulnerability"
 
 
 def is_advisory(identifier: str) -> bool:
@@ -77,6 +82,24 @@ def named_cve(keys: list[str]) -> str | None:
     return next((key for key in keys if id_kind(key) == "cve"), None)
 
 
+def set_apart(primary: str, others: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``(aliases, advisories)`` of a listing named ``primary`` whose other ids are ``others``.
+
+    For sources to build a finding in shape (no copy later); a second CVE stays among the
+    aliases, for :func:`split_listing` to make it a finding of its own.
+    """
+    aliases: dict[str, str] = {}
+    advisories: dict[str, str] = {}
+    own = primary.upper()
+    for identifier in others:
+        key = identifier.upper()
+        if key != own:
+            (advisories if id_kind(identifier) == "advisory" else aliases).setdefault(
+                key, identifier
+            )
+    return list(aliases.values()), list(advisories.values())
+
+
 def split_listing(vuln: Vulnerability) -> list[Vulnerability]:
     """One finding per vulnerability a scanner listing names, with advisories set apart.
 
@@ -92,10 +115,12 @@ def split_listing(vuln: Vulnerability) -> list[Vulnerability]:
     kinds = [id_kind(i) for i in ids]
     if "advisory" not in kinds and kinds.count("cve") <= (1 if kinds[0] == "cve" else 0):
         return [vuln]  # the common case, already in shape: no copy
-    unique = _union([], ids)
-    cves = [i for i in unique if id_kind(i) == "cve"]
-    advisories = [i for i in unique if id_kind(i) == "advisory"]
-    others = [i for i in unique if id_kind(i) == "vulnerability"]
+    unique: dict[str, tuple[str, IdKind]] = {}
+    for identifier, kind in zip(ids, kinds, strict=True):
+        unique.setdefault(identifier.upper(), (identifier, kind))
+    cves = [i for i, kind in unique.values() if kind == "cve"]
+    advisories = [i for i, kind in unique.values() if kind == "advisory"]
+    others = [i for i, kind in unique.values() if kind == "vulnerability"]
     if len(cves) > 1:
         grouped = _union(vuln.advisories, [*advisories, *others])
         return [

@@ -47,6 +47,7 @@ from gate.document import (
     Subject,
     Vulnerability,
 )
+from gate.identifiers import set_apart
 from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
 from gate.reference import parse_reference
@@ -372,12 +373,14 @@ class _Findings:
             status = "fixed" if fixed else "unknown"
         rated_by = self._string(item, "SeveritySource", place)
         vendor_ids = string_list(item.get("VendorIDs"), self.source, at(place, "VendorIDs"))
+        aliases, advisories = set_apart(vuln_id, vendor_ids)
         rated = severity(item.get("Severity"))
         cvss_place = at(place, "CVSS")
         self.vulnerabilities.append(
             Vulnerability(
                 id=vuln_id,
-                aliases=[alias for alias in dict.fromkeys(vendor_ids) if alias != vuln_id],
+                aliases=aliases,
+                advisories=advisories,
                 severity=rated,
                 cvss=vendor_cvss(
                     mapping(item.get("CVSS"), self.source, cvss_place),
