@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fixture
+from conftest import CORPUS, fixture, load_input
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.document import FindingSource, Package, Subject, Vulnerability
 from gate.identifiers import id_kind, identity_keys, split_listing
 from gate.merge import is_cve, join_aliases, merge_vulnerabilities
+from gate.sources import SOURCES
 from gate.sources.base import Fragment
 from gate.vex import VexStatement, apply_vex
 
@@ -327,3 +328,17 @@ def test_merging_never_loses_a_cve_nor_makes_two_one(
     for finding in merged:
         assert not any(id_kind(a) == "advisory" for a in finding.aliases)
         assert not any(is_cve(a) for a in finding.aliases) or not is_cve(finding.id)
+
+
+def test_real_grype_rhel_matches_sharing_an_errata_stay_six_findings():
+    # Grype 0.96 on a UBI 8 image: six avahi CVEs, each listing RHSA-2023:7836.
+    path = CORPUS / "grype" / "grype-0.96-image-ubi8-rpm-java.json"
+    if not path.exists():
+        pytest.skip("shared corpus not present")
+    data, source = load_input(path)
+    listed = SOURCES["grype-json"].parse(data, source).vulnerabilities
+    covered = [v for v in listed if "RHSA-2023:7836" in v.advisories]
+    expected = ["CVE-2021-3468", *(f"CVE-2023-{n}" for n in range(38469, 38474))]
+    assert sorted(v.id for v in covered) == expected
+    assert all(v.aliases == [] and v.package.name == "avahi-libs" for v in covered)
+    assert len(join_aliases(merge_vulnerabilities(covered))) == 6

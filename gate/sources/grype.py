@@ -90,6 +90,7 @@ class _Finding:
     description: str | None
     cvss: Cvss | None = None
     aliases: dict[str, None] = field(default_factory=dict)
+    advisories: list[str] = field(default_factory=list)
     fixed_versions: dict[str, None] = field(default_factory=dict)
     urls: dict[str, None] = field(default_factory=dict)
 
@@ -103,6 +104,7 @@ class _Finding:
         return Vulnerability(
             id=self.id,
             aliases=list(self.aliases),
+            advisories=self.advisories,
             severity=self.severity,
             cvss=self.cvss,
             package=self.package,
@@ -288,6 +290,7 @@ def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
         status=status,
         description=description,
         aliases=dict.fromkeys(i for i in ids if i != canonical),
+        advisories=_advisories(vuln, source, vuln_place),
         fixed_versions=dict.fromkeys(fixed),
     )
     finding.urls = dict.fromkeys(
@@ -305,6 +308,18 @@ def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
         _add_ratings(finding, item, source, here)
         finding.urls.update(dict.fromkeys(_related_urls(item, source, here)))
     return finding
+
+
+def _advisories(vuln: dict[str, Any], source: InputFile, place: str) -> list[str]:
+    """The ids of ``vulnerability.advisories`` (RHSA errata and the like, each covering many
+    CVEs): recorded on the finding, never aliases."""
+    here = at(place, "advisories")
+    listed = array(vuln.get("advisories"), source, here)
+    ids = (
+        text_at(mapping(item, source, at(here, i)), "id", source, at(here, i))
+        for i, item in enumerate(listed)
+    )
+    return unique(list(ids))
 
 
 def _related_urls(record: dict[str, Any], source: InputFile, place: str) -> list[str]:
