@@ -108,7 +108,7 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
         fragment = source.parse(data, source_file)
     except (SourceError, InputError):
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         # A source bug or a shape nobody anticipated: still never a pass, and still one line.
         raise SourceError(
             f"cannot normalise this {source.format} file ({type(exc).__name__}: {exc})",

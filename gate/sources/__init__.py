@@ -59,7 +59,7 @@ def detect(data: Any, where: str | None = None) -> Source | None:
     for source in SOURCES.values():
         try:
             claimed = source.matches(data)
-        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             raise SourceError(
                 f"cannot tell whether this is {source.format} ({type(exc).__name__}: {exc})",
                 where=where,

@@ -51,9 +51,11 @@ _IDENTIFIERS = ("purl", "cpe23", "cpe22", "@cpe23", "@cpe22")  # the JSON schema
 
 
 def _is_openvex_context(value: Any) -> bool:
-    if isinstance(value, list):  # JSON-LD allows a list of contexts
-        return any(_is_openvex_context(item) for item in value)
-    return isinstance(value, str) and (value == CONTEXT or value.startswith(f"{CONTEXT}/"))
+    contexts = value if isinstance(value, list) else [value]  # JSON-LD allows a flat list
+    return any(
+        isinstance(item, str) and (item == CONTEXT or item.startswith(f"{CONTEXT}/"))
+        for item in contexts
+    )
 
 
 class OpenVexSource:

@@ -28,6 +28,7 @@ from fuzzing import (
     PASSING_AT,
     PASSING_PROD_SET,
     Mutation,
+    Raw,
     apply_all,
     dump,
     gate_exit,
@@ -127,6 +128,11 @@ def test_the_passing_prod_set_passes_unchanged() -> None:
         (
             "reports/trivy-operator/vulnerabilityreport.json",
             Mutation(("kind",), "swap", ["VulnerabilityReport"]),
+            "not a recognised report",
+        ),
+        (
+            "vex/openvex-0.0.1-legacy.json",
+            Mutation(("@context",), "replace", Raw("[" * 900 + "]" * 900)),
             "not a recognised report",
         ),
         (
