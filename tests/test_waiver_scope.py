@@ -105,7 +105,7 @@ def vulnerability(cve: str, aliases: list[str], package: str = "openssl") -> dic
 
 def waived_ids(tmp_path: Path, results: list[Result], **entry: str) -> list[str]:
     waivers = load_waivers(str(waivers_file(tmp_path, entry)))
-    outcome = apply_waivers(results, waivers, "ghcr.io/acme/billing:2.3.0", NOW)
+    outcome = apply_waivers(results, waivers, ["ghcr.io/acme/billing:2.3.0"], NOW)
     return [str((w.finding or {}).get("id") or w.id) for w in outcome.waived]
 
 
@@ -191,7 +191,7 @@ def test_waivable_typos_fail_closed(value: Any):
         package=None, path="p.rego", line=3, custom={"id": "known-exploited", "waivable": value},
     )  # fmt: skip
     with pytest.raises(PolicyError):
-        apply_waivers([], [], None, NOW, {"known-exploited": info})
+        apply_waivers([], [], [], NOW, {"known-exploited": info})
 
 
 def test_an_expired_waiver_of_a_locked_rule_is_reported_as_expired_only(tmp_path):
@@ -215,6 +215,6 @@ def test_an_expired_waiver_of_a_locked_rule_is_reported_as_expired_only(tmp_path
         package=None, path="p.rego", line=3, custom={"id": "known-exploited", "waivable": False},
     )  # fmt: skip
     locked = result("known-exploited", vulnerability("CVE-2023-0286", []))
-    outcome = apply_waivers([locked], load_waivers(str(path)), None, NOW, {"known-exploited": info})
+    outcome = apply_waivers([locked], load_waivers(str(path)), [], NOW, {"known-exploited": info})
     assert outcome.kept == [locked]
     assert [p.kind for p in outcome.problems] == ["expired"]
