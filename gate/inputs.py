@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sys
@@ -349,8 +350,12 @@ def bounded_yaml_loader() -> type[Any]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
                 if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
-                    continue
+                    continue  # a list or mapping as key is refused as unhashable
                 key = self.construct_object(key_node)
+                if not isinstance(key, str):  # JSON, and so the engine, has text keys only
+                    raise ConstructorError(
+                        None, None, f"key {key_node.value!r} is not a string", key_node.start_mark
+                    )
                 if key in seen:
                     raise ConstructorError(
                         None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -373,9 +378,25 @@ def bounded_yaml_loader() -> type[Any]:
             )
         return value
 
-    INT_TAG, FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+    def timestamp_as_text(loader: Any, node: ScalarNode) -> str:
+        # what the file says, as JSON would hold it (an unquoted date is still a date string)
+        moment = yaml.SafeLoader.yaml_constructors[TIMESTAMP_TAG](loader, node)
+        if isinstance(moment, dt.datetime) and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return str(moment.isoformat())
+
+    def no_json_form(loader: Any, node: Node) -> Any:
+        raise ConstructorError(
+            None, None, f"YAML {node.tag.rsplit(':', 1)[-1]} has no JSON form", node.start_mark
+        )
+
+    YAML_TAG = "tag:yaml.org,2002:"
+    INT_TAG, FLOAT_TAG, TIMESTAMP_TAG = f"{YAML_TAG}int", f"{YAML_TAG}float", f"{YAML_TAG}timestamp"
     BoundedLoader.add_constructor(INT_TAG, bounded_int)
     BoundedLoader.add_constructor(FLOAT_TAG, finite_float)
+    BoundedLoader.add_constructor(TIMESTAMP_TAG, timestamp_as_text)
+    for kind in ("set", "binary", "omap", "pairs"):
+        BoundedLoader.add_constructor(f"{YAML_TAG}{kind}", no_json_form)
 
     def _children(node: Node) -> list[Node]:
         if isinstance(node, MappingNode):

@@ -314,3 +314,29 @@ def test_a_yaml_number_json_cannot_hold_is_refused_with_its_line(
     result = gate_cli("check", *arguments, "--stage", "prod")
     place = ".rego:7: METADATA block" if kind == "metadata" else ": line 2 column 6:"
     assert_refused(result.code, result.err, path, words, place)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("org: !!set {a, b}\n", "line 1 column 6: YAML set has no JSON form"),
+        ("org: !!binary aGVsbG8=\n", "line 1 column 6: YAML binary has no JSON form"),
+        ("1: a\n", "line 1 column 1: key '1' is not a string"),
+        ("org:\n  true: a\n", "line 2 column 3: key 'true' is not a string"),
+    ],
+    ids=["set", "binary", "integer key", "boolean key"],
+)
+def test_yaml_data_without_a_json_form_is_refused(
+    gate_cli, tmp_path: Path, text: str, words: str
+) -> None:
+    # our own: these reached the engine's JSON encoder, an error far from the file
+    arguments, path = file_kinds(tmp_path, text, "data")
+    result = gate_cli("check", *arguments, "--stage", "prod")
+    assert_refused(result.code, result.err, path, words)
+
+
+def test_an_unquoted_yaml_date_in_data_reads_as_its_text() -> None:
+    loaded = parse_structured(
+        "org:\n  since: 2026-01-01\n  at: 2026-01-01 10:00:00\n", as_yaml=True
+    )
+    assert loaded == {"org": {"since": "2026-01-01", "at": "2026-01-01T10:00:00+00:00"}}
