@@ -13,7 +13,8 @@ A statement applies to a vulnerability when both of these hold:
    vulnerability's id or one of its aliases, ignoring case, counting only ids of that same
    vulnerability (:func:`gate.identifiers.identity_keys`): never an advisory (a statement
    about ``RHSA-2024:1234`` or ``DSA-5417-1`` applies to nothing, since an advisory covers
-   many CVEs), and never when the statement and the vulnerability name different CVEs.
+   many CVEs, unless its aliases name exactly one CVE: then it is about that CVE), and
+   never when the statement and the vulnerability name different CVEs.
 2. **Product.** One of its products names the vulnerable package, or names the image
    being gated and, when the statement lists subcomponents, one subcomponent names the
    package (subcomponents narrow image products only; a package product matches by itself).
@@ -274,9 +275,13 @@ def apply_vex(
         rule = _rule(statement, position, image)
         if not rule.packages and not rule.names_image:
             continue  # names neither a package nor this image: can apply to nothing here
-        keys = identity_keys(statement.vulnerability, statement.aliases)
-        if id_kind(keys[0]) == "advisory":
-            continue  # one advisory covers many CVEs: it says nothing about any one of them
+        # Named by an advisory, a statement counts by the one CVE its aliases give, if any:
+        # an advisory covers many CVEs, so by itself it says nothing about any one of them.
+        keys = [
+            key
+            for key in identity_keys(statement.vulnerability, statement.aliases)
+            if id_kind(key) != "advisory"
+        ]
         named = named_cve(keys)
         for key in keys:
             index.setdefault(key, []).append((rule, named))

@@ -285,6 +285,34 @@ def test_a_vex_statement_never_reaches_another_cve_through_a_shared_alias():
     assert [v.vex is not None for v in result] == [False, True]
 
 
+@pytest.mark.parametrize(
+    ("aliases", "covered"),
+    [
+        pytest.param((), [], id="advisory-alone"),
+        pytest.param(("CVE-2023-0286",), ["CVE-2023-0286"], id="advisory-of-one-cve"),
+        pytest.param(("CVE-2023-0286", "CVE-2023-0215"), [], id="advisory-of-two-cves"),
+    ],
+)
+def test_a_vex_statement_named_by_an_advisory_counts_only_by_its_one_cve(
+    aliases: tuple[str, ...], covered: list[str]
+):
+    statement = VexStatement(
+        vulnerability="RHSA-2023:0946",
+        aliases=aliases,
+        status="not_affected",
+        products=("pkg:deb/debian/libssl1.1",),
+        justification="component_not_present",
+        source="vex.json",
+    )
+    findings = [
+        vuln("CVE-2023-0286", advisories=["RHSA-2023:0946"]),
+        vuln("CVE-2023-0215", advisories=["RHSA-2023:0946"]),
+        vuln("RHSA-2023:0946"),
+    ]
+    result = apply_vex(findings, [statement], Subject())
+    assert [v.id for v in result if v.vex is not None] == covered
+
+
 def test_fragment_findings_count_each_cve(tmp_path):
     # What a scan records as its findings is what the document keeps.
     from gate.run import read_fragment
