@@ -4,7 +4,9 @@
 For every source (or one, ``--source``), random shape mutations of its real fixtures are
 read as ``gate normalize`` reads them, and each outcome is checked: (a) no crash (an
 exception that is no GateError, or a source's unexpected exception wrapped as "cannot
-normalise"), (b) no finding lost to a mutation beside the findings. Every distinct
+normalise"), (b) no finding lost to a mutation beside the findings; for grype and syft
+also (c) a scan or SBOM that no longer names the image of a passing prod set never lets
+``gate check`` pass (a twentieth of the examples: each is a whole run). Every distinct
 problem is minimised (keys and items dropped while it persists) and written to
 ``--out`` as a reproducer; the figures are printed per source:
 
@@ -30,14 +32,20 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sources")]
 
 from fuzzing import (  # noqa: E402 - after the path the test helpers need
     FIXTURES_BY_FORMAT,
+    IMAGE_NAMES,
+    PASSING_AT,
+    PASSING_PROD_SET,
     Mutation,
     Outcome,
+    apply_all,
     dump,
+    gate_exit,
     load_fixture,
     loses_findings,
     mutations,
     normalise,
     paths_of,
+    unnamings,
     value_at,
 )
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
@@ -45,13 +53,22 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @dataclass
+class Case:
+    """The first case of one distinct problem: the fixture, what was changed, the file."""
+
+    fixture: str
+    change: str
+    text: str
+    reproduces: Callable[[str], bool] | None = None
+    """Whether a smaller file still shows the problem (None: the file is kept as it is)."""
+
+
+@dataclass
 class Tally:
-    """One source's figures, and the first case of each distinct problem."""
+    """One property's figures over one source, and the first case of each distinct problem."""
 
     cases: int = 0
-    refused: int = 0
-    problems: dict[str, tuple[str, Mutation, str]] = field(default_factory=dict)
-    """signature → (fixture, mutation, mutated JSON text)."""
+    problems: dict[str, Case] = field(default_factory=dict)
 
 
 def signature(outcome: Outcome) -> str:
@@ -96,19 +113,6 @@ def minimised(text: str, still_fails: Callable[[str], bool]) -> str:
     return json.dumps(data, indent=1)
 
 
-def write_reproducer(
-    reproducer: Path, format_name: str, found: str, relative: str, mutation: Mutation, text: str
-) -> None:
-    """Write the smallest variant of ``text`` that still shows the problem ``found``."""
-    before = normalise(ROOT / "fixtures" / relative)
-
-    def same(candidate: str) -> bool:
-        return problem_of(format_name, mutation, before, candidate) == found
-
-    reproducer.parent.mkdir(parents=True, exist_ok=True)
-    reproducer.write_text(minimised(text, same), errors="surrogatepass")
-
-
 def fuzz_source(format_name: str, examples: int, seed_value: int) -> Tally:
     tally = Tally()
     fixtures = {relative: load_fixture(relative) for relative in FIXTURES_BY_FORMAT[format_name]}
@@ -129,10 +133,58 @@ def fuzz_source(format_name: str, examples: int, seed_value: int) -> Tally:
         tally.cases += 1
         found = problem_of(format_name, mutation, baselines[relative], text)
         if found is not None and found not in tally.problems:
-            tally.problems[found] = (relative, mutation, text)
+            before = baselines[relative]
+
+            def reproduces(candidate: str, found: str = found) -> bool:
+                return problem_of(format_name, mutation, before, candidate) == found
+
+            tally.problems[found] = Case(relative, str(mutation), text, reproduces)
 
     run()
     return tally
+
+
+def fuzz_evidence(format_name: str, examples: int, seed_value: int) -> Tally:
+    """Property (c): a scan/SBOM that stops naming the image never lets a passing set pass."""
+    tally = Tally()
+    relative = PASSING_PROD_SET[format_name]
+    original = load_fixture(relative)
+    others = [str(ROOT / "fixtures" / r) for f, r in PASSING_PROD_SET.items() if f != format_name]
+
+    @seed(seed_value)
+    @settings(max_examples=examples, deadline=None, database=None)
+    @given(unnamings(format_name, original))
+    def run(changes: list[Mutation]) -> None:
+        text = dump(apply_all(original, changes))
+        tally.cases += 1
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "input.json"
+            path.write_text(text, encoding="utf-8")
+            code, err = gate_exit(
+                "check", str(path), *others, "--stage", "prod", "--at", PASSING_AT
+            )
+        found = "passed without naming the image" if code == 0 else None
+        if "internal error" in err:
+            found = f"internal error: {err.splitlines()[0]}"
+        if found is not None and found not in tally.problems:
+            tally.problems[found] = Case(relative, "; ".join(map(str, changes)), text)
+
+    run()
+    return tally
+
+
+def report(name: str, tally: Tally, started: float, out: Path) -> None:
+    print(
+        f"{name:24} {tally.cases:6} cases  {len(tally.problems):3} problems"
+        f"  {time.monotonic() - started:6.1f} s",
+        flush=True,
+    )
+    for number, (found, case) in enumerate(tally.problems.items()):
+        reproducer = out / f"{name}-{number}.json"
+        reproducer.parent.mkdir(parents=True, exist_ok=True)
+        text = minimised(case.text, case.reproduces) if case.reproduces else case.text
+        reproducer.write_text(text, encoding="utf-8", errors="surrogatepass")
+        print(f"    {found}: {case.fixture}: {case.change[:100]} -> {reproducer}")
 
 
 def main() -> int:
@@ -144,19 +196,16 @@ def main() -> int:
     options = parser.parse_args()
     total_cases = total_problems = 0
     for format_name in options.source or sorted(FIXTURES_BY_FORMAT):
-        started = time.monotonic()
-        tally = fuzz_source(format_name, options.examples, options.seed)
-        total_cases += tally.cases
-        total_problems += len(tally.problems)
-        print(
-            f"{format_name:16} {tally.cases:6} cases  {len(tally.problems):3} problems"
-            f"  {time.monotonic() - started:6.1f} s",
-            flush=True,
-        )
-        for number, (found, case) in enumerate(tally.problems.items()):
-            reproducer = options.out / f"{format_name}-{number}.json"
-            write_reproducer(reproducer, format_name, found, *case)
-            print(f"    {found}: {case[0]}: {case[1]} -> {reproducer}")
+        runs = [(format_name, fuzz_source)]
+        if format_name in IMAGE_NAMES:  # each case is a whole `gate check`: fewer of them
+            runs.append((f"{format_name} (evidence)", fuzz_evidence))
+        for name, fuzz in runs:
+            started = time.monotonic()
+            examples = options.examples if fuzz is fuzz_source else options.examples // 20 + 1
+            tally = fuzz(format_name, examples, options.seed)
+            total_cases += tally.cases
+            total_problems += len(tally.problems)
+            report(name, tally, started, options.out)
     print(f"total: {total_cases} cases, {total_problems} distinct problems")
     return 1 if total_problems else 0
 

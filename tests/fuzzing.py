@@ -48,7 +48,10 @@ FINDING_PATHS: dict[str, list[JsonPath]] = {
         *(("Results", INDEX, kind, INDEX) for kind in _TRIVY_KINDS),
         (INDEX, "Vulnerabilities", INDEX),  # the legacy top-level list
     ],
-    "trivy-operator": [("report", "vulnerabilities", INDEX)],
+    "trivy-operator": [
+        ("report", "vulnerabilities", INDEX),
+        ("items", INDEX, "report", "vulnerabilities", INDEX),
+    ],
     "harbor": [(ANY, "vulnerabilities", INDEX), ("vulnerabilities", INDEX)],
     "grype-json": [("matches", INDEX)],
     # a SARIF result is read through its rule and its tool (Snyk's rules list the CVEs one
@@ -57,7 +60,13 @@ FINDING_PATHS: dict[str, list[JsonPath]] = {
     # an affects ref names a component: a changed component may split or merge the
     # findings of one entry (one per package)
     "cyclonedx": [("vulnerabilities", INDEX), ("components",)],
-    "snyk-json": [("vulnerabilities", INDEX), (INDEX, "vulnerabilities", INDEX)],
+    "snyk-json": [
+        *(
+            (*project, *application, "vulnerabilities", INDEX)
+            for project in [(), (INDEX,)]  # one project, or a list of them
+            for application in [(), ("applications", INDEX)]
+        )
+    ],
     "hadolint-json": [(INDEX,)],
     "dockle-json": [("details", INDEX)],
 }
