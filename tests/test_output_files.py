@@ -154,9 +154,10 @@ def test_fifo_is_written_in_place(gate_cli, tmp_path):
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
     result = gate_cli(*CHECK, "-o", fifo, "-f", "json", "-q")
-    if not received:  # gate never opened the FIFO: release the reader blocked in open()
+    reader.join(timeout=30)
+    if reader.is_alive():  # gate never opened the FIFO: release the reader blocked in open()
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    reader.join()
+        reader.join()
     assert result.code == 1
     assert json.loads(received[0])["decision"] == "fail"
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
