@@ -134,7 +134,7 @@ def resolve(
     fragments: Sequence[Fragment], sources: Sequence[str], image: Subject | None = None
 ) -> Resolution:
     """Decide the gated image and classify every fragment; raise InputError on a contradiction."""
-    claims = [claim_of(fragment, source) for fragment, source in zip(fragments, sources)]
+    claims = [claim_of(f, source) for f, source in zip(fragments, sources, strict=True)]
     ranked = sorted(range(len(fragments)), key=lambda i: -fragments[i].authority)
     anchors = [i for i in ranked if defines_subject(fragments[i])]
     defining: list[Claim] = [image_flag_claim(image)] if image is not None else []

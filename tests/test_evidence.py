@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import fixture
 
 from gate.document import Subject
 from gate.evidence import resolve
 from gate.sources.base import Fragment
-from conftest import fixture
 
 SCAN_DAY = "2024-10-14T12:00:00Z"
 GRYPE = fixture("reports/grype/empty.json")
@@ -232,8 +232,10 @@ def test_evidence_with_only_a_name_cannot_be_compared_with_an_image_known_by_dig
     config = fragment(authority=10, kinds=["metadata"], subject=Subject(image_id=SHOP_ID))
     named = fragment(
         kinds=["vulnerability"],
-        subject=Subject(reference="ghcr.io/acme/shop-api:1", registry="ghcr.io", repository="acme/shop-api"),
-    )  # fmt: skip
+        subject=Subject(
+            reference="ghcr.io/acme/shop-api:1", registry="ghcr.io", repository="acme/shop-api"
+        ),
+    )
     resolution = resolve([config, named], ["config.json", "scan.json"])
     assert resolution.evidence[1].match == "unverifiable"
     assert resolution.evidence[1].counts_for == []

@@ -6,9 +6,9 @@ import pytest
 
 from gate.document import FindingSource, Image, Package, Secret, Subject, Vulnerability
 from gate.merge import merge_fragments
+from gate.sources.base import Fragment
 
 DIGEST_1, DIGEST_2, DIGEST_9 = (f"sha256:{digit * 64}" for digit in "129")
-from gate.sources.base import Fragment
 
 
 def vuln(
