@@ -368,13 +368,15 @@ def normalize(
     output: str | None,
 ) -> None:
     """Print the normalised document (JSON) that policies see as `input`."""
+    from gate.output import check_output_path
+    from gate.policy import default_policy_dir
     from gate.run import Settings
     from gate.run import normalize as build
 
     _refuse_stdin_misuse(inputs)
     forced = _parse_types(types, inputs)
-    if output is not None:
-        refuse_overwriting_inputs(output, list(inputs))
+    if output is not None:  # the stage comes from the pack's data: never write over it
+        check_output_path(output, reads=inputs, policy_paths=[default_policy_dir()])
     document = build(Settings(inputs=list(inputs), stage=stage, image=image, at=at, types=forced))
     emit(document.model_dump_json(indent=2) + "\n", output)
 
@@ -452,6 +454,10 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; map every failure to one ``error:`` line and a fixed exit code."""
     State.debug = False
+    if sys.stdout is None:
+        from gate.output import ClosedStdout
+
+        sys.stdout = ClosedStdout()
     try:
         cli.main(args=argv, prog_name="gate", standalone_mode=False)
     except GateError as exc:

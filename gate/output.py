@@ -18,6 +18,7 @@ Lightweight on purpose: ``gate.cli`` imports it for every error line.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -122,10 +123,22 @@ def write_output(text: str, output: str | None) -> None:
         _write_atomically(text, output)
 
 
-def _write_stdout(text: str) -> None:
-    stream = sys.stdout
-    if stream is None:  # started with descriptor 1 closed (`gate check ... >&-`)
+class ClosedStdout(io.TextIOBase):
+    """Stands in for the ``sys.stdout`` Python leaves as None when descriptor 1 was closed.
+
+    click's ``echo`` skips writing to a missing stdout without a word, so a command run
+    with ``>&-`` would end as if it had printed; writing to this raises instead.
+    """
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
         raise GateError("cannot write output: standard output is closed")
+
+
+def _write_stdout(text: str) -> None:
+    stream = sys.stdout if sys.stdout is not None else ClosedStdout()
     try:
         stream.write(text)
         stream.flush()

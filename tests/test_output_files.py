@@ -259,6 +259,17 @@ def test_output_into_the_bundled_pack_is_refused(gate_cli):
     assert target.read_bytes() == before
 
 
+def test_normalize_never_writes_over_the_pack_whose_data_it_reads(gate_cli):
+    from gate.policy import default_policy_dir
+
+    target = default_policy_dir() / "data.json"
+    before = target.read_bytes()
+    result = gate_cli("normalize", MALFORMED, "-o", target)
+    assert result.code == 2
+    assert "would write into a policy directory" in result.err
+    assert target.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("output", "message"),
     [
@@ -282,6 +293,27 @@ def test_closed_stdout_is_no_verdict():
     )  # fmt: skip
     assert done.returncode == 3
     assert done.stderr == "error: cannot write output: standard output is closed\n"
+
+
+def test_closed_stdout_is_an_error_for_every_command_that_prints():
+    # own case: click.echo skips a missing stdout silently, so `gate schema >&-` exited 0
+    done = subprocess.run(
+        f"{sys.executable} -m gate schema >&-", shell=True, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert done.stderr == "error: cannot write output: standard output is closed\n"
+
+
+def test_closed_stdout_does_not_matter_when_the_report_goes_to_a_file(tmp_path):
+    target = tmp_path / "verdict.json"
+    command = [sys.executable, "-m", "gate", *map(str, CHECK), "-o", str(target), "-q"]
+    done = subprocess.run(
+        " ".join(command) + " >&-", shell=True, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (1, "")
+    assert json.loads(target.read_text())["decision"] == "fail"
 
 
 def test_broken_pipe_is_no_verdict_without_a_traceback():
