@@ -308,7 +308,7 @@ def check(
     """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail."""
     from gate.formats import FORMATS, output_format_for
     from gate.formats.table import relaxed_line, summary_line
-    from gate.output import STDOUT, check_output_path, printable
+    from gate.output import STDOUT, check_output_path
     from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
     from gate.run import Settings, evaluate
 
@@ -344,7 +344,7 @@ def check(
     )
     emit(text, output)
     if not quiet and (not to_stdout or chosen != "table"):
-        click.echo(printable(summary_line(verdict)), err=True)
+        click.echo(summary_line(verdict), err=True)
         relaxed = relaxed_line(verdict)
         if relaxed:
             click.echo(relaxed, err=True)
