@@ -383,7 +383,7 @@ def bounded_yaml_loader() -> type[Any]:
         moment = yaml.SafeLoader.yaml_constructors[TIMESTAMP_TAG](loader, node)
         if isinstance(moment, dt.datetime) and moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-        return str(moment.isoformat())
+        return str(moment.isoformat()).replace("+00:00", "Z")
 
     def no_json_form(loader: Any, node: Node) -> Any:
         raise ConstructorError(

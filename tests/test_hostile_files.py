@@ -339,4 +339,4 @@ def test_an_unquoted_yaml_date_in_data_reads_as_its_text() -> None:
     loaded = parse_structured(
         "org:\n  since: 2026-01-01\n  at: 2026-01-01 10:00:00\n", as_yaml=True
     )
-    assert loaded == {"org": {"since": "2026-01-01", "at": "2026-01-01T10:00:00+00:00"}}
+    assert loaded == {"org": {"since": "2026-01-01", "at": "2026-01-01T10:00:00Z"}}
