@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -32,14 +33,11 @@ from gate.errors import GateError, UsageError
 STDOUT = "-"
 """The ``--output`` value that means standard output."""
 
-_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
-"""Unicode bidirectional overrides and isolates: they can make a terminal show text reordered."""
-
-
-def _is_control(code: int, keep_newlines: bool) -> bool:
-    if code in (0x0A, 0x09):
-        return not keep_newlines
-    return code < 0x20 or 0x7F <= code <= 0x9F or code in _BIDI_CONTROLS
+_CONTROLS = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
+"""C0 and C1 controls, DEL, and the Unicode bidi overrides and isolates (which make a
+terminal show text reordered); tab and line feed are handled by the caller's choice."""
+_IN_CELLS = re.compile(f"[{_CONTROLS}]")
+_ON_ONE_LINE = re.compile(f"[{_CONTROLS}\\t\\n]")
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:
@@ -50,15 +48,11 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     overwrite a FAIL, and a bidi override could reorder it. ``keep_newlines`` keeps line
     breaks and tabs (table cells); single-line output (summary, ``error:``) escapes them too.
     """
-    if all(not _is_control(ord(char), keep_newlines) for char in text):
-        return text
-    return "".join(
-        _escaped(char) if _is_control(ord(char), keep_newlines) else char for char in text
-    )
+    return (_IN_CELLS if keep_newlines else _ON_ONE_LINE).sub(_escaped, text)
 
 
-def _escaped(char: str) -> str:
-    code = ord(char)
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
