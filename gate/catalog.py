@@ -23,6 +23,7 @@ import click
 
 from gate.cli import debug_option, emit, policy_path_options, refuse_overwriting_inputs
 from gate.errors import PolicyError, UsageError
+from gate.formats import output_format_for
 from gate.policy import (
     DATA_FILE_NAMES,
     DEFAULT_POLICIES_NAME,
@@ -234,8 +235,8 @@ def doc_command(
     if output is not None:
         refuse_overwriting_inputs(output, list(data))
         _refuse_overwriting_policies(output, [Path(p) for p in paths] or [default_policy_dir()])
+    chosen = output_format_for(output_format, output, available=FORMATS, default="markdown")
     bundle = load_policies(paths, data)
     sources = [*(paths or [DEFAULT_POLICIES_NAME]), *data]
     catalog = build_catalog(bundle, sources)
-    chosen = output_format or ("json" if output and Path(output).suffix == ".json" else "markdown")
     emit(render_json(catalog) if chosen == "json" else render_markdown(catalog), output)

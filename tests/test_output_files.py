@@ -394,3 +394,19 @@ def test_policy_doc_output_is_written_atomically(gate_cli, tmp_path):
     assert result.code == 0, result.err
     assert target.read_text().startswith("#")
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("-f", "markdown", "-o", "rules.json"), "--format markdown would write markdown into"),
+        (("-o", "rules.html"), "a .html file asks for html output"),
+        (("-o", "rules.weird"), "cannot tell the output format"),
+    ],
+)
+def test_policy_doc_output_format_mismatch_is_a_usage_error(gate_cli, tmp_path, args, fragment):
+    *options, name = args
+    result = gate_cli("policy", "doc", *options, tmp_path / name)
+    assert result.code == 2
+    assert fragment in result.err
+    assert list(tmp_path.iterdir()) == []

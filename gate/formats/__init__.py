@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import PurePath
 
 from gate.errors import UsageError
@@ -32,14 +33,22 @@ PLAIN_TEXT_EXTENSIONS = frozenset({"", ".txt", ".text", ".log", ".out"})
 DEFAULT_FORMAT = "table"
 
 
-def output_format_for(requested: str | None, output: str | None) -> str:
+def output_format_for(
+    requested: str | None,
+    output: str | None,
+    *,
+    available: Collection[str] = tuple(FORMATS),
+    default: str = DEFAULT_FORMAT,
+) -> str:
     """The format to write: ``--format`` if given, else the ``--output`` extension's.
 
-    Raises :class:`UsageError` when the two disagree, when the extension names a format
-    gate cannot write, or when an unknown extension leaves the format a guess.
+    ``available`` and ``default`` are the command's formats (``gate policy doc`` writes
+    markdown and json). Raises :class:`UsageError` when the two disagree, when the
+    extension names a format the command cannot write, or when an unknown extension
+    leaves the format a guess.
     """
     if output is None or output == "-":
-        return requested or DEFAULT_FORMAT
+        return requested or default
     suffix = PurePath(output).suffix.lower()
     named = EXTENSIONS.get(suffix)
     if named is None:
@@ -47,20 +56,20 @@ def output_format_for(requested: str | None, output: str | None) -> str:
             raise UsageError(
                 f"cannot tell the output format from the extension {suffix!r}",
                 where=output,
-                hint=f"give --format ({', '.join(FORMATS)})",
+                hint=f"give --format ({', '.join(available)})",
             )
-        return requested or DEFAULT_FORMAT
+        return requested or default
     if requested is not None and requested != named:
         raise UsageError(
             f"--format {requested} would write {requested} into a {suffix} file ({named})",
             where=output,
             hint=f"use --format {named} or an output name ending in the format's extension",
         )
-    if named not in FORMATS:
+    if named not in available:
         raise UsageError(
-            f"a {suffix} file asks for {named} output, which gate cannot write",
+            f"a {suffix} file asks for {named} output, which gate cannot write here",
             where=output,
-            hint=f"choose one of {', '.join(FORMATS)} with --format and a matching name",
+            hint=f"choose one of {', '.join(available)} with --format and a matching name",
         )
     return named
 
