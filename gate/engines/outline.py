@@ -12,7 +12,7 @@ rules, so it cannot vouch for a whole policy set.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ class Call:
 
     name: Path
     where: str
+    place: tuple[int, int, int]
+    """Module (load order), line, column: calls are checked in this order."""
     package: Path
     imports: dict[str, Path]
 
@@ -79,11 +81,13 @@ def builtin_functions(engine: Any) -> frozenset[str]:
 def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
     """Read the rules and calls of every module ``engine`` holds (``get_ast_as_json``).
 
-    Calls are listed in ``modules`` order, then in the order the AST gives them.
+    Calls are listed by module (``modules`` order), line and column.
     """
     order = {module.path: index for index, module in enumerate(modules)}
     texts = {module.path: module.text for module in modules}
-    entries = json.loads(engine.get_ast_as_json())
+    from pydantic_core import from_json  # parses regorus' AST JSON in 2/3 of json's time
+
+    entries = from_json(engine.get_ast_as_json())
     entries.sort(key=lambda entry: order.get(entry["source"]["file"], len(order)))
     outline = Outline()
     for entry in entries:
@@ -104,11 +108,14 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
             outline.rules.append(
                 DefinedRule((*package, *name), package, function, f"{path}:{line}")
             )
+        index = order.get(path, len(order))
         for node in _calls(ast.get("rules") or []):
             name = static_path(node["fcn"])
             if name and len(name) == len(_ref_chain(node["fcn"])):
                 line, column = _start(node["fcn"])
-                outline.calls.append(Call(name, f"{path}:{line}:{column}", package, imports))
+                place = (index, line, column)
+                outline.calls.append(Call(name, f"{path}:{line}:{column}", place, package, imports))
+    outline.calls.sort(key=lambda call: call.place)
     return outline
 
 
@@ -125,17 +132,24 @@ def _imports(ast: dict[str, Any], text: str) -> dict[str, Path]:
     return found
 
 
-def _calls(nodes: Any) -> Iterator[dict[str, Any]]:
-    stack = [nodes]
+def _calls(nodes: list[Any]) -> list[dict[str, Any]]:
+    # The hot loop of the outline (every node of every rule): exact type tests and bound
+    # methods; spans hold no calls. The order found is not the text's order.
+    found = []
+    stack: list[Any] = [nodes]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
+        node = pop()
+        if type(node) is dict:
             call = node.get("Call")
             if call is not None:
-                yield call
-            stack.extend(value for key, value in node.items() if key != "span")
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
+                found.append(call)
+            for key, value in node.items():
+                if (type(value) is dict or type(value) is list) and key != "span":
+                    push(value)
+        elif type(node) is list:
+            extend(node)
+    return found
 
 
 def static_path(node: dict[str, Any]) -> Path:
