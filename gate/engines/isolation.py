@@ -34,6 +34,9 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 300.0
 TIMEOUT_ENV = "GATE_TIMEOUT"
 TIMEOUT_DATA_KEY = ("gate_config", "timeout_seconds")
+MEMORY_HEADROOM = 4 * 1024**3
+"""Address space an evaluation may add to what the process held when it forked: 50,000
+findings take regorus about 100 MB."""
 
 _HEADER = struct.Struct("!cQ")
 _NOTE = b"N"
@@ -120,11 +123,14 @@ def _serve(work: Callable[[], Any], channel: int, timeout: float) -> NoReturn:  
         # when the engine next returns to Python; the parent reports the interruption.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _limit_cpu(timeout)
+        _limit_memory()
         _silence_stderr()
         try:
             answer: tuple[str, Any] = ("value", work())
         except GateError as exc:
             answer = ("error", (type(exc).__name__, exc.message, exc.where, exc.hint))
+        except MemoryError:
+            answer = ("memory", None)
         except BaseException as exc:  # noqa: BLE001 - anything else is reported, not raised
             answer = ("bug", f"{type(exc).__name__}: {exc}")
         _send(channel, _ANSWER, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
@@ -142,6 +148,22 @@ def _limit_cpu(timeout: float) -> None:  # pragma: no cover - runs in the child
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
     except (ValueError, OSError):
         pass
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child
+    # A policy can ask for unbounded memory (numbers.range(1, 1e10), an AST whose JSON
+    # grows with the square of its nesting): the child fails alone, before the machine's
+    # OOM killer picks a victim. The limit is on address space beyond what the child
+    # already holds, so that it does not depend on the size of the input.
+    import resource
+
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = in_use + MEMORY_HEADROOM
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass  # not Linux: the time limit still bounds the child
 
 
 def _silence_stderr() -> None:  # pragma: no cover - runs in the child
@@ -218,11 +240,9 @@ def _answer(frames: list[tuple[bytes, bytes]], status: int, what: str, where: st
         name = _signal_name(number)
         if number == signal.SIGXCPU:
             raise EngineError(f"{what} used more CPU time than --timeout allows ({name})")
+        cause, hint = _CRASH_CAUSES.get(number, _CRASH_CAUSES[signal.SIGSEGV])
         raise EngineError(
-            f"{what} crashed ({name}){_during(frames)}; "
-            "a recursive rule or function is the usual cause",
-            where=where,
-            hint="look for a rule or function that calls itself, directly or through others",
+            f"{what} crashed ({name}){_during(frames)}; {cause}", where=where, hint=hint
         )
     answers = [payload for kind, payload in frames if kind == _ANSWER]
     if not answers:
@@ -234,11 +254,35 @@ def _answer(frames: list[tuple[bytes, bytes]], status: int, what: str, where: st
     kind, value = pickle.loads(answers[-1])  # noqa: S301 - written by our own child
     if kind == "value":
         return value
+    if kind == "memory":
+        raise EngineError(
+            f"{what} ran out of memory (limit: {MEMORY_HEADROOM // 1024**3} GiB more than "
+            f"gate held){_during(frames)}",
+            where=where,
+        )
     if kind == "error":
         name, message, error_where, hint = value
         error_class = getattr(errors, name, GateError)
         raise error_class(message, where=error_where, hint=hint)
     raise EngineError(f"{what} failed: {value}", where=where, hint="run with --debug")
+
+
+_CRASH_CAUSES: dict[int, tuple[str, str]] = {
+    signal.SIGSEGV: (
+        "a recursive rule or function is the usual cause",
+        "look for a rule or function that calls itself, or an expression nested thousands "
+        "of levels deep",
+    ),
+    signal.SIGABRT: (
+        "running out of memory is the usual cause",
+        f"evaluation may use {MEMORY_HEADROOM // 1024**3} GiB more than gate held: look for "
+        "a rule that builds a huge collection (numbers.range, a comprehension over a product)",
+    ),
+    signal.SIGKILL: (
+        "the system killed it, most often for want of memory",
+        "look for a rule that builds a huge collection, or give the job more memory",
+    ),
+}
 
 
 def _during(frames: list[tuple[bytes, bytes]]) -> str:

@@ -33,6 +33,8 @@ class Call:
     where: str
     place: tuple[int, int, int]
     """Module (load order), line, column: calls are checked in this order."""
+    caller: Path
+    """The rule or function whose definition holds the call."""
     package: Path
     imports: dict[str, Path]
 
@@ -57,17 +59,81 @@ class Outline:
                     "check the name and the imports",
                 )
 
+    def require_no_recursion(self) -> None:
+        """Raise :class:`PolicyError` when a function calls itself, directly or through
+        other functions, as ``opa`` does (``rego_recursion_error``): regorus recurses
+        until its stack overflows and the process dies by SIGSEGV."""
+        defined = {rule.path for rule in self.rules}
+        functions = {rule.path for rule in self.rules if rule.function}
+        edges: dict[Path, list[tuple[Path, Call]]] = {}
+        for call in self.calls:
+            target = _user_function(call, defined)
+            if call.caller in functions and target in functions:
+                edges.setdefault(call.caller, []).append((target, call))
+        cycle = _first_cycle(edges)
+        if cycle is not None:
+            chain = " -> ".join(".".join(path) for path, _ in cycle)
+            raise PolicyError(
+                f"policy does not compile: function {chain.split(' -> ')[0]} is recursive: {chain}",
+                where=cycle[-1][1].where if cycle[-1][1] else None,
+                hint="Rego functions may not call themselves; iterate with a comprehension, "
+                "walk() or graph.reachable() instead",
+            )
 
-def _resolves(call: Call, defined: set[Path], builtins: frozenset[str]) -> bool:
+
+def _first_cycle(
+    edges: dict[Path, list[tuple[Path, Call]]],
+) -> list[tuple[Path, Call | None]] | None:
+    """The first cycle (in call order) of the call graph ``edges``, as the functions along
+    it with the call that reaches each; the first function is repeated at the end."""
+    done: set[Path] = set()
+    for start in sorted(edges, key=lambda path: edges[path][0][1].place):
+        if start in done:
+            continue
+        trail: list[tuple[Path, Call | None]] = [(start, None)]
+        on_trail = {start}
+        pending = [iter(edges.get(start, []))]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                pending.pop()
+                finished, _ = trail.pop()
+                on_trail.discard(finished)
+                done.add(finished)
+                continue
+            target, call = step
+            if target in on_trail:
+                at = next(i for i, (path, _) in enumerate(trail) if path == target)
+                return [*trail[at:], (target, call)]
+            if target not in done:
+                trail.append((target, call))
+                on_trail.add(target)
+                pending.append(iter(edges.get(target, [])))
+    return None
+
+
+def _user_function(call: Call, defined: set[Path]) -> Path | None:
+    """The path of the rule or function ``call`` names, when a module defines it."""
     head, rest = call.name[0], call.name[1:]
     if head == "data":
-        return rest in defined
-    if head in call.imports:
-        target = call.imports[head]
-        # Only data imports can name functions; input.x(…) is regorus' concern.
-        return target[0] != "data" or (*target[1:], *rest) in defined
-    if (*call.package, *call.name) in defined:
+        target = rest
+    elif head in call.imports:
+        imported = call.imports[head]
+        target = (*imported[1:], *rest) if imported[0] == "data" else ()
+    else:
+        target = (*call.package, *call.name)
+    return target if target in defined else None
+
+
+def _resolves(call: Call, defined: set[Path], builtins: frozenset[str]) -> bool:
+    if _user_function(call, defined) is not None:
         return True
+    head = call.name[0]
+    if head == "data":
+        return False
+    if head in call.imports:
+        # Only data imports can name functions; input.x(…) is regorus' concern.
+        return call.imports[head][0] != "data"
     return ".".join(call.name) in builtins
 
 
@@ -87,7 +153,14 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
     texts = {module.path: module.text for module in modules}
     from pydantic_core import from_json  # parses regorus' AST JSON in 2/3 of json's time
 
-    entries = from_json(engine.get_ast_as_json())
+    try:
+        entries = from_json(engine.get_ast_as_json())
+    except ValueError as exc:  # "recursion limit exceeded": the parser nests that deep
+        raise PolicyError(
+            f"policy does not compile: an expression is nested too deeply to check ({exc})",
+            where=", ".join(module.path for module in modules[:3]),
+            hint="split long chains of operators into several rules",
+        ) from exc
     entries.sort(key=lambda entry: order.get(entry["source"]["file"], len(order)))
     outline = Outline()
     for entry in entries:
@@ -95,6 +168,7 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
         ast = entry["ast"]
         package = static_path(ast["package"]["refr"])
         imports = _imports(ast, texts.get(path, entry["source"].get("contents", "")))
+        index = order.get(path, len(order))
         for rule in ast.get("rules") or []:
             if "Spec" in rule:
                 ((kind, head),) = rule["Spec"]["head"].items()
@@ -104,17 +178,15 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
                 head = rule["Default"]
                 function = False
                 line = int(head["span"]["line"])
-            name = static_path(head["refr"])
-            outline.rules.append(
-                DefinedRule((*package, *name), package, function, f"{path}:{line}")
-            )
-        index = order.get(path, len(order))
-        for node in _calls(ast.get("rules") or []):
-            name = static_path(node["fcn"])
-            if name and len(name) == len(_ref_chain(node["fcn"])):
-                line, column = _start(node["fcn"])
-                place = (index, line, column)
-                outline.calls.append(Call(name, f"{path}:{line}:{column}", place, package, imports))
+            rule_path = (*package, *static_path(head["refr"]))
+            outline.rules.append(DefinedRule(rule_path, package, function, f"{path}:{line}"))
+            for node in _calls([rule]):
+                name = static_path(node["fcn"])
+                if name and len(name) == len(_ref_chain(node["fcn"])):
+                    line, column = _start(node["fcn"])
+                    place = (index, line, column)
+                    where = f"{path}:{line}:{column}"
+                    outline.calls.append(Call(name, where, place, rule_path, package, imports))
     outline.calls.sort(key=lambda call: call.place)
     return outline
 

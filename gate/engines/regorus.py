@@ -95,6 +95,7 @@ class RegorusEngine:
             raise PolicyError(f"policy does not compile: {message}", where=where) from exc
         outline = read_outline(engine, modules)
         outline.require_known_functions(builtin_functions(engine))
+        outline.require_no_recursion()
         return engine, outline
 
     def evaluate(

@@ -62,26 +62,74 @@ def no_timeout_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [RECURSIVE, MUTUAL], ids=["self", "mutual"])
-def test_recursion_is_no_verdict_not_a_signal(gate_cli, tmp_path: Path, body: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "where", "chain"),
+    [
+        (RECURSIVE, "5:9", "gate.x.f -> gate.x.f"),
+        (MUTUAL, "7:9", "gate.x.f -> gate.x.g -> gate.x.f"),
+    ],
+    ids=["self", "mutual"],
+)
+def test_recursion_is_refused_before_evaluation(gate_cli, tmp_path, body, where, chain) -> None:
+    # As opa does (rego_recursion_error): regorus would recurse until SIGSEGV.
     policies = policy_dir(tmp_path / "p", body)
+    for command in (["check", TRIVY, "-p", policies], ["policy", "test", policies]):
+        result = gate_cli(*command)
+        assert result.code == 3
+        assert result.err.startswith(
+            f"error: {policies / 'p.rego'}:{where}: policy does not compile: "
+            f"function gate.x.f is recursive: {chain}\n"
+        )
+
+
+def test_recursion_through_an_imported_package_is_refused(gate_cli, tmp_path: Path) -> None:
+    policies = policy_dir(tmp_path / "p", 'import data.lib.a\n\ndeny contains "x" if a.f(1)\n')
+    (policies / "lib.rego").write_text(
+        "package lib.a\n\nimport rego.v1\n\nimport data.lib.a as me\n\n"
+        "f(x) := data.lib.a.g(x)\n\ng(x) := me.f(x)\n"
+    )
+    result = check(gate_cli, "-p", policies)
+    assert result.code == 3
+    assert "function lib.a.f is recursive: lib.a.f -> lib.a.g -> lib.a.f" in result.err
+
+
+def deeply_nested(levels: int) -> str:
+    """A rule whose value nests ``levels`` additions: no recursion, yet regorus' parser
+    recurses once per level (450 per line keeps within its column and line limits)."""
+    line = "+".join(["1"] * 450)
+    return "v := 1 + " + " +\n".join([line] * (levels // 450)) + '\n\ndeny contains "x" if v > 5\n'
+
+
+def test_a_native_crash_is_no_verdict_not_a_signal(gate_cli, tmp_path: Path) -> None:
+    policies = policy_dir(tmp_path / "p", deeply_nested(90_000))
     result = check(gate_cli, "-p", policies)
     assert result.code == 3
     assert result.err.startswith(f"error: {policies / 'p.rego'}: {CRASHED}\n")
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert result.err.startswith(f"error: {policies}: {CRASHED.replace('evaluation', 'test')}\n")
 
 
-def test_recursion_in_policy_test_names_the_test(gate_cli, tmp_path: Path) -> None:
-    body = 'f(x) := f(x + 1)\n\ndeny contains "x" if {\n\tinput.go\n\tf(1) > 0\n}\n'
-    tests = (
-        "test_quiet if count(x.deny) == 0\n\n"
-        "test_recursive if count(x.deny) == 1 with input.go as true\n"
+def test_memory_is_bounded(gate_cli, tmp_path: Path) -> None:
+    policies = policy_dir(
+        tmp_path / "p", 'deny contains "x" if count(numbers.range(1, 1e10)) > 0\n'
     )
-    policies = policy_dir(tmp_path / "p", body, tests)
+    result = check(gate_cli, "-p", policies)
+    assert result.code == 3
+    assert result.err.startswith(
+        f"error: {policies / 'p.rego'}: policy evaluation crashed (SIGABRT); "
+        "running out of memory is the usual cause\n"
+    )
+
+
+def test_a_crash_in_policy_test_names_the_test(gate_cli, tmp_path: Path) -> None:
+    tests = "test_quiet if count(x.deny) == 0\n\ntest_huge if count(numbers.range(1, 1e10)) > 0\n"
+    policies = policy_dir(tmp_path / "p", 'deny contains "x" if input.go\n', tests)
     result = gate_cli("policy", "test", policies)
     assert result.code == 3
     assert result.err.startswith(
-        f"error: {policies}: policy test crashed (SIGSEGV) in test gate.x_test.test_recursive "
-        f"({policies / 'p_test.rego'}:9); a recursive rule or function is the usual cause\n"
+        f"error: {policies}: policy test crashed (SIGABRT) in test gate.x_test.test_huge "
+        f"({policies / 'p_test.rego'}:9); running out of memory is the usual cause\n"
     )
 
 
