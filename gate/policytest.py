@@ -40,7 +40,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -53,6 +53,9 @@ from gate.policy import (
     load_bundle,
     load_policies,
 )
+
+if TYPE_CHECKING:
+    from gate.engines.outline import Outline
 
 Outcome = Literal["pass", "fail", "error"]
 TEST_PREFIX = "test_"
@@ -132,16 +135,16 @@ class AstModule:
     rules: list[dict[str, Any]]
 
 
-def read_ast(engine: Any) -> list[AstModule]:
-    """Return every module the engine holds, from ``get_ast_as_json`` (the slow step of
-    discovery, a fraction of a second for the bundled pack: read it once)."""
+def read_ast(entries: Sequence[dict[str, Any]]) -> list[AstModule]:
+    """Return every module of regorus' parsed AST (``get_ast_as_json``: the slow step of
+    discovery, read once when the policies are checked, see :func:`compile_outlined`)."""
     return [
         AstModule(
             module["source"]["file"],
             ".".join(_ref_parts(module["ast"]["package"]["refr"]) or []),
             module["ast"]["rules"],
         )
-        for module in json.loads(engine.get_ast_as_json())
+        for module in entries
     ]
 
 
@@ -191,11 +194,17 @@ def compile_policies(modules: Sequence[PolicyModule], data: dict[str, Any]) -> A
     Raises :class:`PolicyError` naming ``file:line:col`` when a module does not parse or
     fails regorus' analysis (unsafe variables are found here, at the warm-up evaluation).
     """
+    return compile_outlined(modules, data)[0]
+
+
+def compile_outlined(modules: Sequence[PolicyModule], data: dict[str, Any]) -> tuple[Any, Outline]:
+    """:func:`compile_policies`, also returning the outline the load checks were made on
+    (every call resolves, no function recurses), whose AST discovery reads."""
     from gate.engines.regorus import RegorusEngine
 
-    engine = RegorusEngine().load(modules, data)
+    engine, outline = RegorusEngine().load_outlined(modules, data)
     engine.set_gather_prints(True)
-    return engine
+    return engine, outline
 
 
 @dataclass(frozen=True)
@@ -429,8 +438,8 @@ class RegoSuite:
     @classmethod
     def compile(cls, modules: Sequence[PolicyModule], data: dict[str, Any]) -> RegoSuite:
         """Compile ``modules`` with ``data`` and discover their tests."""
-        engine = compile_policies(modules, data)
-        ast = read_ast(engine)
+        engine, outline = compile_outlined(modules, data)
+        ast = read_ast(outline.ast)
         return cls(tuple(modules), engine, discover_tests(ast, modules), ast)
 
     def run(

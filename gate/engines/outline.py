@@ -45,6 +45,9 @@ class Outline:
 
     rules: list[DefinedRule] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    ast: list[dict[str, Any]] = field(default_factory=list)
+    """regorus' AST of every module (``get_ast_as_json``, parsed), for other readers: it
+    is the costly part (12 MB for the bundled pack with its tests)."""
 
     def require_known_functions(self, builtins: frozenset[str]) -> None:
         """Raise :class:`PolicyError` at the first call (in load order) of a function that
@@ -162,7 +165,7 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
             hint="split long chains of operators into several rules",
         ) from exc
     entries.sort(key=lambda entry: order.get(entry["source"]["file"], len(order)))
-    outline = Outline()
+    outline = Outline(ast=entries)
     for entry in entries:
         path = entry["source"]["file"]
         ast = entry["ast"]

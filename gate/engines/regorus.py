@@ -69,9 +69,12 @@ class RegorusEngine:
         Raises :class:`PolicyError` when a module does not parse, fails regorus' analysis
         or calls a function that exists nowhere, whether or not that call would be reached.
         """
-        return self._load(modules, data)[0]
+        return self.load_outlined(modules, data)[0]
 
-    def _load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> tuple[Any, Outline]:
+    def load_outlined(
+        self, modules: Sequence[PolicyModule], data: dict[str, Any]
+    ) -> tuple[Any, Outline]:
+        """:meth:`load`, also returning the :class:`Outline` the checks were made on."""
         regorus = import_regorus()
         engine = regorus.Engine()
         for module in modules:
@@ -129,7 +132,7 @@ class RegorusEngine:
         query: str,
         required_rules: Sequence[str],
     ) -> str:
-        engine, outline = self._load(modules, data)
+        engine, outline = self.load_outlined(modules, data)
         if required_rules:
             require_rules(outline.rules, query, required_rules)
         try:
