@@ -497,7 +497,7 @@ def run_isolated_suite(
     a recursive rule or test must not end ``gate policy test`` by a signal, and the run is
     bounded by ``$GATE_TIMEOUT`` (default 300 s). Either is an :class:`EngineError`
     naming the test that was running."""
-    from gate.engines.isolation import resolve_timeout, run_isolated
+    from gate.engines.isolation import TIMEOUT_ENV, resolve_timeout, run_isolated
 
     def work() -> RunReport:
         suite = load_suite(policy_paths, data_paths)
@@ -509,6 +509,7 @@ def run_isolated_suite(
         timeout=resolve_timeout(None, {}),
         what="policy test",
         where=", ".join(policy_paths) or DEFAULT_POLICIES_NAME,
+        limit_names=(TIMEOUT_ENV,),
     )
 
 

@@ -82,11 +82,19 @@ def note(text: str) -> None:
         _send(_channel, _NOTE, text.encode("utf-8", "replace"))
 
 
-def run_isolated(work: Callable[[], T], *, timeout: float, what: str, where: str | None) -> T:
+def run_isolated(
+    work: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    where: str | None,
+    limit_names: tuple[str, ...] = ("--timeout", TIMEOUT_ENV),
+) -> T:
     """Return ``work()`` computed in a forked child within ``timeout`` seconds.
 
     ``what`` says what the child does ("policy evaluation"), ``where`` names the policy
-    set, for messages. A :class:`GateError` the child raises is raised here as it was.
+    set, ``limit_names`` how the user sets the limit (the first is named in messages).
+    A :class:`GateError` the child raises is raised here as it was.
     Raises :class:`EngineError` when the child dies by a signal, exits without an answer
     or exceeds ``timeout`` (it is then killed); a KeyboardInterrupt kills the child too.
     """
@@ -106,9 +114,9 @@ def run_isolated(work: Callable[[], T], *, timeout: float, what: str, where: str
             _kill(pid)
     if status is None:
         raise EngineError(
-            f"{what} exceeded --timeout {_seconds(timeout)} s{_during(frames)}",
+            f"{what} exceeded {limit_names[0]} {_seconds(timeout)} s{_during(frames)}",
             where=where,
-            hint=f"raise it with --timeout or {TIMEOUT_ENV}, or make the policy cheaper",
+            hint=f"raise it with {' or '.join(limit_names)}, or make the policy cheaper",
         )
     return cast(T, _answer(frames, status, what, where))
 
@@ -239,7 +247,7 @@ def _answer(frames: list[tuple[bytes, bytes]], status: int, what: str, where: st
             raise KeyboardInterrupt
         name = _signal_name(number)
         if number == signal.SIGXCPU:
-            raise EngineError(f"{what} used more CPU time than --timeout allows ({name})")
+            raise EngineError(f"{what} used more CPU time than its time limit allows ({name})")
         cause, hint = _CRASH_CAUSES.get(number, _CRASH_CAUSES[signal.SIGSEGV])
         raise EngineError(
             f"{what} crashed ({name}){_during(frames)}; {cause}", where=where, hint=hint

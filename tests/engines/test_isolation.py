@@ -172,6 +172,22 @@ def test_timeout_from_the_data(gate_cli, tmp_path, no_timeout_env) -> None:
     assert "policy evaluation exceeded --timeout 0.5 s" in result.err
 
 
+def test_policy_test_is_bounded_by_the_environment(gate_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GATE_TIMEOUT", "0.5")
+    tests = (
+        "test_quiet if count(x.deny) == 0\n\ntest_slow if count(x.deny) == 0 with input.go as 1\n"
+    )
+    body = EXPENSIVE.replace("if {", "if {\n\tinput.go")
+    policies = policy_dir(tmp_path / "p", body, tests)
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert result.err.startswith(
+        f"error: {policies}: policy test exceeded GATE_TIMEOUT 0.5 s in test "
+        f"gate.x_test.test_slow ({policies / 'p_test.rego'}:9)\n"
+        "hint: raise it with GATE_TIMEOUT, or make the policy cheaper\n"
+    )
+
+
 def test_a_parser_blow_up_is_bounded_too(gate_cli, tmp_path, no_timeout_env) -> None:
     # regorus parses nested brackets in exponential time: 40 levels, 100 bytes, would
     # hold gate for ever. The policy is parsed in the child, so --timeout bounds it.
