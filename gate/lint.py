@@ -48,6 +48,7 @@ import click
 from gate.cli import debug_option, policy_path_options
 from gate.engines.regorus import describe_error, import_regorus
 from gate.policy import (
+    DEFAULT_POLICIES_NAME,
     MetadataBlock,
     PolicyBundle,
     PolicyModule,
@@ -197,6 +198,22 @@ def lint_paths(paths: Sequence[str | Path], data: Sequence[str | Path] = ()) -> 
     :class:`gate.errors.PolicyError` when nothing loads (no Rego files, bad data document).
     """
     return lint_bundle(load_for_lint(paths, data))
+
+
+def lint_isolated(paths: Sequence[str], data: Sequence[str]) -> LintReport:
+    """:func:`lint_paths` in a forked child (:mod:`gate.engines.isolation`): the engine's
+    parser and compiler run on the policies, and a hostile module (nesting that crashes the
+    parser, brackets it parses in exponential time) must not end ``gate policy lint`` by a
+    signal or hang it. Bounded by ``$GATE_TIMEOUT`` (default 300 s)."""
+    from gate.engines.isolation import TIMEOUT_ENV, resolve_timeout, run_isolated
+
+    return run_isolated(
+        lambda: lint_paths(paths, data),
+        timeout=resolve_timeout(None, {}),
+        what="policy lint",
+        where=", ".join(paths) or DEFAULT_POLICIES_NAME,
+        limit_names=(TIMEOUT_ENV,),
+    )
 
 
 def lint_bundle(bundle: PolicyBundle) -> LintReport:
@@ -1476,7 +1493,7 @@ def lint_command(
     Exit codes: 0 no errors, 1 errors (or warnings with --strict), 2 usage error,
     3 the policies or data cannot be loaded.
     """
-    report = lint_paths(list(paths), list(data))
+    report = lint_isolated(list(paths), list(data))
     if output_format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:

@@ -108,6 +108,9 @@ def test_a_native_crash_is_no_verdict_not_a_signal(gate_cli, tmp_path: Path) -> 
     result = gate_cli("policy", "test", policies)
     assert result.code == 3
     assert result.err.startswith(f"error: {policies}: {CRASHED.replace('evaluation', 'test')}\n")
+    result = gate_cli("policy", "lint", policies)
+    assert result.code == 3
+    assert result.err.startswith(f"error: {policies}: {CRASHED.replace('evaluation', 'lint')}\n")
 
 
 def test_memory_is_bounded(gate_cli, tmp_path: Path) -> None:
@@ -195,6 +198,12 @@ def test_a_parser_blow_up_is_bounded_too(gate_cli, tmp_path, no_timeout_env) -> 
     result = check(gate_cli, "-p", policies, "--timeout", "1")
     assert result.code == 3
     assert "policy evaluation exceeded --timeout 1 s" in result.err
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as patched:
+        patched.setenv("GATE_TIMEOUT", "1")
+        result = gate_cli("policy", "lint", policies)
+    assert result.code == 3
+    assert "policy lint exceeded GATE_TIMEOUT 1 s" in result.err
 
 
 def test_precedence_flag_over_env_over_data_over_default(monkeypatch) -> None:
