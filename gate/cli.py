@@ -131,19 +131,22 @@ def _same_path(first: str, second: str) -> bool:
 
 
 def _refuse_stdin_misuse(inputs: tuple[str, ...], **file_options: Any) -> None:
-    """Standard input can be read once, and only as a report.
+    """Standard input can be read once: as a report, a data document or a waivers file.
 
-    A second ``-`` would read nothing; data and waivers read from a pipe would let
-    whoever feeds the pipe choose the policy's thresholds and exceptions unseen.
+    A second ``-`` would read nothing; a policy is a directory or a file, never a pipe.
     """
-    if inputs.count("-") > 1:
-        raise UsageError("standard input ('-') is given more than once as an input")
+    readers = [("an input", name) for name in inputs]
     for option, values in file_options.items():
         given = values if isinstance(values, tuple) else (values,)
-        if "-" in given:
-            raise UsageError(
-                f"--{option} -: only reports can be read from standard input; give a file"
-            )
+        if option == "policy" and "-" in given:
+            raise UsageError("--policy -: policies are read from files or directories")
+        readers += [(f"--{option}", name) for name in given]
+    users = [who for who, name in readers if name == "-"]
+    if len(users) > 1:
+        raise UsageError(
+            f"standard input ('-') is given more than once ({', '.join(users)}): it can be "
+            "read only once"
+        )
 
 
 def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -62,20 +62,29 @@ def read_at_most(handle: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
+STDIN_SHOWN = "<stdin>"
+
+
+def read_given(given: str, limit: int, error: type[GateError] = InputError) -> tuple[str, bytes]:
+    """Read a file the user named (``-`` is standard input), at most ``limit`` bytes.
+
+    Returns ``(name to show, bytes)``; raises ``error`` naming it when it cannot be read.
+    """
+    if given != STDIN:
+        return given, read_bounded(Path(given), limit, given, error)
+    raw = _read_stdin(limit, error)
+    if len(raw) > limit:
+        raise error(f"larger than the {limit // (1024 * 1024)} MiB limit", where=STDIN_SHOWN)
+    return STDIN_SHOWN, raw
+
+
 def read_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, bytes]:
     """Read one input file (``-`` is standard input) and describe it."""
-    if given == STDIN:
-        raw = _read_stdin(limit)
-        if len(raw) > limit:
-            raise InputError(f"larger than the {limit // (1024 * 1024)} MiB limit", where="<stdin>")
-        shown = "<stdin>"
-    else:
-        raw = read_bounded(Path(given), limit, given)
-        shown = given
+    shown, raw = read_given(given, limit)
     return InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)), raw
 
 
-def _read_stdin(limit: int) -> bytes:
+def _read_stdin(limit: int, error: type[GateError]) -> bytes:
     stream = sys.stdin  # None when the process started with descriptor 0 closed
     try:
         if stream is None:
@@ -83,7 +92,7 @@ def _read_stdin(limit: int) -> bytes:
         return read_at_most(stream.buffer, limit + 1)
     except (OSError, ValueError, AttributeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"cannot read: {reason}", where="<stdin>") from exc
+        raise error(f"cannot read: {reason}", where=STDIN_SHOWN) from exc
 
 
 def decode_text(raw: bytes, where: str) -> str:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import PolicyError, UsageError
-from gate.inputs import bounded_yaml_loader, parse_structured, read_bounded, yaml_problem
+from gate.inputs import (
+    STDIN,
+    bounded_yaml_loader,
+    parse_structured,
+    read_bounded,
+    read_given,
+    yaml_problem,
+)
 
 MAX_POLICY_BYTES = 4 * 1024 * 1024
 MAX_DATA_BYTES = 64 * 1024 * 1024
@@ -148,7 +155,7 @@ def load_bundle(
     modules: list[PolicyModule] = []
     files: list[tuple[str, str]] = []
     data: dict[str, Any] = {}
-    data_sources: list[tuple[Path, str]] = []
+    data_sources: list[tuple[str, bytes]] = []
     layers: list[tuple[str, dict[str, Any]]] = []
     for given in policy_paths:
         root = Path(given)
@@ -165,14 +172,15 @@ def load_bundle(
                 modules.append(PolicyModule(shown, text))
                 files.append((shown, hashlib.sha256(raw).hexdigest()))
             elif path.name in DATA_FILE_NAMES:
-                layers.append((shown, _stages_of(_merge_data_file(path, shown, data, files))))
-                data_sources.append((path, shown))
+                data_sources.append((shown, read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)))
+                files.append((shown, hashlib.sha256(data_sources[-1][1]).hexdigest()))
     for given in data_paths:
-        path = Path(given)
-        if not path.is_file():
+        if str(given) != STDIN and not Path(given).is_file():
             raise UsageError("no such data file", where=str(given))
-        layers.append((str(given), _stages_of(_merge_data_file(path, str(given), data, files))))
-        data_sources.append((path, str(given)))
+        data_sources.append(read_given(str(given), MAX_DATA_BYTES, PolicyError))
+        files.append((data_sources[-1][0], hashlib.sha256(data_sources[-1][1]).hexdigest()))
+    for shown, raw in data_sources:
+        layers.append((shown, _stages_of(_merge_data_file(raw, shown, data))))
     if not modules:
         raise PolicyError(
             "no Rego policies found",
@@ -202,19 +210,16 @@ def _decode(raw: bytes, shown: str) -> str:
         raise PolicyError(f"not UTF-8 text (byte {exc.start})", where=shown) from exc
 
 
-def _merge_data_file(
-    path: Path, shown: str, data: dict[str, Any], files: list[tuple[str, str]]
-) -> dict[str, Any]:
-    """Read one data document, merge it into ``data``, and return it as read."""
-    raw = read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)
+def _merge_data_file(raw: bytes, shown: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Parse one data document (JSON when its name ends in .json, else YAML), merge it into
+    ``data``, and return it as read."""
     try:
-        loaded = parse_structured(_decode(raw, shown), as_yaml=path.suffix != ".json")
+        loaded = parse_structured(_decode(raw, shown), as_yaml=not shown.endswith(".json"))
     except ValueError as exc:
         raise PolicyError(f"invalid data document: {exc}", where=shown) from exc
     if not isinstance(loaded, dict):
         raise PolicyError("a data document must be a JSON/YAML object", where=shown)
     deep_merge(data, loaded)
-    files.append((shown, hashlib.sha256(raw).hexdigest()))
     return loaded
 
 
@@ -253,14 +258,14 @@ def module_package(text: str) -> tuple[str, ...] | None:
 
 
 def refuse_shadowing_data(
-    modules: Sequence[PolicyModule], data: dict[str, Any], sources: Sequence[tuple[Path, str]]
+    modules: Sequence[PolicyModule], data: dict[str, Any], sources: Sequence[tuple[str, bytes]]
 ) -> None:
     """Raise :class:`PolicyError` when a data key lies on the path of a policy package.
 
     ``data.gate`` is where the engine reads the rules' results: a data document with a
     ``gate`` key (or ``lib``, or ``lib.gate``…) would replace or merge into what the
     policies compute, and could empty a ``deny`` set. ``sources`` are the data files in
-    merge order, ``(path, shown)``: the message names the one that brought the key.
+    merge order, ``(shown, bytes)``: the message names the one that brought the key.
     """
     packages = sorted({p for m in modules if (p := module_package(m.text))})
     for package in packages:
@@ -286,13 +291,13 @@ def _data_path_along(data: dict[str, Any], package: tuple[str, ...]) -> tuple[st
     return reached
 
 
-def _introduced_by(key: tuple[str, ...], sources: Sequence[tuple[Path, str]]) -> str | None:
-    # Only on the way to an error: read the files again, one at a time, rather than track
+def _introduced_by(key: tuple[str, ...], sources: Sequence[tuple[str, bytes]]) -> str | None:
+    # Only on the way to an error: parse the files again, one at a time, rather than track
     # the origin of every key of every (possibly large) data document on every run.
     first_with_prefix = None
-    for path, shown in sources:
+    for shown, raw in sources:
         alone: dict[str, Any] = {}
-        _merge_data_file(path, shown, alone, [])
+        _merge_data_file(raw, shown, alone)
         reached = _data_path_along(alone, key)
         if reached == key:
             return shown

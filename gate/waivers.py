@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from gate.errors import PolicyError, WaiverError
 from gate.identifiers import identity_keys, is_advisory
-from gate.inputs import decode_text, parse_structured, read_bounded
+from gate.inputs import decode_text, parse_structured, read_given
 from gate.policy import RuleInfo
 from gate.verdict import Result, WaivedResult, WaiverProblem, WaiverRef
 
@@ -88,7 +87,7 @@ def load_waivers(path: str) -> list[Waiver]:
     Raises :class:`WaiverError` naming the file and the entry (``waivers[2].expires``)
     for the first problem found, so a hand-edited file is easy to fix.
     """
-    raw = read_bounded(Path(path), MAX_WAIVERS_BYTES, path, WaiverError)
+    path, raw = read_given(path, MAX_WAIVERS_BYTES, WaiverError)
     text = decode_text(raw, path)
     try:
         loaded = parse_structured(text, as_yaml=not path.endswith(".json"))

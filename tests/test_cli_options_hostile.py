@@ -202,11 +202,21 @@ def test_stdin_given_twice_is_a_usage_error(gate_cli):
     assert "standard input ('-') is given more than once" in result.err
 
 
-@pytest.mark.parametrize("option", ["--waivers", "--data", "--policy"])
-def test_waivers_data_and_policies_are_not_read_from_stdin(gate_cli, option):
-    result = gate_cli("check", TRIVY, INSPECT, option, "-")
+@pytest.mark.parametrize(
+    "options",
+    [("--waivers", "-", "--data", "-"), ("--data", "-", "-"), ("--waivers", "-", "-")],
+    ids=["waivers-and-data", "data-and-input", "waivers-and-input"],
+)
+def test_stdin_is_read_once_whatever_takes_it(gate_cli, options):
+    result = gate_cli("check", TRIVY, INSPECT, *options)
     assert result.code == 2
-    assert result.err.startswith(f"error: {option} -: only reports can be read from standard")
+    assert "standard input ('-') is given more than once" in result.err
+
+
+def test_policies_are_not_read_from_stdin(gate_cli):
+    result = gate_cli("check", TRIVY, INSPECT, "--policy", "-")
+    assert result.code == 2
+    assert result.err.startswith("error: --policy -: policies are read from files")
 
 
 def _gate(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
@@ -225,6 +235,34 @@ def test_report_from_stdin_is_read(tmp_path):
         result = _gate("normalize", "-", "--at", SCAN_DAY, stdin=report)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["scans"][0]["input_file"] == "<stdin>"
+
+
+def test_waivers_from_stdin_are_read_and_named(tmp_path):
+    waivers = (
+        "waivers:\n  - rule: secret-found\n    reason: r\n    owner: o\n    expires: 2099-01-01\n"
+    )
+    result = _gate(
+        "check", TRIVY, INSPECT, "--at", SCAN_DAY, "-f", "json", "--waivers", "-",
+        input=waivers,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "secret-found" in {w["id"] for w in json.loads(result.stdout)["waived"]}
+
+
+def test_data_from_stdin_is_read_and_named_when_it_relaxes_a_rule(tmp_path):
+    lax = json.dumps({"gate_config": {"stages": {"prod": {"actions": {"secret-found": "off"}}}}})
+    result = _gate(
+        "check", TRIVY, INSPECT, "--at", SCAN_DAY, "-f", "json", "--data", "-", input=lax
+    )
+    verdict = json.loads(result.stdout)
+    assert {"id": "secret-found", "action": "off", "set_by": "<stdin>"} in verdict["relaxed"]
+    assert "secret-found off (<stdin>)" in result.stderr
+
+
+def test_bad_waivers_from_stdin_name_stdin():
+    result = _gate("check", TRIVY, INSPECT, "--waivers", "-", input="waivers: [1, 2\n")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: <stdin>: ")
 
 
 def test_closed_stdin_is_no_verdict():
