@@ -283,3 +283,17 @@ def test_an_image_scoped_waiver_does_not_apply_to_an_image_only_a_scan_of_anothe
                             extra=("-w", str(waivers)))  # fmt: skip
     assert "image-root-user" in rule_ids(verdict["violations"])
     assert verdict["waived"] == []
+
+
+def test_a_directory_or_container_name_is_not_an_image_reference():
+    # "app" would read as docker.io/library/app: a filesystem scan of ./app is not a scan
+    # of the image docker.io/library/app.
+    option = Subject(reference="app:1", registry="docker.io", repository="library/app", tag="1")
+    for artifact_type in ("filesystem", "repository", "container"):
+        scan = fragment(kinds=["vulnerability"], artifact_name="app", artifact_type=artifact_type)
+        resolution = resolve([scan], ["scan.json"], option)
+        assert resolution.evidence[0].match == "unnamed", artifact_type
+    image_scan = fragment(
+        kinds=["vulnerability"], artifact_name="app:1", artifact_type="container_image"
+    )
+    assert resolve([image_scan], ["scan.json"], option).evidence[0].match == "name"
