@@ -6,6 +6,7 @@ import pytest
 
 from gate.document import FindingSource, Image, Package, Secret, Subject, Vulnerability
 from gate.merge import merge_fragments
+from gate.reference import parse_reference
 from gate.sources.base import Fragment
 
 DIGEST_1, DIGEST_2, DIGEST_9 = (f"sha256:{digit * 64}" for digit in "129")
@@ -114,20 +115,14 @@ def test_image_fields_of_another_image_are_not_taken():
     assert merged["evidence"][0].match == "other-image"
 
 
+def scan_of(reference: str) -> Fragment:
+    """A Trivy scan whose report names ``reference`` (with its digest, when pinned)."""
+    return Fragment(format="trivy-json", tool="trivy", subject=parse_reference(reference))
+
+
 def test_subject_name_comes_from_image_option_and_not_from_a_scan_of_another_image():
-    report = Fragment(
-        format="trivy-json",
-        tool="trivy",
-        subject=Subject(
-            reference="acme/api:latest",
-            registry="docker.io",
-            repository="acme/api",
-            tag="latest",
-            digest=DIGEST_1,
-        ),
-    )
-    option = Subject(reference="ghcr.io/acme/api", registry="ghcr.io", repository="acme/api")
-    subject = merge_fragments([report], option)["subject"]
+    report = scan_of(f"acme/api:latest@{DIGEST_1}")
+    subject = merge_fragments([report], parse_reference("ghcr.io/acme/api"))["subject"]
     # docker.io/acme/api is not ghcr.io/acme/api: its digest must not become the subject's
     assert (subject.reference, subject.registry, subject.tag, subject.digest) == (
         "ghcr.io/acme/api",
@@ -138,23 +133,11 @@ def test_subject_name_comes_from_image_option_and_not_from_a_scan_of_another_ima
 
 
 def test_subject_digest_comes_from_a_scan_of_the_same_image():
-    report = Fragment(
-        format="trivy-json",
-        tool="trivy",
-        subject=Subject(
-            reference="ghcr.io/acme/api:1",
-            registry="ghcr.io",
-            repository="acme/api",
-            tag="1",
-            digest=DIGEST_1,
-        ),
+    merged = merge_fragments(
+        [scan_of(f"ghcr.io/acme/api:1@{DIGEST_1}")], parse_reference("ghcr.io/acme/api:1")
     )
-    option = Subject(
-        reference="ghcr.io/acme/api:1", registry="ghcr.io", repository="acme/api", tag="1"
-    )
-    merged = merge_fragments([report], option)
     assert merged["subject"].digest == DIGEST_1
-    assert merged["subject"].names == ["ghcr.io/acme/api:1"]
+    assert merged["subject"].names == [f"ghcr.io/acme/api:1@{DIGEST_1}"]
     assert merged["evidence"][0].match == "name"
 
 
