@@ -12,7 +12,7 @@ from gate.policy import PolicyModule
 
 GOOD = PolicyModule(
     "policies/good.rego",
-    'package gate.good\n\nimport rego.v1\n\n'
+    "package gate.good\n\nimport rego.v1\n\n"
     'deny contains {"id": "big", "msg": sprintf("%d", [input.n])} if input.n > data.limit\n',
 )
 
@@ -48,7 +48,7 @@ def test_syntax_error_names_file_and_line(engine):
 def test_builtin_error_is_no_verdict_not_a_pass(engine):
     module = PolicyModule(
         "p/div.rego",
-        'package gate.div\n\nimport rego.v1\n\n'
+        "package gate.div\n\nimport rego.v1\n\n"
         'deny contains {"id": "x", "msg": "m"} if 1 / input.zero > 0\n',
     )
     with pytest.raises(EngineError) as caught:
