@@ -84,6 +84,11 @@ DEFAULT_POLICIES_NAME = "gate:policies"
 so that verdicts agree across machines)."""
 
 
+def is_bundled(shown: str | None) -> bool:
+    """True for a file of the bundled pack (its reviewed defaults), as messages name it."""
+    return (shown or "").startswith(f"{DEFAULT_POLICIES_NAME}/")
+
+
 def load_policies(
     paths: Sequence[str | Path],
     data: Iterable[str | Path] = (),

@@ -30,6 +30,7 @@ from gate.verdict import (
     Verdict,
     apply_rollout,
     collect_results,
+    overridden_settings,
     relaxed_rules,
 )
 from gate.waivers import apply_waivers, load_waivers
@@ -287,6 +288,9 @@ def _evaluate(settings: Settings) -> Verdict:
         waived=outcome.waived,
         waiver_problems=outcome.problems,
         relaxed=relaxed_rules(rules, stage_configs(bundle.data), bundle.action_layers, stage),
+        settings_overridden=overridden_settings(
+            stage_configs(bundle.data), bundle.action_layers, stage
+        ),
         counts=Counts(
             violations=len(violations),
             warnings=len(warnings),

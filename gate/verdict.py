@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gate.document import SEVERITY_ORDER, Severity, Subject
 from gate.errors import ExitCode, PolicyError
-from gate.policy import RuleInfo
+from gate.policy import RuleInfo, is_bundled
 
 VERDICT_SCHEMA_ID = "https://gate.dev/schema/verdict/v1.json"
 Level = Literal["deny", "warn"]
@@ -109,6 +109,14 @@ class RelaxedRule(VerdictModel):
     )
 
 
+class SettingOverride(VerdictModel):
+    """A stage setting whose value comes from a data file other than the bundled pack's."""
+
+    name: str = Field(description="Setting name, e.g. 'max_scan_age_hours'.")
+    value: Any = Field(description="The value in effect.")
+    set_by: str | None = Field(None, description="The data file whose value took effect.")
+
+
 class Counts(VerdictModel):
     """Tallies for dashboards and summary lines."""
 
@@ -168,6 +176,11 @@ class Verdict(VerdictModel):
         default_factory=list,
         description="Every rule the policy data turns off or down to a warning in this stage, "
         "so that a laxer data file shows in every verdict.",
+    )
+    settings_overridden: list[SettingOverride] = Field(
+        default_factory=list,
+        description="Every setting of this stage that a data file other than the bundled "
+        "pack's sets (ages, thresholds, require_vulnerability_scan…).",
     )
     counts: Counts
     policy: PolicyInfo
@@ -368,20 +381,44 @@ def relaxed_rules(
     action is read as the bundled library reads it: only "warn" and "off" relax a rule, a
     missing or unknown action blocks. ``layers`` (path, stages) name the file that set it.
     """
-    stage_config = stages.get(stage)
-    actions = stage_config.get("actions") if isinstance(stage_config, dict) else None
-    if not isinstance(actions, dict):
-        return []
-    relaxed = []
-    for rule_id in sorted({*rules, *actions}):
-        action = actions.get(rule_id)
-        if action not in ("warn", "off"):
-            continue
-        set_by = None
-        for path, layer in layers:
-            layer_stage = layer.get(stage)
-            layer_actions = layer_stage.get("actions") if isinstance(layer_stage, dict) else None
-            if isinstance(layer_actions, dict) and rule_id in layer_actions:
-                set_by = path
-        relaxed.append(RelaxedRule(id=rule_id, action=action, set_by=set_by))
-    return relaxed
+    actions = _stage_section(stages, stage, "actions")
+    return [
+        RelaxedRule(id=rule_id, action=action, set_by=_set_by(layers, stage, "actions", rule_id))
+        for rule_id in sorted({*rules, *actions})
+        if (action := actions.get(rule_id)) in ("warn", "off")
+    ]
+
+
+def overridden_settings(
+    stages: dict[str, Any], layers: Sequence[tuple[str, dict[str, Any]]], stage: str
+) -> list[SettingOverride]:
+    """The stage's settings whose value comes from a data file other than the bundled pack's.
+
+    Settings tune rules (ages, thresholds, ``require_vulnerability_scan``): a file that
+    loosens them is as much a relaxation as one that turns a rule off, so each such value
+    is reported, whichever way it points.
+    """
+    settings = _stage_section(stages, stage, "settings")
+    overrides = []
+    for name in sorted(settings):
+        set_by = _set_by(layers, stage, "settings", name)
+        if not is_bundled(set_by):
+            overrides.append(SettingOverride(name=name, value=settings[name], set_by=set_by))
+    return overrides
+
+
+def _stage_section(stages: dict[str, Any], stage: str, section: str) -> dict[str, Any]:
+    config = stages.get(stage)
+    found = config.get(section) if isinstance(config, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _set_by(
+    layers: Sequence[tuple[str, dict[str, Any]]], stage: str, section: str, key: str
+) -> str | None:
+    """The last data file (of ``layers``) to set ``stages[stage][section][key]``."""
+    setter = None
+    for path, layer in layers:
+        if key in _stage_section(layer, stage, section):
+            setter = path
+    return setter

@@ -98,3 +98,35 @@ def test_a_policy_directory_with_its_own_lax_data_is_named(gate_cli, tmp_path):
     [secret] = [r for r in verdict["relaxed"] if r["id"] == "secret-found"]
     assert secret["set_by"] == str(lax)
     assert f"secret-found off ({lax})" in result.err
+
+
+def test_settings_a_data_file_sets_are_reported_whichever_way_they_point(gate_cli, tmp_path):
+    lax = tmp_path / "lax.json"
+    lax.write_text(
+        json.dumps(
+            {
+                "gate_config": {
+                    "stages": {
+                        "prod": {
+                            "settings": {"require_vulnerability_scan": False},
+                            "actions": {},
+                        },
+                        "dev": {"settings": {"max_scan_age_hours": 1}},
+                    }
+                }
+            }
+        )
+    )
+    result, verdict = run(gate_cli, "--data", lax)
+    assert verdict["settings_overridden"] == [
+        {"name": "require_vulnerability_scan", "value": False, "set_by": str(lax)}
+    ]  # prod's other settings are the bundled pack's; dev's are not this stage's
+    assert f"require_vulnerability_scan=false ({lax})" in result.err
+    table = gate_cli("check", TRIVY, INSPECT, "--at", SCAN_DAY, "--data", lax)
+    assert "Settings for prod from data files other than the bundled pack's" in table.out
+    assert f"require_vulnerability_scan = false ({lax})" in table.out
+
+
+def test_the_bundled_settings_are_not_reported(gate_cli):
+    _, verdict = run(gate_cli)
+    assert verdict["settings_overridden"] == []

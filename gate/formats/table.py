@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from gate.output import printable
-from gate.policy import DEFAULT_POLICIES_NAME
+from gate.policy import is_bundled
 from gate.verdict import Result, Verdict
 
 if TYPE_CHECKING:
@@ -47,19 +47,21 @@ def summary_line(verdict: Verdict) -> str:
     )
 
 
-def _bundled(data_file: str | None) -> bool:
-    """The bundled pack's own data (its reviewed defaults), not another file."""
-    return (data_file or "").startswith(f"{DEFAULT_POLICIES_NAME}/")
-
-
 def relaxed_line(verdict: Verdict) -> str | None:
-    """One line naming the rules a data file other than the bundled pack's keeps from
-    blocking, or None when there are none."""
-    overridden = [r for r in verdict.relaxed if not _bundled(r.set_by)]
-    if not overridden:
+    """One line naming what a data file other than the bundled pack's relaxes or tunes (rules
+    kept from blocking, settings), or None when there is nothing."""
+    shown = [
+        f"{r.id} {r.action} ({r.set_by or 'unknown data file'})"
+        for r in verdict.relaxed
+        if not is_bundled(r.set_by)
+    ]
+    shown += [
+        f"{s.name}={json.dumps(s.value)} ({s.set_by or 'unknown data file'})"
+        for s in verdict.settings_overridden
+    ]
+    if not shown:
         return None
-    shown = ", ".join(f"{r.id} {r.action} ({r.set_by or 'unknown data file'})" for r in overridden)
-    return printable(f"relaxed in {verdict.stage} by policy data: {shown}")
+    return printable(f"relaxed in {verdict.stage} by policy data: {', '.join(shown)}")
 
 
 def _reason(result: Result) -> str:
@@ -147,7 +149,8 @@ class TableFormatter:
 
     @staticmethod
     def _relaxed(console: Console, verdict: Verdict) -> None:
-        """Rules the data keeps from blocking: a laxer data file shows in every report.
+        """Settings other files tune, and rules the data keeps from blocking: a laxer data
+        file shows in every report.
 
         The bundled pack's own warn-only rules (its reviewed defaults) are counted, not
         listed; everything switched off, and everything another file relaxes, is named.
@@ -155,12 +158,24 @@ class TableFormatter:
         groups: dict[tuple[str, str | None], list[str]] = {}
         for rule in verdict.relaxed:
             groups.setdefault((rule.action, rule.set_by), []).append(rule.id)
+        if verdict.settings_overridden:
+            console.print()
+            console.print(
+                f"[bold]Settings for {_escape(verdict.stage)}[/bold] from data files other "
+                "than the bundled pack's"
+            )
+        for setting in verdict.settings_overridden:
+            console.print(
+                f"  [bold yellow]{_escape(setting.name)}[/bold yellow] = "
+                f"{_escape(json.dumps(setting.value))}"
+                f" [dim]({_escape(setting.set_by or 'unknown data file')})[/dim]"
+            )
         if not groups:
             return
         console.print()
         console.print(f"[bold]Not blocking in {_escape(verdict.stage)}[/bold] (policy data)")
         for (action, set_by), ids in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
-            bundled = _bundled(set_by)
+            bundled = is_bundled(set_by)
             what = "off" if action == "off" else "warn only"
             style = "dim" if bundled else "bold yellow"
             listed = f"{len(ids)} rules" if bundled and action == "warn" else ", ".join(ids)
