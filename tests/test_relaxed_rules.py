@@ -130,3 +130,12 @@ def test_settings_a_data_file_sets_are_reported_whichever_way_they_point(gate_cl
 def test_the_bundled_settings_are_not_reported(gate_cli):
     _, verdict = run(gate_cli)
     assert verdict["settings_overridden"] == []
+
+
+def test_a_reordered_stage_order_shows_which_stage_was_judged(gate_cli, tmp_path):
+    reorder = tmp_path / "order.json"
+    reorder.write_text(json.dumps({"gate_config": {"stage_order": ["prod", "staging", "dev"]}}))
+    result, verdict = run(gate_cli, "--data", reorder)  # no --stage: "the strictest"
+    assert verdict["stage"] == "dev"
+    assert "at stage dev" in result.err
+    assert "scan-required" in {r["id"] for r in verdict["relaxed"] if r["action"] == "off"}
