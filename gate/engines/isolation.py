@@ -183,6 +183,10 @@ def _silence_stderr() -> None:  # pragma: no cover - runs in the child
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    # faulthandler (PYTHONFAULTHANDLER, pytest) writes to a descriptor of its own.
+    import faulthandler
+
+    faulthandler.disable()
 
 
 def _send(channel: int, kind: bytes, payload: bytes) -> None:
