@@ -345,6 +345,12 @@ class Attestation(Model):
     signed: bool = Field(
         False, description="True when the envelope carries a signature (NOT verified)."
     )
+    packages: int | None = Field(
+        None,
+        description="For an SBOM attestation whose content is in the input: how many packages "
+        "its SBOM lists (0: an empty SBOM describes nothing). Null when the content is not "
+        "in the input (a referrer manifest) or for other kinds.",
+    )
     source: str = Field(description="Input file it came from.")
 
 

@@ -297,3 +297,40 @@ def test_a_directory_or_container_name_is_not_an_image_reference():
         kinds=["vulnerability"], artifact_name="app:1", artifact_type="container_image"
     )
     assert resolve([image_scan], ["scan.json"], option).evidence[0].match == "name"
+
+
+def sbom_attestation(predicate: object) -> dict:
+    """An in-toto SPDX statement about the gated image carrying ``predicate``."""
+    return {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "ghcr.io/acme/shop-api", "digest": {"sha256": SHOP_DIGEST[7:]}}],
+        "predicateType": "https://spdx.dev/Document/v2.3",
+        "predicate": predicate,
+    }
+
+
+def test_an_sbom_attestation_with_an_empty_sbom_does_not_satisfy_sbom_required(gate_cli, tmp_path):
+    empty = {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "packages": []}
+    attestation = tmp_path / "sbom.att.json"
+    attestation.write_text(json.dumps(sbom_attestation(empty)))
+    result, verdict = check(gate_cli, GRYPE, INSPECT, attestation, PROVENANCE)
+    assert result.code == 1
+    [missing] = messages(verdict["violations"], "sbom-required")
+    assert missing.endswith(f"not of this image: {attestation}")
+
+
+def test_the_sbom_attestation_fixture_counts_and_brings_its_packages(gate_cli):
+    result, verdict = check(
+        gate_cli, GRYPE, INSPECT, fixture("provenance/sbom-attestation.json"), PROVENANCE
+    )
+    assert result.code == 0, result.err
+    document = json.loads(gate_cli("normalize", fixture("provenance/sbom-attestation.json")).out)
+    assert document["attestations"][0]["packages"] == len(document["packages"]) > 0
+
+
+def test_a_malformed_sbom_predicate_is_no_verdict(gate_cli, tmp_path):
+    attestation = tmp_path / "sbom.att.json"
+    attestation.write_text(json.dumps(sbom_attestation({"spdxVersion": "SPDX-2.3", "packages": 7})))
+    result = gate_cli("check", GRYPE, INSPECT, attestation)
+    assert result.code == 3
+    assert result.err.startswith(f"error: {attestation}: predicate")

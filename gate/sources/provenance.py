@@ -28,6 +28,9 @@ Each statement becomes one :class:`~gate.document.Attestation`:
   ``https://cosign.sigstore.dev/attestation/vuln/v1`` and in-toto's
   ``https://in-toto.io/attestation/vulns…`` → ``vulnerability-scan``; OpenVEX
   (``https://openvex.dev/ns…``) → ``vex``; anything else → ``other``;
+* for an SBOM (SPDX or CycloneDX predicate): ``packages``, how many packages its SBOM
+  lists, read by the SPDX or CycloneDX source; the packages join the inventory. An SBOM
+  predicate that is not a valid SBOM document is refused like a malformed SBOM file;
 * ``subjects`` as given (``{"name", "digest": {algorithm: hex}}``) and ``subject_digests``
   as ``algorithm:hex`` strings, valid digests only, without repeats;
 * for provenance only: ``builder_id``, ``build_type``, ``materials`` and the source
@@ -62,8 +65,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
 
-from gate.document import Attestation, AttestationKind, BaseImage, Image, Material
-from gate.errors import InputError
+from gate.document import (
+    Attestation,
+    AttestationKind,
+    BaseImage,
+    Image,
+    InventoryPackage,
+    Material,
+)
+from gate.errors import InputError, SourceError
 from gate.inputs import InputFile, parse_json
 from gate.reference import parse_reference
 from gate.sources.base import Fragment, fail, text
@@ -79,9 +89,10 @@ MAX_PAYLOAD_BYTES = 32 * 1024 * 1024
 
 Envelope = Literal["none", "dsse", "sigstore-bundle"]
 
+_SPDX_PREDICATE = "https://spdx.dev/Document"
 _KIND_PREFIXES: tuple[tuple[str, AttestationKind], ...] = (
     ("https://slsa.dev/provenance/", "provenance"),
-    ("https://spdx.dev/Document", "sbom"),
+    (_SPDX_PREDICATE, "sbom"),
     ("https://cyclonedx.org/bom", "sbom"),
     ("https://cosign.sigstore.dev/attestation/vuln/", "vulnerability-scan"),
     ("https://in-toto.io/attestation/vulns", "vulnerability-scan"),
@@ -144,13 +155,19 @@ class ProvenanceSource:
                 "",
                 "not an in-toto statement, DSSE envelope, Sigstore bundle or gcloud provenance",
             )
-        attestations = [_attestation(found, source) for found in _statements(shape, data, source)]
+        attestations: list[Attestation] = []
+        packages: list[InventoryPackage] = []
+        for found in _statements(shape, data, source):
+            attestation, inventory = _attestation(found, source)
+            attestations.append(attestation)
+            packages += inventory
         base = _base_image(attestations)
         return Fragment(
             format=self.format,
             tool=TOOL,
             kinds=["attestation"],
             attestations=attestations,
+            packages=packages,
             image=Image(base=base) if base else None,
         )
 
@@ -242,8 +259,8 @@ def _signed(envelope: dict[str, Any], place: str, source: InputFile) -> bool:
     return any(signature is not None for signature in signatures)
 
 
-def _attestation(found: _Wrapped, source: InputFile) -> Attestation:
-    """Map one unwrapped statement."""
+def _attestation(found: _Wrapped, source: InputFile) -> tuple[Attestation, list[InventoryPackage]]:
+    """Map one unwrapped statement; an SBOM statement's packages come with it."""
     place = found.place
     statement = mapping(found.statement, source, place)
     statement_type = text_at(statement, "_type", source, place)
@@ -264,11 +281,39 @@ def _attestation(found: _Wrapped, source: InputFile) -> Attestation:
         signed=found.signed,
         source=source.path,
     )
-    if attestation.kind != "provenance":
-        return attestation
     predicate_place = at(place, "predicate")
+    if attestation.kind == "sbom":
+        packages = _sbom_packages(
+            statement.get("predicate"), predicate_type, source, predicate_place
+        )
+        return attestation.model_copy(update={"packages": len(packages)}), packages
+    if attestation.kind != "provenance":
+        return attestation, []
     predicate = mapping(statement.get("predicate"), source, predicate_place)
-    return attestation.model_copy(update=_Provenance(source).read(predicate, predicate_place))
+    return attestation.model_copy(update=_Provenance(source).read(predicate, predicate_place)), []
+
+
+def _sbom_packages(
+    predicate: Any, predicate_type: str | None, source: InputFile, place: str
+) -> list[InventoryPackage]:
+    """The packages an SBOM predicate (SPDX or CycloneDX) lists, read by that format's source.
+
+    An SBOM attestation proves what the image holds only through its content: the count
+    is kept so that an empty one cannot pass for an SBOM.
+    """
+    from gate.sources.cyclonedx import CycloneDxSource
+    from gate.sources.spdx import SpdxSource
+
+    reader = (
+        SpdxSource() if (predicate_type or "").startswith(_SPDX_PREDICATE) else CycloneDxSource()
+    )
+    try:
+        return reader.parse(mapping(predicate, source, place), source).packages
+    except SourceError as error:
+        inner = (error.where or "").removeprefix(f"{source.path}").removeprefix(": ")
+        raise SourceError(
+            error.message, where=f"{source.path}: {at(place, inner) if inner else place}"
+        ) from error
 
 
 def _subjects(

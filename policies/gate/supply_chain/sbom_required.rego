@@ -5,8 +5,9 @@
 #   At least one input must describe the image's contents: an SBOM document (SPDX,
 #   CycloneDX, Syft JSON) about this image that lists packages (its evidence counts for
 #   "sbom"), or an SBOM attestation whose subject is this image's digest (matches_subject
-#   true). An SBOM of another image, one that names no image, an empty one, or an
-#   attestation that cannot be tied to the image (matches_subject null) does not count.
+#   true) and whose SBOM lists packages (packages > 0). An SBOM of another image, one that
+#   names no image, an empty one, an attestation that cannot be tied to the image
+#   (matches_subject null) or whose content is not in the input does not count.
 #   Without an inventory, licence checks and later vulnerability lookups have nothing to
 #   work on. Off in dev, a warning in staging, blocking in prod.
 # custom:
@@ -35,12 +36,20 @@ _sbom_given if {
 
 _sbom_given if {
 	some a in data.lib.gate.attestations
-	a.kind == "sbom"
-	a.matches_subject == true
+	_counts(a)
 }
 
-# SBOMs that were given but do not count: attestations not tied to this image, SBOM
-# documents about another image (or none), empty ones.
+# An SBOM attestation counts when its subject is this image's digest and the SBOM it
+# carries lists packages (its content is in the input: a referrer manifest alone, or an
+# empty SBOM, describes nothing).
+_counts(a) if {
+	a.kind == "sbom"
+	a.matches_subject == true
+	a.packages > 0
+}
+
+# SBOMs that were given but do not count: attestations not tied to this image or without
+# content, SBOM documents about another image (or none), empty ones.
 _other_images := sprintf("; not of this image: %s", [concat(", ", sort(files))]) if {
 	files := _uncounted_attestations | _uncounted_documents
 	count(files) > 0
@@ -49,7 +58,7 @@ _other_images := sprintf("; not of this image: %s", [concat(", ", sort(files))])
 _uncounted_attestations contains lib.text_or(a, "source", "an unnamed input") if {
 	some a in data.lib.gate.attestations
 	a.kind == "sbom"
-	not a.matches_subject == true
+	not _counts(a)
 }
 
 _uncounted_documents contains lib.scan_name(s) if {

@@ -84,3 +84,14 @@ test_nothing_at_all_does_not_crash if {
 	d := object.union(fx.doc, {"scans": [null, {"kinds": null}], "attestations": [null, "x", {"kind": "sbom", "source": 42, "matches_subject": false}]})
 	count(rule.findings) == 1 with input as d with data.gate_config as fx.config
 }
+
+test_an_sbom_attestation_without_packages_or_content_does_not_count if {
+	empty := object.union(fx.sbom_attestation, {"packages": 0})
+	count(rule.findings) == 1 with input as with_attestations([empty]) with data.gate_config as fx.config
+	unseen := object.union(fx.sbom_attestation, {"packages": null})
+	count(rule.findings) == 1 with input as with_attestations([unseen]) with data.gate_config as fx.config
+	unrecorded := object.remove(fx.sbom_attestation, ["packages"])
+	found := rule.findings with input as with_attestations([unrecorded]) with data.gate_config as fx.config
+	some r in found
+	r.msg == "no SBOM of this image was given (inputs: trivy.json, inspect.json); not of this image: sbom.att.json"
+}
