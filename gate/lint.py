@@ -46,6 +46,7 @@ from typing import Any
 import click
 
 from gate.cli import debug_option, policy_path_options
+from gate.engines.outline import module_imports, static_path, string_literal
 from gate.engines.regorus import describe_error, import_regorus
 from gate.policy import (
     DEFAULT_POLICIES_NAME,
@@ -327,14 +328,8 @@ def _line_col(where: str | None, path: str) -> tuple[int, int]:
 def _module(source: PolicyModule, ast: dict[str, Any]) -> _Module:
     raw = source.text.encode("utf-8")
     package_ref = ast["package"]["refr"]
-    package, _ = _static_path(package_ref)
-    imports: dict[str, tuple[str, ...]] = {}
-    for item in ast.get("imports") or []:
-        path, _ = _static_path(item["refr"])
-        if path and path[0] in ("data", "input") and len(path) > 0:
-            alias = item.get("as")
-            name = raw[alias["start"] : alias["end"]].decode() if alias else path[-1]
-            imports[name] = path
+    package, _ = static_path(package_ref)
+    imports = module_imports(ast, source.text)
     rules = sorted(
         (rule for node in ast.get("rules") or [] if (rule := _rule(node)) is not None),
         key=lambda r: r.start,
@@ -369,7 +364,7 @@ def _uses(module: _Module, node: Any) -> Iterator[tuple[str, ...]]:
     if not isinstance(node, dict):
         return
     if "Call" in node and isinstance(node["Call"], dict):
-        name, complete = _static_path(node["Call"]["fcn"])
+        name, complete = static_path(node["Call"]["fcn"])
         if complete:
             yield _expand_name(module, ".".join(name))
         yield from _uses(module, node["Call"]["params"])
@@ -392,7 +387,7 @@ def _rule(node: dict[str, Any]) -> _Rule | None:
         span = head["span"]
     else:  # pragma: no cover - a rule kind this regorus version does not produce
         return None
-    path, complete = _static_path(head["refr"])
+    path, complete = static_path(head["refr"])
     simple = complete and len(path) == 1 and "Var" in head["refr"]
     return _Rule(
         kind=kind,
@@ -403,19 +398,6 @@ def _rule(node: dict[str, Any]) -> _Rule | None:
         column=span["col"],
         start=span["start"],
     )
-
-
-def _static_path(node: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
-    """The leading static names of a reference, and whether that is all of it."""
-    root, segments = _chain(node)
-    if "Var" not in root:
-        return (), False
-    names = [root["Var"]["value"]]
-    for segment in segments:
-        if segment.key is None:
-            return tuple(names), False
-        names.append(segment.key)
-    return tuple(names), True
 
 
 @dataclass(frozen=True)
@@ -443,7 +425,7 @@ def _chain(node: dict[str, Any]) -> tuple[dict[str, Any], list[_Segment]]:
         elif "RefBrack" in node:
             ref = node["RefBrack"]
             index = ref["index"]
-            key = _string_literal(index)
+            key = string_literal(index)
             segments.append(_Segment(key, _span(index), index, ref["span"]["end"]))
             node = ref["refr"]
         else:
@@ -454,14 +436,6 @@ def _chain(node: dict[str, Any]) -> tuple[dict[str, Any], list[_Segment]]:
 def _span(node: dict[str, Any]) -> dict[str, Any]:
     span: dict[str, Any] = next(iter(node.values()))["span"]
     return span
-
-
-def _string_literal(node: dict[str, Any]) -> str | None:
-    for kind in ("String", "RawString"):
-        if kind in node and isinstance(node[kind]["value"], str):
-            value: str = node[kind]["value"]
-            return value
-    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -1222,7 +1196,7 @@ class _RefChecker:
                     self._visit(value, env, negated)
 
     def _check_call(self, call: dict[str, Any], env: Env, negated: bool) -> None:
-        name, complete = _static_path(call["fcn"])
+        name, complete = static_path(call["fcn"])
         function = ".".join(name) if complete else ""
         if function in IMPURE_BUILTINS:
             code, message, hint = IMPURE_BUILTINS[function]
@@ -1239,9 +1213,9 @@ class _RefChecker:
         if shape is None:
             return
         keys = params[1]
-        steps = [keys] if _string_literal(keys) is not None else keys.get("Array", {}).get("items")
+        steps = [keys] if string_literal(keys) is not None else keys.get("Array", {}).get("items")
         for step in steps or []:
-            key = _string_literal(step)
+            key = string_literal(step)
             if key is None or shape is None:
                 return
             found = self.schema.field(shape, key)

@@ -169,8 +169,8 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
     for entry in entries:
         path = entry["source"]["file"]
         ast = entry["ast"]
-        package = static_path(ast["package"]["refr"])
-        imports = _imports(ast, texts.get(path, entry["source"].get("contents", "")))
+        package, _ = static_path(ast["package"]["refr"])
+        imports = module_imports(ast, texts.get(path, entry["source"].get("contents", "")))
         index = order.get(path, len(order))
         for rule in ast.get("rules") or []:
             if "Spec" in rule:
@@ -181,11 +181,11 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
                 head = rule["Default"]
                 function = False
                 line = int(head["span"]["line"])
-            rule_path = (*package, *static_path(head["refr"]))
+            rule_path = (*package, *static_path(head["refr"])[0])
             outline.rules.append(DefinedRule(rule_path, package, function, f"{path}:{line}"))
             for node in _calls([rule]):
-                name = static_path(node["fcn"])
-                if name and len(name) == len(_ref_chain(node["fcn"])):
+                name, complete = static_path(node["fcn"])
+                if name and complete:
                     line, column = _start(node["fcn"])
                     place = (index, line, column)
                     where = f"{path}:{line}:{column}"
@@ -194,11 +194,12 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
     return outline
 
 
-def _imports(ast: dict[str, Any], text: str) -> dict[str, Path]:
+def module_imports(ast: dict[str, Any], text: str) -> dict[str, Path]:
+    """A module's imports of ``data``/``input`` paths: alias (as written) → path."""
     raw = text.encode("utf-8")
     found: dict[str, Path] = {}
     for item in ast.get("imports") or []:
-        target = static_path(item["refr"])
+        target, _ = static_path(item["refr"])
         if not target or target[0] not in ("data", "input"):
             continue  # rego.v1, future.keywords
         alias = item.get("as")
@@ -227,14 +228,26 @@ def _calls(nodes: list[Any]) -> list[dict[str, Any]]:
     return found
 
 
-def static_path(node: dict[str, Any]) -> Path:
-    """The leading static part of a reference (``a.b["c"][x]`` → ``a, b, c``)."""
+def static_path(node: dict[str, Any]) -> tuple[Path, bool]:
+    """The leading static names of a reference (``a.b["c"][x]`` → ``a, b, c``), and
+    whether that is all of it."""
     parts: list[str] = []
-    for link in _ref_chain(node):
+    chain = _ref_chain(node)
+    for link in chain:
         if link is None:
-            break
+            return tuple(parts), False
         parts.append(link)
-    return tuple(parts)
+    return tuple(parts), True
+
+
+def string_literal(node: dict[str, Any]) -> str | None:
+    """The value of a string literal node (quoted or raw), else None."""
+    for kind in ("String", "RawString"):
+        literal = node.get(kind)
+        if literal is not None and isinstance(literal["value"], str):
+            value: str = literal["value"]
+            return value
+    return None
 
 
 def _ref_chain(node: dict[str, Any]) -> list[str | None]:
@@ -248,8 +261,7 @@ def _ref_chain(node: dict[str, Any]) -> list[str | None]:
             chain.append(str(node["RefDot"]["field"][1]))
             node = node["RefDot"]["refr"]
         elif "RefBrack" in node:
-            index = node["RefBrack"]["index"].get("String")
-            chain.append(str(index["value"]) if index is not None else None)
+            chain.append(string_literal(node["RefBrack"]["index"]))
             node = node["RefBrack"]["refr"]
         else:
             chain.append(None)
