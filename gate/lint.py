@@ -56,6 +56,7 @@ from gate.policy import (
     is_test_module,
     load_policies,
     metadata_blocks,
+    module_package,
 )
 
 ERROR = "error"
@@ -462,9 +463,7 @@ class _CompileCheck:
         self.texts = {m.path: bytearray(m.raw) for m in modules}
         self.dropped: set[str] = set()
         self.gone: set[tuple[str, ...]] = {
-            tuple(match.group(1).split("."))
-            for source in broken
-            if (match := re.search(r"^package\s+([\w.]+)", source.text, re.MULTILINE))
+            package for source in broken if (package := module_package(source.text))
         }
         """Data paths (packages, rules) that no longer exist for the compiler."""
         self.live = {(m.path, r.start): (m, r) for m in modules for r in m.rules}

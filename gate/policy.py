@@ -385,9 +385,6 @@ def _no_rules_hint(
     )
 
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
-
-
 @dataclass(frozen=True)
 class MetadataBlock:
     """One ``# METADATA`` comment block: where it stands and what it says.
@@ -456,8 +453,8 @@ def parse_metadata(module: PolicyModule) -> list[RuleInfo]:
     Blocks without ``custom.id`` are skipped; a block that is not a YAML mapping raises
     :class:`PolicyError` naming the file and the failing line.
     """
-    package_match = _PACKAGE.search(module.text)
-    package = package_match.group(1) if package_match else None
+    parts = module_package(module.text)
+    package = ".".join(parts) if parts else None
     found: list[RuleInfo] = []
     for block in metadata_blocks(module.text):
         if block.error:
