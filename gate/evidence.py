@@ -25,7 +25,8 @@ laxer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gate.document import Evidence, ScanKind, Subject, SubjectMatch
@@ -59,7 +60,7 @@ class Claim:
     own_digests: frozenset[str]
     """The digests of its own artifact: what the subject may take from it."""
 
-    @property
+    @cached_property
     def references(self) -> list[Subject]:
         """The names that are image references (with a repository)."""
         parsed = (parse_reference(name) for name in self.names if normal_digest(name) is None)
@@ -117,13 +118,12 @@ def defines_subject(fragment: Fragment) -> bool:
 
 @dataclass
 class Resolution:
-    """The subject and, per fragment (in input order), its evidence."""
+    """The subject (its ``names``: the references the inputs themselves, not --image, give
+    for it) and, per fragment (in input order), its evidence."""
 
     subject: Subject
     identity: ImageIdentity
     evidence: list[Evidence]
-    names: list[str] = field(default_factory=list)
-    """References under which the inputs themselves (not --image) name the subject."""
 
     def about_subject(self, index: int) -> bool:
         """True when fragment ``index`` is about the gated image."""
@@ -166,12 +166,13 @@ def resolve(
         match = matches.get(index) or _match(claim, identity)
         evidence.append(_evidence(fragment, claim, match, identity))
         if match in ABOUT_SUBJECT:
-            names += [r.reference for r in claim.references if r.reference and _names(r, identity)]
-    return Resolution(subject, identity, evidence, list(dict.fromkeys(names)))
-
-
-def _names(reference: Subject, identity: ImageIdentity) -> bool:
-    return bool(reference.reference) and identity.named_by(reference.reference or "")
+            names += [
+                r.reference
+                for r in claim.references
+                if r.reference and identity.named_by(r.reference)
+            ]
+    named = subject.model_copy(update={"names": list(dict.fromkeys(names))})
+    return Resolution(named, identity, evidence)
 
 
 def _match(claim: Claim, identity: ImageIdentity) -> SubjectMatch:

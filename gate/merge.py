@@ -374,7 +374,7 @@ def merge_fragments(
     if statements:
         vulnerabilities = apply_vex(vulnerabilities, statements, resolution.subject)
     return {
-        "subject": resolution.subject.model_copy(update={"names": resolution.names}),
+        "subject": resolution.subject,
         "image": _merge_images(images),
         "vulnerabilities": sorted(vulnerabilities, key=_worst_first),
         "secrets": _merge_all(
