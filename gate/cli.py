@@ -112,22 +112,17 @@ def _parse_types(values: tuple[str, ...], inputs: tuple[str, ...]) -> dict[str, 
 
 
 def _given_input(path: str, value: str, inputs: tuple[str, ...]) -> str:
+    from gate.output import same_file
+
     if path in inputs:
         return path
     for given in inputs:
-        if given != "-" and path != "-" and _same_path(path, given):
+        if given != "-" and path != "-" and same_file(path, given):
             return given
     raise UsageError(
         f"--type {value}: {path!r} is not one of the input files",
         hint="write FILE exactly as given on the command line, or --type FORMAT for all",
     )
-
-
-def _same_path(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _refuse_stdin_misuse(inputs: tuple[str, ...], **file_options: Any) -> None:

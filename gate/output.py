@@ -77,7 +77,7 @@ def check_output_path(
                 f"--output directory {str(target.parent)!r} does not exist", where=output
             )
         for given in reads:
-            if given != STDOUT and _same_file(target, given):
+            if given != STDOUT and same_file(target, given):
                 raise UsageError("--output would overwrite an input file", where=output)
         for root in policy_paths:
             resolved = Path(os.path.realpath(root))
@@ -96,11 +96,12 @@ def _is_special(output: str) -> bool:
         return False
 
 
-def _same_file(target: Path, given: str) -> bool:
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """True when both name one file (links, ``..``, hard links followed)."""
     try:
-        return os.path.samefile(target, given)
+        return os.path.samefile(first, second)
     except OSError:  # one side does not exist (yet): compare where they would be
-        return target == Path(os.path.realpath(given))
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 def write_output(text: str, output: str | None) -> None:
