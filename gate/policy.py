@@ -57,9 +57,9 @@ class PolicyBundle:
     data: dict[str, Any]
     files: tuple[tuple[str, str], ...]
     """Every file that went in, as ``(path, sha256)``, in load order."""
-    action_layers: tuple[tuple[str, dict[str, Any]], ...] = ()
+    stage_layers: tuple[tuple[str, dict[str, Any]], ...] = ()
     """Per data file, in merge order: ``(path, gate_config.stages)`` as that file alone
-    gives it, so that a verdict can say which file relaxed a rule."""
+    gives it, so that a verdict can say which file set a rule's action or a setting."""
 
     @property
     def digest(self) -> str:

@@ -277,6 +277,7 @@ def _evaluate(settings: Settings) -> Verdict:
 
         results = explain(results, document, bundle)
     outcome = apply_waivers(results, waivers, spellings(document.subject.names), now, rules)
+    stages = stage_configs(bundle.data)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
     return Verdict(
@@ -287,10 +288,8 @@ def _evaluate(settings: Settings) -> Verdict:
         warnings=warnings,
         waived=outcome.waived,
         waiver_problems=outcome.problems,
-        relaxed=relaxed_rules(rules, stage_configs(bundle.data), bundle.action_layers, stage),
-        settings_overridden=overridden_settings(
-            stage_configs(bundle.data), bundle.action_layers, stage
-        ),
+        relaxed=relaxed_rules(rules, stages, bundle.stage_layers, stage),
+        settings_overridden=overridden_settings(stages, bundle.stage_layers, stage),
         counts=Counts(
             violations=len(violations),
             warnings=len(warnings),
