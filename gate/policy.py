@@ -162,6 +162,13 @@ def load_bundle(
     data: dict[str, Any] = {}
     data_sources: list[tuple[str, bytes]] = []
     layers: list[tuple[str, dict[str, Any]]] = []
+
+    def add_data(shown: str, raw: bytes) -> None:
+        # Read once and kept as bytes: hashed in load order, merged below, and parsed again
+        # only to name the file that brought a shadowing key.
+        data_sources.append((shown, raw))
+        files.append((shown, hashlib.sha256(raw).hexdigest()))
+
     for given in policy_paths:
         root = Path(given)
         if not root.exists():
@@ -177,13 +184,11 @@ def load_bundle(
                 modules.append(PolicyModule(shown, text))
                 files.append((shown, hashlib.sha256(raw).hexdigest()))
             elif path.name in DATA_FILE_NAMES:
-                data_sources.append((shown, read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)))
-                files.append((shown, hashlib.sha256(data_sources[-1][1]).hexdigest()))
+                add_data(shown, read_bounded(path, MAX_DATA_BYTES, shown, PolicyError))
     for given in data_paths:
         if str(given) != STDIN and not Path(given).is_file():
             raise UsageError("no such data file", where=str(given))
-        data_sources.append(read_given(str(given), MAX_DATA_BYTES, PolicyError))
-        files.append((data_sources[-1][0], hashlib.sha256(data_sources[-1][1]).hexdigest()))
+        add_data(*read_given(str(given), MAX_DATA_BYTES, PolicyError))
     for shown, raw in data_sources:
         layers.append((shown, _stages_of(_merge_data_file(raw, shown, data))))
     if not modules:
