@@ -59,6 +59,11 @@ class Subject(Model):
     image_id: str | None = Field(
         None, description="Image ID (config digest 'sha256:…'), when known."
     )
+    index_digest: str | None = Field(
+        None,
+        description="Digest of the image index the platform manifest (digest) was picked "
+        "from, when the image was read from a registry through an index.",
+    )
     names: list[str] = Field(
         default_factory=list,
         description="Every reference under which the inputs themselves name this image (the "
@@ -432,6 +437,67 @@ class Scan(Model):
     )
 
 
+SignatureState = Literal["verified", "unverified", "untrusted", "invalid", "unsigned"]
+"""verified: a trusted key verified it; unverified: signed, but no trusted key was given to
+check it; untrusted: signed by keys that are not trusted; invalid: a trusted key's
+signature that does not verify, or a malformed signature; unsigned: no signature."""
+
+
+class PreviousVerdict(Model):
+    """A verdict of an earlier evaluation (attached to the image in its registry, or given as
+    a file): the proof ``promotion-order`` looks for that the previous stage passed."""
+
+    source: str = Field(description="Input file, or the registry artifact it was read from.")
+    stage: str | None = Field(None, description="Stage it was evaluated for.")
+    decision: Literal["pass", "fail"] | None = Field(None, description="Its decision.")
+    evaluated_at: str | None = Field(None, description="When it was evaluated, RFC 3339 UTC.")
+    policy_digest: str | None = Field(None, description="Digest of the policy set it used.")
+    subject_digests: list[str] = Field(
+        default_factory=list, description="Digests of the image(s) it is about."
+    )
+    about_subject: bool = Field(
+        description="True when one of subject_digests is subject.digest or subject.index_digest."
+    )
+    signature: SignatureState = Field(description="What checking its signature found.")
+    signer: str | None = Field(None, description="Key id ('sha256:…') that signed it.")
+    signature_reason: str = Field(description="What the signature check found, in words.")
+
+
+class Promotion(Model):
+    """What the run knows about the image's way through the stages."""
+
+    enforced: bool = Field(
+        False,
+        description="True for `gate promote` and when the image was read from a registry: "
+        "a missing previous-stage verdict then blocks instead of warning.",
+    )
+    trust_keys: int = Field(
+        0, description="How many trusted keys (--trust-key) signatures are checked against."
+    )
+    verdicts: list[PreviousVerdict] = Field(
+        default_factory=list, description="Every earlier verdict found, counted or not."
+    )
+
+
+class ImageSignature(Model):
+    """A signature of an image manifest (cosign, key-based), and what checking it found."""
+
+    kind: Literal["cosign"] = Field(description="Signature scheme.")
+    source: str = Field(description="Input file, or the registry tag it was read from.")
+    signed_digest: str | None = Field(
+        None, description="Manifest digest the signed payload names."
+    )
+    docker_reference: str | None = Field(
+        None, description="Image reference the signed payload names."
+    )
+    about_subject: bool = Field(
+        description="True when signed_digest is subject.digest or subject.index_digest."
+    )
+    state: SignatureState = Field(description="What checking the signature found.")
+    key_id: str | None = Field(None, description="Key id ('sha256:…') of the signing key.")
+    reason: str = Field(description="What the check found, in words.")
+
+
 class Context(Model):
     """The evaluation this document is for."""
 
@@ -466,6 +532,12 @@ class Document(Model):
     )
     attestations: list[Attestation] = Field(
         default_factory=list, description="Provenance and other attestations present."
+    )
+    signatures: list[ImageSignature] = Field(
+        default_factory=list, description="Image signatures found, verified or not."
+    )
+    promotion: Promotion = Field(
+        default_factory=Promotion, description="Earlier verdicts on the way to this stage."
     )
     scans: list[Scan] = Field(default_factory=list, description="Every input, in the order given.")
     context: Context = Field(description="The stage and time of this evaluation.")
