@@ -57,3 +57,11 @@ class PolicyError(GateError):
 
 class EngineError(GateError):
     """The policy engine failed to produce a result."""
+
+
+class RegistryError(GateError):
+    """A registry cannot be read or written as asked, so no verdict (or promotion) can stand.
+
+    Unreachable hosts, refused credentials, TLS failures, content that does not match its
+    digest, oversized responses. Messages name the registry and never carry credentials.
+    """
