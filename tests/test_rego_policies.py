@@ -483,12 +483,16 @@ def test_sample_document_stage_differences(sample: dict[str, Any]) -> None:
             "image-env-secret",
             "evidence-not-about-image",
             "scan-stale",
+            "signature-required",
         },
-        "warn": everywhere | {"scan-stale"},
+        # A check of files with no earlier verdict: the missing one is only a warning.
+        "warn": everywhere | {"scan-stale", "promotion-order"},
     }
-    # staging: what prod blocks, staging mostly blocks too; its scan and copyleft checks warn.
-    assert staging["deny"] == prod["deny"] - {"scan-stale", "license-copyleft"}
-    assert staging["warn"] == everywhere | {"scan-stale", "license-copyleft"}
+    # staging: what prod blocks, staging mostly blocks too; its scan, copyleft and signature
+    # checks warn.
+    relaxed_in_staging = {"scan-stale", "license-copyleft", "signature-required"}
+    assert staging["deny"] == prod["deny"] - relaxed_in_staging
+    assert staging["warn"] == everywhere | relaxed_in_staging | {"promotion-order"}
 
 
 def test_sample_document_vex_and_supply_chain(sample: dict[str, Any]) -> None:
@@ -509,12 +513,60 @@ def test_sample_document_vex_and_supply_chain(sample: dict[str, Any]) -> None:
     assert "provenance-required" in _decisions(document, "prod")["deny"]
 
 
+def _promoted(document: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``document`` as `gate promote` builds it: enforced, one trusted key, these verdicts
+    (validated by the document model, so that the rules are tested on what the core sends)."""
+    from gate.document import Document
+
+    promoted = copy.deepcopy(document)
+    promoted["promotion"] = {"enforced": True, "trust_keys": 1, "verdicts": verdicts}
+    Document.model_validate(promoted)
+    return promoted
+
+
+def _staging_verdict(digest: str, **changes: Any) -> dict[str, Any]:
+    verdict = {
+        "source": "registry://registry.example.com/shop/web@sha256:ab",
+        "stage": "staging",
+        "decision": "pass",
+        "evaluated_at": "2025-05-31T12:00:00Z",
+        "policy_digest": None,
+        "subject_digests": [digest],
+        "about_subject": True,
+        "signature": "verified",
+        "signer": "sha256:" + "6" * 64,
+        "signature_reason": "verified with the trusted key gate.pub",
+    }
+    return {**verdict, **changes}
+
+
+def test_sample_document_promoted_needs_a_signed_passing_verdict_of_staging(
+    sample: dict[str, Any],
+) -> None:
+    """As a promotion, the missing staging verdict blocks prod (a plain check only warns);
+    a signed passing one of this digest lifts it, one signed by an untrusted key does not."""
+    digest = sample["subject"]["digest"]
+    assert "promotion-order" in _decisions(_promoted(sample, []), "prod")["deny"]
+    assert "promotion-order" in _decisions(_promoted(sample, []), "staging")["deny"]
+    passed = _promoted(sample, [_staging_verdict(digest)])
+    assert "promotion-order" not in set().union(*_decisions(passed, "prod").values())
+    untrusted = _promoted(sample, [_staging_verdict(digest, signature="untrusted")])
+    [result] = [r for r in _results(untrusted, "prod")["deny"] if r["id"] == "promotion-order"]
+    assert "signed by an untrusted key (sha256:666666666666…)" in result["msg"]
+
+
 def test_empty_document_fails_closed() -> None:
     """A document that says nothing passes nowhere strict: no scan, no tag, no metadata."""
     empty = {"context": {"stage": "prod", "evaluated_at": "2025-06-01T12:00:00Z"}}
     assert _decisions(empty, "prod") == {
-        "deny": {"scan-required", "image-tag-latest", "sbom-required", "provenance-required"},
-        "warn": {"image-metadata-missing"},
+        "deny": {
+            "scan-required",
+            "image-tag-latest",
+            "sbom-required",
+            "provenance-required",
+            "signature-required",
+        },
+        "warn": {"image-metadata-missing", "promotion-order"},
     }
     assert _decisions(empty, "dev") == {"deny": set(), "warn": {"image-metadata-missing"}}
 

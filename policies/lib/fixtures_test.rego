@@ -4,7 +4,9 @@
 # `doc` is a clean document: under `config`, no rule reports anything for it in any stage
 # (tests/test_rego_policies.py checks it, and that `config` and `rule_ids` cover every rule).
 # It has an SBOM attestation and provenance of the image from a trusted builder; its SBOM
-# packages are permissive, or copyleft Debian packages (an exempt type).
+# packages are permissive, or copyleft Debian packages (an exempt type). It is a promotion
+# (one trust key) that carries signed passing verdicts of dev and staging and a verified
+# cosign signature, so that it passes promotion-order and signature-required at every stage.
 # Tests change one thing with object.union (a recursive merge; json.patch to empty an
 # object) and look at one rule.
 #
@@ -105,7 +107,39 @@ doc := {
 			"evidence": {"match": "defines", "names": ["ghcr.io/acme/api:1.4.2", image_id], "counts_for": ["metadata"], "note": null},
 		},
 	],
+	"signatures": [signature],
+	"promotion": {"enforced": true, "trust_keys": 1, "verdicts": [earlier_verdict("dev"), earlier_verdict("staging")]},
 	"context": {"stage": "prod", "evaluated_at": now},
+}
+
+# The key id of the trusted key (--trust-key) that signed the image and the earlier verdicts.
+key_id := "sha256:6666666666666666666666666666666666666666666666666666666666666666"
+
+# A cosign signature of this image that the trusted key verified.
+signature := {
+	"kind": "cosign",
+	"source": sprintf("registry://ghcr.io/acme/api:sha256-%s.sig", [substring(digest, 7, -1)]),
+	"signed_digest": digest,
+	"docker_reference": "ghcr.io/acme/api",
+	"about_subject": true,
+	"state": "verified",
+	"key_id": key_id,
+	"reason": "verified with the trusted key cosign.pub",
+}
+
+# A passing verdict of this image for an earlier stage, signed by the trusted key, from a day
+# before now.
+earlier_verdict(stage) := {
+	"source": sprintf("%s-verdict.json", [stage]),
+	"stage": stage,
+	"decision": "pass",
+	"evaluated_at": "2025-05-31T12:00:00Z",
+	"policy_digest": "sha256:7777777777777777777777777777777777777777777777777777777777777777",
+	"subject_digests": [digest],
+	"about_subject": true,
+	"signature": "verified",
+	"signer": key_id,
+	"signature_reason": "verified with the trusted key gate.pub",
 }
 
 # An SBOM inventory entry (from a Syft SBOM).
@@ -201,6 +235,7 @@ rule_ids := [
 	"image-base-unapproved", "image-env-secret", "image-metadata-missing", "scan-required",
 	"evidence-not-about-image", "scan-stale", "vex-not-blocking", "vex-missing-justification",
 	"license-copyleft", "sbom-required", "provenance-required", "provenance-builder-untrusted",
+	"promotion-order", "signature-required",
 ]
 
 config := {
@@ -219,12 +254,13 @@ config := {
 				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
 				"license-copyleft": "off", "sbom-required": "off", "provenance-required": "off",
 				"provenance-builder-untrusted": "warn",
+				"promotion-order": "off", "signature-required": "off",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 30, "max_image_age_days": 365,
 				"max_scan_age_hours": 168, "require_vulnerability_scan": false,
 				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
-				"max_clock_skew_minutes": 5,
+				"max_clock_skew_minutes": 5, "max_verdict_age_hours": 336,
 			},
 		},
 		"staging": {
@@ -240,12 +276,13 @@ config := {
 				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
 				"license-copyleft": "warn", "sbom-required": "warn", "provenance-required": "warn",
 				"provenance-builder-untrusted": "warn",
+				"promotion-order": "deny", "signature-required": "warn",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 30, "max_image_age_days": 180,
 				"max_scan_age_hours": 72, "require_vulnerability_scan": true,
 				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
-				"max_clock_skew_minutes": 5,
+				"max_clock_skew_minutes": 5, "max_verdict_age_hours": 336,
 			},
 		},
 		"prod": {
@@ -261,12 +298,13 @@ config := {
 				"vex-not-blocking": "warn", "vex-missing-justification": "warn",
 				"license-copyleft": "deny", "sbom-required": "deny", "provenance-required": "deny",
 				"provenance-builder-untrusted": "warn",
+				"promotion-order": "deny", "signature-required": "deny",
 			},
 			"settings": {
 				"unfixed_critical_grace_days": 14, "max_image_age_days": 90,
 				"max_scan_age_hours": 24, "require_vulnerability_scan": true,
 				"misconfiguration_severities": ["critical", "high"], "scan_time_unknown_blocks": false,
-				"max_clock_skew_minutes": 5,
+				"max_clock_skew_minutes": 5, "max_verdict_age_hours": 168,
 			},
 		},
 	},

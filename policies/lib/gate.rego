@@ -42,6 +42,7 @@ default_settings := {
 	"misconfiguration_severities": ["critical", "high"],
 	"scan_time_unknown_blocks": true,
 	"max_clock_skew_minutes": 5,
+	"max_verdict_age_hours": 72,
 }
 
 # Fallbacks for the top-level lists of gate_config when data.json lacks them.
@@ -616,3 +617,46 @@ _copyleft_text(e) if {
 attestations := [a | a := input.attestations[_]; is_object(a)]
 
 provenance := [a | some a in attestations; a.kind == "provenance"]
+
+# ---------------------------------------------------------------------------------------
+# Image signatures and earlier verdicts (input.signatures, input.promotion). The core checks
+# every signature; a state is "verified" only when a --trust-key key verified it.
+# ---------------------------------------------------------------------------------------
+
+# promotion is input.promotion, completed with the values of a run that is no promotion (a
+# document written before it existed): not enforced, no trust keys, no earlier verdicts.
+promotion := object.union(_no_promotion, p) if {
+	p := input.promotion
+	is_object(p)
+} else := _no_promotion
+
+_no_promotion := {"enforced": false, "trust_keys": 0, "verdicts": []}
+
+# trust_keys_configured: --trust-key keys were given, so only what one of them verified is
+# trusted. Any count but the number 0 (null, "2") is taken as configured: the stricter reading.
+trust_keys_configured if not promotion.trust_keys == 0
+
+# digest_label("sha256:0123456789abcdef…") is "sha256:0123456789ab…" for messages (an
+# attacker-chosen string is cut short too).
+digest_label(d) := sprintf("%s…", [substring(d, 0, 19)]) if {
+	is_string(d)
+	count(d) > 19
+} else := d if is_string(d) else := "digest unknown"
+
+# signature_problem(state, key_id, reason) is why a signature in that state does not make
+# what it signs trusted, for messages; "" when verified.
+signature_problem(state, key_id, reason) := "" if {
+	state == "verified"
+} else := "not signed while trust keys are configured" if {
+	state == "unsigned"
+	trust_keys_configured
+} else := "not signed" if {
+	state == "unsigned"
+} else := "signed but not verified (no --trust-key is configured)" if {
+	state == "unverified"
+	not trust_keys_configured
+} else := sprintf("signed by an untrusted key (%s)", [digest_label(key_id)]) if {
+	state == "untrusted"
+} else := sprintf("invalid signature (%s)", [reason]) if {
+	state == "invalid"
+} else := sprintf("signature not verified (%s)", [reason])
