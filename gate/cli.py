@@ -73,6 +73,11 @@ def _parse_image(ctx: click.Context, param: click.Parameter, value: str | None) 
     # An empty --image would be ignored and a malformed one judged as some other name.
     if value is None:
         return None
+    if value.startswith("registry://"):
+        from gate.registry.reference import parse_registry_ref
+
+        parse_registry_ref(value)
+        return value
     from gate.reference import parse_reference
 
     if not value.strip() or parse_reference(value).repository is None:
@@ -173,7 +178,8 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--image",
                 metavar="REF",
                 callback=_parse_image,
-                help="Reference of the image being gated (overrides what the inputs say).",
+                help="Reference of the image being gated (overrides what the inputs say); "
+                "registry://HOST/REPO:TAG reads it from its registry.",
             ),
             click.option(
                 "--stage",
@@ -221,7 +227,12 @@ class LazyGroup(click.Group):
 
 @click.group(
     cls=LazyGroup,
-    lazy={"init": "gate.scaffold:init_command"},
+    lazy={
+        "init": "gate.scaffold:init_command",
+        "promote": "gate.registry.commands:promote_command",
+        "verdicts": "gate.registry.commands:verdicts_command",
+        "verify-verdict": "gate.registry.commands:verify_verdict_command",
+    },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="gate")
@@ -235,117 +246,225 @@ def cli() -> None:
     """
 
 
-@cli.command()
-@input_options
-@click.option(
-    "-p",
-    "--policy",
-    "policies",
-    multiple=True,
-    metavar="PATH",
-    help="Policy file or directory (repeatable); default: the bundled pack, which "
-    "'gate:policies' names (to layer your rules on it).",
-)
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="FILE",
-    help="Data document (JSON/YAML) merged over the policies' data, e.g. stage thresholds.",
-)
-@click.option("-w", "--waivers", metavar="FILE", help="Waivers file (YAML or JSON).")
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(FORMAT_NAMES),
-    help="Output format; default: the --output extension's (.json: json), else table.",
-)
-@click.option(
-    "-o",
-    "--output",
-    metavar="FILE",
-    help="Write the report here ('-': stdout) instead of stdout; replaced atomically.",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINE_NAMES),
-    default="regorus",
-    show_default=True,
-    help="Rego engine.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
-@click.option(
-    "--explain",
-    is_flag=True,
-    help="Show, for each result, the rule's file and line and the input values that made it fire.",
-)
-@click.option(
-    "--timeout",
-    metavar="SECONDS",
-    callback=_parse_timeout,
-    help="Stop policy evaluation after SECONDS and exit 3; default: $GATE_TIMEOUT, else "
-    "the data's gate_config.timeout_seconds, else 300.",
-)
-def check(
-    inputs: tuple[str, ...],
-    types: tuple[str, ...],
-    image: str | None,
-    stage: str | None,
-    at: dt.datetime | None,
-    policies: tuple[str, ...],
-    data: tuple[str, ...],
-    waivers: str | None,
-    output_format: str | None,
-    output: str | None,
-    engine: str,
-    quiet: bool,
-    explain: bool,
-    timeout: float | None,
-) -> None:
-    """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail."""
-    from gate.formats import FORMATS, output_format_for
-    from gate.formats.table import relaxed_line, summary_line
-    from gate.output import STDOUT, check_output_path
-    from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
-    from gate.run import Settings, evaluate
+def _options(command: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    for option in reversed(options):
+        command = option(command)
+    return command
 
+
+def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Policies, waivers, engine and report options, as `check` and `promote` take them."""
+    return _options(
+        command,
+        [
+            click.option(
+                "-p",
+                "--policy",
+                "policies",
+                multiple=True,
+                metavar="PATH",
+                help="Policy file or directory (repeatable); default: the bundled pack, which "
+                "'gate:policies' names (to layer your rules on it).",
+            ),
+            click.option(
+                "-d",
+                "--data",
+                multiple=True,
+                metavar="FILE",
+                help="Data document (JSON/YAML) merged over the policies' data, e.g. stage "
+                "thresholds.",
+            ),
+            click.option("-w", "--waivers", metavar="FILE", help="Waivers file (YAML or JSON)."),
+            click.option(
+                "-f",
+                "--format",
+                "output_format",
+                type=click.Choice(FORMAT_NAMES),
+                help="Output format; default: the --output extension's (.json: json), else table.",
+            ),
+            click.option(
+                "-o",
+                "--output",
+                metavar="FILE",
+                help="Write the report here ('-': stdout) instead of stdout; replaced atomically.",
+            ),
+            click.option(
+                "--engine",
+                type=click.Choice(ENGINE_NAMES),
+                default="regorus",
+                show_default=True,
+                help="Rego engine.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr."),
+            click.option(
+                "--explain",
+                is_flag=True,
+                help="Show, for each result, the rule's file and line and the input values that "
+                "made it fire.",
+            ),
+            click.option(
+                "--timeout",
+                metavar="SECONDS",
+                callback=_parse_timeout,
+                help="Stop policy evaluation after SECONDS and exit 3; default: $GATE_TIMEOUT, "
+                "else the data's gate_config.timeout_seconds, else 300.",
+            ),
+            *registry_option_list(),
+            click.option(
+                "--trust-key",
+                "trust_keys",
+                multiple=True,
+                metavar="FILE",
+                help="Public key (PEM) whose signatures count: previous-stage verdicts and "
+                "cosign image signatures (repeatable).",
+            ),
+            click.option(
+                "--attached",
+                is_flag=True,
+                help="Also read SBOMs, provenance and VEX attached to a registry:// image "
+                "(verdicts and cosign signatures are always read).",
+            ),
+            click.option(
+                "--sign-key",
+                metavar="FILE",
+                envvar="GATE_SIGNING_KEY",
+                help="Private key (PEM, ECDSA P-256 or Ed25519) that signs the verdict attached "
+                "to the image; default: $GATE_SIGNING_KEY.",
+            ),
+        ],
+    )
+
+
+def registry_option_list() -> list[Callable[..., Any]]:
+    """How to reach registries: platform, TLS trust, plain-HTTP hosts."""
+    return [
+        click.option(
+            "--platform",
+            metavar="OS/ARCH[/VARIANT]",
+            help="Platform to pick from a registry image index; default: linux/amd64.",
+        ),
+        click.option(
+            "--registry-ca",
+            metavar="FILE",
+            help="CA bundle (PEM) that registry TLS certificates must chain to.",
+        ),
+        click.option(
+            "--insecure-registry",
+            "insecure_registries",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="Registry reached without TLS verification or over plain HTTP (repeatable); "
+            "loopback registries may use plain HTTP without it.",
+        ),
+    ]
+
+
+def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any:
+    """Check the evaluation options together and build :class:`gate.run.Settings`."""
+    from gate.output import check_output_path
+    from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
+    from gate.registry.client import RegistryOptions
+    from gate.run import Settings
+
+    data, waivers, policies = options["data"], options["waivers"], options["policies"]
     _refuse_stdin_misuse(inputs, data=data, waivers=waivers, policy=policies)
-    forced = _parse_types(types, inputs)
+    forced = _parse_types(options["types"], inputs)
+    output = options["output"]
     if output is not None:
         policy_paths = [
             default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
             for path in policies or [DEFAULT_POLICIES_NAME]
         ]
-        check_output_path(
-            output, reads=[*inputs, *data, *(w for w in [waivers] if w)], policy_paths=policy_paths
-        )
-    chosen = output_format_for(output_format, output)
-    to_stdout = output is None or output == STDOUT
-    settings = Settings(
-        inputs=list(inputs),
-        stage=stage,
-        image=image,
-        at=at,
+        reads = [*inputs, *data, *(w for w in [waivers] if w), *options["trust_keys"]]
+        check_output_path(output, reads=reads, policy_paths=policy_paths)
+    image = options["image"]
+    registry_image = image is not None and image.startswith("registry://")
+    return Settings(
+        inputs=[*inputs, image] if registry_image else list(inputs),
+        stage=options["stage"],
+        image=None if registry_image else image,
+        at=options["at"],
         types=forced,
         policies=list(policies),
         data=list(data),
         waivers=waivers,
-        engine=engine,
-        explain=explain,
-        timeout=timeout,
+        engine=options["engine"],
+        explain=options["explain"],
+        timeout=options["timeout"],
+        trust_keys=list(options["trust_keys"]),
+        platform=options["platform"],
+        attached=options["attached"],
+        registry=RegistryOptions(
+            ca_file=options["registry_ca"],
+            insecure_hosts=frozenset(h.lower() for h in options["insecure_registries"]),
+        ),
     )
-    verdict = evaluate(settings)
+
+
+def report_verdict(verdict: Any, options: dict[str, Any], extra: str | None = None) -> None:
+    """Render ``verdict`` as ``--format``/``--output`` ask, and the summary on stderr."""
+    from gate.formats import FORMATS, output_format_for
+    from gate.formats.table import relaxed_line, summary_line
+    from gate.output import STDOUT
+
+    output = options["output"]
+    chosen = output_format_for(options["output_format"], output)
+    to_stdout = output is None or output == STDOUT
     to_terminal = to_stdout and _is_terminal(sys.stdout) and "NO_COLOR" not in os.environ
     text = FORMATS[chosen].render(
         verdict, color=to_terminal, width=_terminal_width() if to_terminal else None
     )
     emit(text, output)
-    if not quiet and (not to_stdout or chosen != "table"):
+    if extra and chosen == "table" and to_stdout:
+        click.echo(extra)
+    elif extra and not options["quiet"]:
+        click.echo(extra, err=True)
+    if not options["quiet"] and (not to_stdout or chosen != "table"):
         click.echo(summary_line(verdict), err=True)
         relaxed = relaxed_line(verdict)
         if relaxed:
             click.echo(relaxed, err=True)
+
+
+def signing_key(path: str | None) -> Any:
+    """The ``--sign-key`` key, loaded before anything is evaluated (a typo is exit 2)."""
+    if not path:
+        return None
+    from gate.signing import load_signing_key
+
+    return load_signing_key(path)
+
+
+@cli.command()
+@input_options
+@evaluation_options
+@click.option(
+    "--attach",
+    is_flag=True,
+    help="Attach the verdict to the registry:// image it is about (signed with --sign-key).",
+)
+def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
+    """Evaluate reports (FILE..., '-' for stdin) against policies and decide pass or fail.
+
+    An input written registry://HOST[:PORT]/REPO[:TAG][@DIGEST] is read from the registry
+    (the image itself: manifest and config, by digest).
+    """
+    from gate.run import evaluate
+
+    settings = evaluation_settings(inputs, options)
+    key = signing_key(options["sign_key"])
+    if attach and not any(i.startswith("registry://") for i in settings.inputs):
+        raise UsageError(
+            "--attach needs the image read from its registry",
+            hint="give the image as an input or --image: registry://HOST/REPO:TAG",
+        )
+    verdict = evaluate(settings)
+    extra = None
+    if attach:
+        from gate.registry.verdicts import attach_to_subject
+
+        extra = "verdict attached: " + ", ".join(attach_to_subject(settings, verdict, key))
+    report_verdict(verdict, options, extra)
     sys.exit(int(verdict.exit_code))
 
 
@@ -375,7 +494,16 @@ def normalize(
     forced = _parse_types(types, inputs)
     if output is not None:  # the stage comes from the pack's data: never write over it
         check_output_path(output, reads=inputs, policy_paths=[default_policy_dir()])
-    document = build(Settings(inputs=list(inputs), stage=stage, image=image, at=at, types=forced))
+    registry_image = image is not None and image.startswith("registry://")
+    document = build(
+        Settings(
+            inputs=[*inputs, image] if registry_image and image else list(inputs),
+            stage=stage,
+            image=None if registry_image else image,
+            at=at,
+            types=forced,
+        )
+    )
     emit(document.model_dump_json(indent=2) + "\n", output)
 
 

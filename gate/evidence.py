@@ -249,6 +249,7 @@ def _contradiction(first: Claim, second: Claim) -> str | None:
 
 
 _NAME_FIELDS = ("reference", "registry", "repository", "tag")
+_DIGEST_FIELDS = ("digest", "image_id", "index_digest")
 
 
 def _merge_subjects(candidates: list[Subject]) -> Subject:
@@ -261,7 +262,7 @@ def _merge_subjects(candidates: list[Subject]) -> Subject:
     for candidate in candidates:
         named = _with_tag(named, candidate)
     values = {name: getattr(named, name) for name in _NAME_FIELDS}
-    for name in ("digest", "image_id"):
+    for name in _DIGEST_FIELDS:
         values[name] = next((getattr(s, name) for s in candidates if getattr(s, name)), None)
     return Subject(**values)
 
@@ -288,7 +289,7 @@ def _complete(subject: Subject, more: Subject) -> Subject:
     subject = _with_tag(subject, more)
     updates = {
         name: getattr(more, name)
-        for name in ("digest", "image_id")
+        for name in _DIGEST_FIELDS
         if getattr(subject, name) is None and getattr(more, name)
     }
     return subject.model_copy(update=updates) if updates else subject

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate import __version__
 from gate.document import SEVERITY_ORDER, Context, Document, Evidence, Scan, Subject
@@ -19,7 +19,9 @@ from gate.inputs import parse_json, read_input
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle, stage_configs
 from gate.policy import load_policies as load_policy_paths
+from gate.promotion import judge
 from gate.reference import parse_reference
+from gate.registry.reference import is_registry_input
 from gate.sources import SOURCES, Fragment, InputFile, detect
 from gate.sources.base import accepts_forced, describe_json
 from gate.verdict import (
@@ -34,6 +36,10 @@ from gate.verdict import (
     relaxed_rules,
 )
 from gate.waivers import apply_waivers, load_waivers
+
+if TYPE_CHECKING:
+    from gate.registry.client import RegistryOptions
+    from gate.signing import TrustedKey
 
 QUERY = "data.gate"
 FALLBACK_STAGE = "prod"
@@ -58,6 +64,16 @@ class Settings:
     timeout: float | None = None
     """Seconds evaluation may take (``--timeout``); None: ``$GATE_TIMEOUT``, else the
     data's ``gate_config.timeout_seconds``, else 300."""
+    trust_keys: list[str] = field(default_factory=list)
+    """Public keys (PEM) that verdict and image signatures are checked against."""
+    promotion: bool = False
+    """``gate promote``: a missing previous-stage verdict blocks instead of warning."""
+    platform: str = "linux/amd64"
+    """The platform picked from an image index read from a registry (``--platform``)."""
+    attached: bool = False
+    """Also read what is attached to a registry image (SBOMs, provenance, VEX, verdicts)."""
+    registry: RegistryOptions | None = None
+    """TLS and trust for registries (``--registry-ca``, ``--insecure-registry``)."""
 
     def evaluation_timeout(self, data: dict[str, Any]) -> float:
         """The time limit of the policy evaluation (see :attr:`timeout`)."""
@@ -81,6 +97,11 @@ def format_time(moment: dt.datetime) -> str:
 def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fragment]:
     """Read, detect and normalise one input file."""
     source_file, raw = read_input(given)
+    return source_file, parse_fragment(source_file, raw, forced)
+
+
+def parse_fragment(source_file: InputFile, raw: bytes, forced: str | None = None) -> Fragment:
+    """Detect (or take ``forced``) the format of ``raw`` and normalise it."""
     data = parse_json(raw, source_file.path)
     if forced is not None:
         source = SOURCES.get(forced)
@@ -116,7 +137,7 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
             where=source_file.path,
             hint="run with --debug for the traceback and report it with the file's shape",
         ) from exc
-    return source_file, fragment
+    return fragment
 
 
 @contextmanager
@@ -142,13 +163,14 @@ def build_document(settings: Settings, stage: str) -> Document:
 def _build_document(settings: Settings, stage: str) -> Document:
     if not settings.inputs:
         raise UsageError("no input files given", hint="gate check trivy.json image-inspect.json")
+    trusted = _trusted_keys(settings)
     seen: dict[str, str] = {}
     fragments: list[Fragment] = []
     files: list[InputFile] = []
-    for given in settings.inputs:
-        forced = settings.types.get(given) or settings.types.get("*")
-        source_file, fragment = read_fragment(given, forced)
+    for source_file, fragment in _read_inputs(settings):
         if source_file.sha256 in seen:
+            if is_registry_input(source_file.path):
+                continue  # attached to the image and also given as a file: the same evidence
             raise UsageError(
                 f"same content as {seen[source_file.sha256]}: each report may be given once",
                 where=source_file.path,
@@ -159,13 +181,42 @@ def _build_document(settings: Settings, stage: str) -> Document:
     reference = parse_reference(settings.image) if settings.image else None
     if settings.image and reference is not None and reference.repository is None:
         raise UsageError(f"--image {settings.image!r} is not an image reference")
-    merged = merge_fragments(fragments, reference, [f.path for f in files])
+    sources = [f.path for f in files]
+    merged = merge_fragments(fragments, reference, sources)
     evidence = merged.pop("evidence")
+    from_registry = any(
+        is_registry_input(path) and e.match == "defines"
+        for path, e in zip(sources, evidence, strict=True)
+    )
+    promotion, signatures = judge(
+        fragments, sources, merged["subject"], trusted, settings.promotion or from_registry
+    )
     return Document(
         **merged,
+        signatures=signatures,
+        promotion=promotion,
         scans=[_scan(*parts) for parts in zip(files, fragments, evidence, strict=True)],
         context=Context(stage=stage, evaluated_at=format_time(settings.evaluation_time())),
     )
+
+
+def _read_inputs(settings: Settings) -> Iterator[tuple[InputFile, Fragment]]:
+    for given in settings.inputs:
+        forced = settings.types.get(given) or settings.types.get("*")
+        if is_registry_input(given):
+            from gate.registry.image import read_registry_input
+
+            yield from read_registry_input(given, settings, forced)
+        else:
+            yield read_fragment(given, forced)
+
+
+def _trusted_keys(settings: Settings) -> list[TrustedKey]:
+    if not settings.trust_keys:
+        return []
+    from gate.signing import load_trusted_keys
+
+    return load_trusted_keys(settings.trust_keys)
 
 
 def _scan(source_file: InputFile, fragment: Fragment, evidence: Evidence) -> Scan:

@@ -152,6 +152,35 @@ class EngineInfo(VerdictModel):
     version: str
 
 
+class TagChange(VerdictModel):
+    """A destination tag of a promotion and the digest it pointed at before."""
+
+    tag: str = Field(description="Destination, 'registry://host/repo:tag'.")
+    previous_digest: str | None = Field(
+        None, description="Digest the tag pointed at before; null when it did not exist."
+    )
+
+
+class PromotionRecord(VerdictModel):
+    """What ``gate promote`` did with the verdict (absent for ``gate check``)."""
+
+    image: str = Field(description="The image gated and promoted, pinned by digest.")
+    digest: str = Field(description="The digest every destination tag was given.")
+    to: list[TagChange] = Field(description="Every destination asked for.")
+    written: list[str] = Field(
+        default_factory=list, description="Destinations written and read back at the digest."
+    )
+    forced: list[TagChange] = Field(
+        default_factory=list,
+        description="Destinations that pointed at another digest and were moved (--force).",
+    )
+    refused: list[TagChange] = Field(
+        default_factory=list,
+        description="Destinations that point at another digest, left alone (immutable tags).",
+    )
+    dry_run: bool = Field(False, description="True when nothing was written (--dry-run).")
+
+
 class Verdict(VerdictModel):
     """The gate's decision. ``decision`` is 'fail' exactly when a violation remains."""
 
@@ -188,6 +217,9 @@ class Verdict(VerdictModel):
     engine: EngineInfo
     gate_version: str
     evaluated_at: str
+    promotion: PromotionRecord | None = Field(
+        None, description="What `gate promote` did (written only by promote)."
+    )
 
     @model_validator(mode="after")
     def _decision_follows_violations(self) -> Verdict:
@@ -203,7 +235,8 @@ class Verdict(VerdictModel):
 
     def to_json(self) -> str:
         """Render deterministically: the same inputs give the same bytes but for evaluated_at."""
-        return self.model_dump_json(indent=2) + "\n"
+        absent = {"promotion"} if self.promotion is None else None
+        return self.model_dump_json(indent=2, exclude=absent) + "\n"
 
 
 def verdict_schema_text() -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from gate.errors import SourceError
 from gate.sources.base import Fragment, InputFile, Source
+from gate.sources.cosign import CosignSignatureSource
 from gate.sources.csaf import CsafSource
 from gate.sources.cyclonedx import CycloneDxSource
 from gate.sources.docker import DockerInspectSource
@@ -23,6 +24,7 @@ from gate.sources.spdx import SpdxSource
 from gate.sources.syft import SyftSource
 from gate.sources.trivy import TrivySource
 from gate.sources.trivy_operator import TrivyOperatorSource
+from gate.sources.verdict import VerdictSource
 
 # Detection tries these in order; the more specific shapes come first.
 SOURCES: dict[str, Source] = {
@@ -41,6 +43,8 @@ SOURCES: dict[str, Source] = {
         SnykSource(),
         HadolintSource(),
         DockleSource(),
+        VerdictSource(),
+        CosignSignatureSource(),
         ProvenanceSource(),
         DockerInspectSource(),
         ImageManifestSource(),

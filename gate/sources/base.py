@@ -59,6 +59,35 @@ class Fragment:
     vex: list[VexStatement] = field(default_factory=list)
     """VEX statements: applied to the merged vulnerabilities, never findings themselves."""
     attestations: list[Attestation] = field(default_factory=list)
+    verdicts: list[VerdictClaim] = field(default_factory=list)
+    """Earlier gate verdicts the file holds; their signatures are checked by the core."""
+    signatures: list[SignatureClaim] = field(default_factory=list)
+    """Image signatures the file holds; checked by the core against the trusted keys."""
+
+
+@dataclass(frozen=True)
+class VerdictClaim:
+    """An earlier verdict as read, before its signature is checked."""
+
+    stage: str | None
+    decision: str | None
+    evaluated_at: str | None
+    policy_digest: str | None
+    subject_digests: list[str]
+    envelope: Any = None
+    """The DSSE envelope it came in (None: an unsigned verdict file)."""
+    source: str | None = None
+    """Where it was found when not the input itself (a registry artifact)."""
+
+
+@dataclass(frozen=True)
+class SignatureClaim:
+    """A cosign simple-signing payload and its base64 signature, before checking."""
+
+    payload: bytes
+    signature: str
+    source: str | None = None
+    """Where it was found when not the input itself (a registry tag)."""
 
 
 class Source(Protocol):
