@@ -309,21 +309,7 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Stop policy evaluation after SECONDS and exit 3; default: $GATE_TIMEOUT, "
                 "else the data's gate_config.timeout_seconds, else 300.",
             ),
-            *registry_option_list(),
-            click.option(
-                "--trust-key",
-                "trust_keys",
-                multiple=True,
-                metavar="FILE",
-                help="Public key (PEM) whose signatures count: previous-stage verdicts and "
-                "cosign image signatures (repeatable).",
-            ),
-            click.option(
-                "--attached",
-                is_flag=True,
-                help="Also read SBOMs, provenance and VEX attached to a registry:// image "
-                "(verdicts and cosign signatures are always read).",
-            ),
+            *evidence_option_list(),
             click.option(
                 "--sign-key",
                 metavar="FILE",
@@ -333,6 +319,27 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             ),
         ],
     )
+
+
+def evidence_option_list() -> list[Callable[..., Any]]:
+    """Where evidence comes from beyond files: registries, attached artifacts, trusted keys."""
+    return [
+        *registry_option_list(),
+        click.option(
+            "--trust-key",
+            "trust_keys",
+            multiple=True,
+            metavar="FILE",
+            help="Public key (PEM) whose signatures count: previous-stage verdicts and "
+            "cosign image signatures (repeatable).",
+        ),
+        click.option(
+            "--attached",
+            is_flag=True,
+            help="Also read SBOMs, provenance and VEX attached to a registry:// image "
+            "(verdicts and cosign signatures are always read).",
+        ),
+    ]
 
 
 def registry_option_list() -> list[Callable[..., Any]]:
@@ -366,7 +373,8 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
     from gate.registry.client import RegistryOptions
     from gate.run import Settings
 
-    data, waivers, policies = options["data"], options["waivers"], options["policies"]
+    data, waivers = options.get("data", ()), options.get("waivers")
+    policies = options.get("policies", ())
     _refuse_stdin_misuse(inputs, data=data, waivers=waivers, policy=policies)
     forced = _parse_types(options["types"], inputs)
     output = options["output"]
@@ -388,9 +396,9 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
         policies=list(policies),
         data=list(data),
         waivers=waivers,
-        engine=options["engine"],
-        explain=options["explain"],
-        timeout=options["timeout"],
+        engine=options.get("engine", "regorus"),
+        explain=options.get("explain", False),
+        timeout=options.get("timeout"),
         trust_keys=list(options["trust_keys"]),
         platform=options["platform"],
         attached=options["attached"],
@@ -476,35 +484,13 @@ def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
     metavar="FILE",
     help="Write the document here ('-': stdout) instead of stdout.",
 )
-def normalize(
-    inputs: tuple[str, ...],
-    types: tuple[str, ...],
-    image: str | None,
-    stage: str | None,
-    at: dt.datetime | None,
-    output: str | None,
-) -> None:
+@lambda command: _options(command, evidence_option_list())
+def normalize(inputs: tuple[str, ...], **options: Any) -> None:
     """Print the normalised document (JSON) that policies see as `input`."""
-    from gate.output import check_output_path
-    from gate.policy import default_policy_dir
-    from gate.run import Settings
     from gate.run import normalize as build
 
-    _refuse_stdin_misuse(inputs)
-    forced = _parse_types(types, inputs)
-    if output is not None:  # the stage comes from the pack's data: never write over it
-        check_output_path(output, reads=inputs, policy_paths=[default_policy_dir()])
-    registry_image = image is not None and image.startswith("registry://")
-    document = build(
-        Settings(
-            inputs=[*inputs, image] if registry_image and image else list(inputs),
-            stage=stage,
-            image=None if registry_image else image,
-            at=at,
-            types=forced,
-        )
-    )
-    emit(document.model_dump_json(indent=2) + "\n", output)
+    document = build(evaluation_settings(inputs, options))
+    emit(document.model_dump_json(indent=2) + "\n", options["output"])
 
 
 @cli.command()
