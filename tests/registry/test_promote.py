@@ -7,7 +7,6 @@ the rules under test in force, so that each scenario says exactly why it passes 
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,8 @@ def data_file(tmp_path: Path) -> Path:
     bundled = json.loads((ROOT / "policies/data.json").read_text())
     stages = {}
     for stage, config in bundled["gate_config"]["stages"].items():
-        actions = {rule: "off" for rule in config["actions"]}
-        actions.update({rule: "deny" for rule in IN_FORCE.get(stage, ())})
+        actions = dict.fromkeys(config["actions"], "off")
+        actions.update(dict.fromkeys(IN_FORCE.get(stage, ()), "deny"))
         stages[stage] = {"actions": actions}
     path = tmp_path / "only-promotion.json"
     path.write_text(json.dumps({"gate_config": {"stages": stages}}))
