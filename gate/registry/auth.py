@@ -31,7 +31,7 @@ PASSWORD_VARIABLE = "GATE_REGISTRY_PASSWORD"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_HELPER_OUTPUT_BYTES = 64 * 1024
 HELPER_TIMEOUT_SECONDS = 30.0
-_HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 # Docker writes Docker Hub credentials under its v1 URL; any of these hosts means Docker Hub.
 _DOCKER_HUB = "docker.io"
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})

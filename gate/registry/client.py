@@ -51,7 +51,7 @@ MAX_SMALL_RESPONSE_BYTES = 256 * 1024
 MAX_TAG_PAGES = 100
 MAX_REDIRECTS = 3
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_TOKEN = re.compile(r"^[\x21-\x7e]+\Z")
 _CHALLENGE_PARAMETER = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 _NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _READ_CHUNK = 64 * 1024
@@ -658,7 +658,7 @@ class RegistryClient:
             answer.release_conn()
         return _Response(
             status=answer.status,
-            headers=dict(answer.headers.items()),
+            headers=urllib3.HTTPHeaderDict(answer.headers),  # case-insensitive names
             body=content,
             url=url,
         )
