@@ -240,7 +240,7 @@ def load_signing_key(path: str, env: Mapping[str, str] | None = None) -> Signing
         raise UsageError(
             "is a cosign private key (cosign's own encrypted format), which gate cannot sign with",
             where=path,
-            hint=_SIGNING_HINT + "; cosign verifies gate's signatures with that public key",
+            hint=_SIGNING_HINT + " (cosign reads that public key too: `cosign verify --key`)",
         )
     if "PUBLIC KEY" in label or label == "CERTIFICATE":
         raise UsageError(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fixture
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from hypothesis import HealthCheck, given, settings
@@ -246,6 +247,25 @@ def _assert_no_key_material(content: bytes, shown: str) -> None:
             continue
         text = line.decode("latin-1")
         assert not any(text[i : i + 16] in shown for i in range(len(text) - 15)), shown
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+@pytest.mark.parametrize(
+    ("option", "case"),
+    [("--sign-key", "corrupted-pem"), ("--sign-key", "rsa-pkcs8"), ("--trust-key", "p384")],
+)
+def test_cli_refuses_a_bad_key_with_exit_2_and_no_key_material(
+    gate_cli: Any, tmp_path: Path, option: str, case: str, debug: list[str]
+) -> None:
+    content = (BAD_SIGNING_KEYS if option == "--sign-key" else BAD_TRUSTED_KEYS)[case][0]
+    path = tmp_path / "key.pem"
+    path.write_bytes(content)
+    result = gate_cli("check", fixture("image/inspect.json"), option, path, *debug)
+    assert result.code == ExitCode.USAGE
+    # with --debug a traceback comes first: the library's exception is not chained into it
+    assert f"\nerror: {path}: " in "\n" + result.err
+    assert "cryptography" not in result.err
+    _assert_no_key_material(content, result.out + result.err)
 
 
 def test_cosign_key_hint_says_what_to_use_instead(tmp_path: Path) -> None:
