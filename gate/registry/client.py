@@ -18,7 +18,8 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -105,6 +106,8 @@ class _Response:
     headers: Mapping[str, str]
     body: bytes
     url: str
+    stream: urllib3.BaseHTTPResponse | None = None
+    """With ``stream=True`` and a 200 answer: the unread body (the caller releases it)."""
 
 
 class _TLSFailure(RegistryError):
@@ -252,6 +255,28 @@ class RegistryClient:
             )
         return response.body
 
+    @contextmanager
+    def stream_blob(self, repository: str, digest: str, limit: int) -> Iterator[Iterator[bytes]]:
+        """The blob as chunks, never held whole: for copying large layers between registries.
+
+        The chunks are counted and hashed as they pass; more than ``limit`` bytes, or content
+        that does not match ``digest`` at the end, raises RegistryError from the iteration
+        (so an upload fed by it is aborted before it completes).
+        """
+        where = self._where(repository, digest)
+        _require_digest(digest, where)
+        response = self._get_following_redirects(
+            f"/v2/{repository}/blobs/{digest}", repository, limit, where, stream=True
+        )
+        if response.status == 404:
+            raise RegistryError(f"blob {digest} not found in {self.host}", where=where)
+        self._expect(response, (200,), "reading the blob", where)
+        assert response.stream is not None
+        try:
+            yield _verified_chunks(response.stream, digest, limit, self.host, where)
+        finally:
+            response.stream.release_conn()
+
     def has_blob(self, repository: str, digest: str) -> bool:
         where = self._where(repository, digest)
         _require_digest(digest, where)
@@ -265,10 +290,18 @@ class RegistryClient:
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload ``data`` (one monolithic upload) unless the repository has it; its digest."""
-        digest = sha256_digest(data)
+        return self.push_blob_chunks(repository, sha256_digest(data), data)
+
+    def push_blob_chunks(self, repository: str, digest: str, data: bytes | Iterable[bytes]) -> str:
+        """Upload the blob ``digest`` from bytes or chunks (streamed) unless it is present.
+
+        The registry checks the content against ``digest`` before storing it; a chunk source
+        that raises (see :meth:`stream_blob`) aborts the upload, so nothing is stored.
+        """
+        where = self._where(repository, digest)
+        _require_digest(digest, where)
         if self.has_blob(repository, digest):
             return digest
-        where = self._where(repository, digest)
         status, location = self._start_upload(repository, {}, where)
         if status != 202 or location is None:
             raise RegistryError("the registry did not start an upload", where=where)
@@ -429,8 +462,9 @@ class RegistryClient:
         push: bool = False,
         also_pull: str | None = None,
         headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         limit: int = MAX_SMALL_RESPONSE_BYTES,
+        stream: bool = False,
     ) -> _Response:
         """One request to this registry, answering an authentication challenge once."""
         url = urljoin(self._base_url() + "/", path_or_url)
@@ -442,14 +476,17 @@ class RegistryClient:
         authorization = self._authorizations.get(scope_key) or self._basic_authorization
         if authorization:
             sent["Authorization"] = authorization
-        response = self._send(method, url, sent, body, limit, where)
+        response = self._send(method, url, sent, body, limit, where, stream)
         if response.status != 401:
             return response
         credential = self._credential(repository)
+        if body is not None and not isinstance(body, bytes):
+            # Chunks already sent cannot be sent again; the upload's POST had authenticated.
+            raise self._refused(credential, where)
         authorization = self._answer_challenge(response, scopes, credential, where)
         self._authorizations[scope_key] = authorization
         sent["Authorization"] = authorization
-        response = self._send(method, url, sent, body, limit, where)
+        response = self._send(method, url, sent, body, limit, where, stream)
         if response.status == 401:
             raise self._refused(credential, where)
         return response
@@ -540,7 +577,7 @@ class RegistryClient:
         return self._credentials[repository]
 
     def _get_following_redirects(
-        self, path: str, repository: str, limit: int, where: str
+        self, path: str, repository: str, limit: int, where: str, stream: bool = False
     ) -> _Response:
         """GET a blob, following at most MAX_REDIRECTS redirects (registries send blobs to storage).
 
@@ -548,7 +585,9 @@ class RegistryClient:
         followed anonymously (the storage URL carries its own signature), and only over
         https unless it stays on loopback.
         """
-        response = self._request("GET", path, repository=repository, limit=limit, where=where)
+        response = self._request(
+            "GET", path, repository=repository, limit=limit, where=where, stream=stream
+        )
         for _ in range(MAX_REDIRECTS):
             if response.status not in _REDIRECT_STATUSES:
                 return response
@@ -564,10 +603,10 @@ class RegistryClient:
                 )
             if _origin(target) == _origin(self._base_url()):
                 response = self._request(
-                    "GET", target, repository=repository, limit=limit, where=where
+                    "GET", target, repository=repository, limit=limit, where=where, stream=stream
                 )
             else:
-                response = self._send("GET", target, {}, None, limit, where)
+                response = self._send("GET", target, {}, None, limit, where, stream)
         if response.status in _REDIRECT_STATUSES:
             raise RegistryError(f"more than {MAX_REDIRECTS} redirects", where=where)
         return response
@@ -612,11 +651,15 @@ class RegistryClient:
         method: str,
         url: str,
         headers: Mapping[str, str],
-        body: bytes | None,
+        body: bytes | Iterable[bytes] | None,
         limit: int,
         where: str,
+        stream: bool = False,
     ) -> _Response:
-        """One HTTP exchange, no redirects, body read up to ``limit`` bytes."""
+        """One HTTP exchange, no redirects, body read up to ``limit`` bytes.
+
+        With ``stream``, a 200 answer's body is left unread in ``_Response.stream``.
+        """
         host = urlsplit(url).netloc.lower()
         unverified = host == self.host and self._insecure
         pool = self._unverified_pool if unverified else self._verified_pool
@@ -629,6 +672,7 @@ class RegistryClient:
                     url,
                     headers=dict(headers),
                     body=body,
+                    chunked=body is not None and not isinstance(body, bytes),
                     preload_content=False,
                     decode_content=False,
                     redirect=False,
@@ -652,16 +696,19 @@ class RegistryClient:
                 raise _Unreachable(
                     f"the request to {host} failed: {type(exc).__name__}", where=where
                 ) from None
+        headers_received = urllib3.HTTPHeaderDict(answer.headers)  # case-insensitive names
+        if stream and answer.status == 200:
+            declared = answer.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                answer.close()
+                answer.release_conn()
+                raise RegistryError(f"{host} sent more than {limit} bytes", where=where)
+            return _Response(answer.status, headers_received, b"", url, stream=answer)
         try:
             content = _read_bounded(answer, method, limit, host, where)
         finally:
             answer.release_conn()
-        return _Response(
-            status=answer.status,
-            headers=urllib3.HTTPHeaderDict(answer.headers),  # case-insensitive names
-            body=content,
-            url=url,
-        )
+        return _Response(answer.status, headers_received, content, url)
 
     def _expect(self, response: _Response, statuses: Sequence[int], doing: str, where: str) -> None:
         if response.status in statuses:
@@ -694,27 +741,42 @@ def _require_digest(digest: str, where: str) -> None:
 def _read_bounded(
     answer: urllib3.BaseHTTPResponse, method: str, limit: int, host: str, where: str
 ) -> bytes:
-    too_large = RegistryError(f"{host} sent more than {limit} bytes", where=where)
     if method == "HEAD":
         return b""
     declared = answer.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         answer.close()
-        raise too_large
-    chunks: list[bytes] = []
+        raise RegistryError(f"{host} sent more than {limit} bytes", where=where)
+    return b"".join(_bounded_chunks(answer, limit, host, where))
+
+
+def _bounded_chunks(
+    answer: urllib3.BaseHTTPResponse, limit: int, host: str, where: str
+) -> Iterator[bytes]:
     received = 0
     try:
         while chunk := answer.read(_READ_CHUNK):
             received += len(chunk)
             if received > limit:
                 answer.close()
-                raise too_large
-            chunks.append(chunk)
+                raise RegistryError(f"{host} sent more than {limit} bytes", where=where)
+            yield chunk
     except (ReadTimeoutError, ProtocolError) as exc:
         raise _Unreachable(
             f"the connection to {host} failed while reading: {type(exc).__name__}", where=where
         ) from None
-    return b"".join(chunks)
+
+
+def _verified_chunks(
+    answer: urllib3.BaseHTTPResponse, digest: str, limit: int, host: str, where: str
+) -> Iterator[bytes]:
+    algorithm, _, expected = digest.partition(":")
+    hasher = hashlib.new(algorithm)
+    for chunk in _bounded_chunks(answer, limit, host, where):
+        hasher.update(chunk)
+        yield chunk
+    if hasher.hexdigest() != expected:
+        raise RegistryError(f"registry returned content that does not match {digest}", where=where)
 
 
 def _media_type(content_type: str | None) -> str:

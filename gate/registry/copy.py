@@ -8,8 +8,8 @@ from gate.errors import RegistryError
 from gate.registry.client import INDEX_TYPES, Manifest, RegistryClient
 from gate.registry.reference import is_digest
 
-MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024
-"""Largest blob copied between registries; it is held in memory while copied."""
+MAX_BLOB_BYTES = 16 * 1024 * 1024 * 1024
+"""Largest blob copied between registries (streamed, never held in memory whole)."""
 MAX_INDEX_DEPTH = 2
 """An index of indexes is the deepest anything real nests (e.g. a multi-platform attestation)."""
 MAX_INDEX_ENTRIES = 1000
@@ -90,10 +90,8 @@ def _copy_blob(
             f"blob {digest} is {blob['size']} bytes, more than gate copies ({MAX_BLOB_BYTES})",
             where=where,
         )
-    data = source.get_blob(source_repo, digest, limit=blob["size"])
-    pushed = target.push_blob(target_repo, data)
-    if pushed != digest:  # get_blob verified it; a sha512 descriptor is re-addressed as sha256
-        raise RegistryError(f"blob {digest} was stored as {pushed}", where=where)
+    with source.stream_blob(source_repo, digest, limit=blob["size"]) as chunks:
+        target.push_blob_chunks(target_repo, digest, chunks)
 
 
 def _descriptors(document: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gate.errors import RegistryError
+from gate.errors import RegistryError, UsageError
 from gate.registry import client as client_module
 from gate.registry.client import (
     MAX_MANIFEST_BYTES,
@@ -293,6 +293,37 @@ def test_copy_an_index_with_its_children(
     assert len(json.loads(raw)["manifests"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("served", "problem"),
+    [(b"tampered layer", "does not match"), (b"the real layer, and more", "more than 14 bytes")],
+)
+def test_copy_across_registries_aborts_on_a_lying_source(
+    registry: RunningRegistry, served: bytes, problem: str
+) -> None:
+    layer = b"the real layer"
+    config = b"{}"
+    raw = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": EMPTY_CONFIG, "digest": sha256_digest(config), "size": 2},
+            "layers": [{"mediaType": "x", "digest": sha256_digest(layer), "size": len(layer)}],
+        }
+    )
+    target = RegistryClient(registry.host)
+    with fake_registry() as fake:
+        fake.routes[("GET", f"/v2/acme/src/blobs/{sha256_digest(config)}")] = Reply(200, {}, config)
+        fake.routes[("GET", f"/v2/acme/src/blobs/{sha256_digest(layer)}")] = Reply(
+            200, {"Content-Length": ""}, served
+        )
+        source = RegistryClient(fake.host)
+        manifest = client_module.Manifest(raw, OCI_MANIFEST, sha256_digest(raw))
+        with pytest.raises(RegistryError, match=problem):
+            copy_manifest(source, "acme/src", manifest, target, "acme/lied-to", "1")
+    assert not target.has_blob("acme/lied-to", sha256_digest(layer))
+    assert target.find_manifest("acme/lied-to", "1") is None
+
+
 def test_copy_refuses_when_the_tag_reads_back_as_another_digest() -> None:
     raw = canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []})
     other = canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": [], "x": 1})
@@ -542,3 +573,10 @@ def test_endless_tag_pages_stop() -> None:
         )
         with pytest.raises(RegistryError, match="more than 100 pages"):
             RegistryClient(fake.host).tags("acme/api")
+
+
+def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing-ca.pem")
+    with pytest.raises(UsageError) as caught:
+        RegistryClient("127.0.0.1:1", RegistryOptions(ca_file=missing))
+    assert caught.value.where == missing
