@@ -299,8 +299,12 @@ PASSING_PROD_SET = {
     "docker-inspect": "image/inspect.json",
     "syft-json": "scenarios/clean/sbom.syft.json",
     "in-toto": "provenance/slsa-v0.2-statement.json",
+    "cosign-signature": "signatures/shop-api.cosign.json",
+    "gate-verdict": "verdicts/shop-api-staging.dsse.json",
 }
-"""Inputs that pass ``gate check --stage prod --at`` :data:`PASSING_AT` unchanged."""
+"""Inputs that pass ``gate check --stage prod --at`` :data:`PASSING_AT` unchanged (with
+:data:`PASSING_ARGS`: the key that signed the image and its staging verdict)."""
+PASSING_ARGS = ("--trust-key", str(FIXTURES / "keys" / "release.pub"))
 PASSING_AT = "2024-10-14T12:00:00Z"
 
 IMAGE_NAMES: dict[str, list[JsonPath]] = {

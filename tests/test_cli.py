@@ -18,8 +18,12 @@ HIGH_ONLY = fixture("scenarios/high-only/trivy.json")
 SUPPLY_CHAIN = (
     fixture("scenarios/clean/sbom.syft.json"),
     fixture("provenance/slsa-v0.2-statement.json"),
+    fixture("signatures/shop-api.cosign.json"),
+    "--trust-key",
+    fixture("keys/release.pub"),
 )
-"""An SBOM without copyleft packages and build provenance of the same image: what prod asks."""
+"""An SBOM without copyleft packages, build provenance and a cosign signature of the same
+image, and the key that signed it: what prod asks of the image itself."""
 SCAN_DAY = "2024-10-14T12:00:00Z"
 """The fixtures were scanned on the morning of this day: judged then, scans are fresh."""
 GOLDEN = FIXTURES / "golden"
@@ -110,8 +114,9 @@ def test_a_waiver_about_to_expire_is_a_warning(gate_cli):
     )  # fmt: skip
     assert result.code == 0, result.err
     verdict = verdict_of(result)
-    assert [w["id"] for w in verdict["warnings"]] == ["waiver-expiring"]
-    assert "expires on 2024-12-31 (in 11 day(s))" in verdict["warnings"][0]["msg"]
+    # (and the staging verdict a plain check of files does not carry: a warning)
+    assert [w["id"] for w in verdict["warnings"]] == ["promotion-order", "waiver-expiring"]
+    assert "expires on 2024-12-31 (in 11 day(s))" in verdict["warnings"][1]["msg"]
     assert [p["kind"] for p in verdict["waiver_problems"]] == ["expiring"]
 
 

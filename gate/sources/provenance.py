@@ -79,6 +79,7 @@ from gate.reference import parse_reference
 from gate.sources.base import Fragment, fail, text
 from gate.sources.image_config import digest, string_map, unique
 from gate.sources.shape import array, at, integer, kind, mapping, text_at
+from gate.sources.verdict import is_verdict_attestation
 
 TOOL = "in-toto"
 STATEMENT_PREFIX = "https://in-toto.io/Statement/"
@@ -176,6 +177,8 @@ def _shape(data: Any) -> str | None:
     """Name the wrapping of ``data``, or None when it is none of those read here."""
     if not isinstance(data, dict):
         return None
+    if is_verdict_attestation(data):
+        return None  # gate's own verdicts: the gate-verdict source reads them
     statement_type = data.get("_type")
     if isinstance(statement_type, str) and statement_type.startswith(STATEMENT_PREFIX):
         return "statement"

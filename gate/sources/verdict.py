@@ -55,6 +55,11 @@ def _is_verdict_statement(statement: Any) -> bool:
     return isinstance(statement, dict) and statement.get("predicateType") == VERDICT_PREDICATE_TYPE
 
 
+def is_verdict_attestation(data: Any) -> bool:
+    """An in-toto Statement of a gate verdict, bare or in a DSSE envelope."""
+    return _is_verdict_statement(data) or _is_verdict_statement(envelope_statement(data))
+
+
 class VerdictSource:
     """A gate verdict, bare or as the predicate of a (signed) in-toto Statement."""
 
@@ -66,11 +71,7 @@ class VerdictSource:
 
     def matches(self, data: Any) -> bool:
         """A verdict, a Statement of one, or an envelope around such a Statement."""
-        return (
-            is_verdict(data)
-            or _is_verdict_statement(data)
-            or _is_verdict_statement(envelope_statement(data))
-        )
+        return is_verdict(data) or is_verdict_attestation(data)
 
     def parse(self, data: Any, source: InputFile) -> Fragment:
         """Read the verdict's claims; the signature is checked by the core."""

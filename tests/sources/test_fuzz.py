@@ -25,6 +25,7 @@ import pytest
 from conftest import FIXTURES
 from fuzzing import (
     FIXTURES_BY_FORMAT,
+    PASSING_ARGS,
     PASSING_AT,
     PASSING_PROD_SET,
     Mutation,
@@ -103,6 +104,7 @@ def test_a_scan_or_sbom_that_no_longer_names_the_image_never_passes(
     mutated = mutated_file(tmp_path, apply_all(original, changes))
     others = [FIXTURES / r for f, r in PASSING_PROD_SET.items() if f != format_name]
     arguments = [str(mutated), *map(str, others), "--stage", "prod", "--at", PASSING_AT]
+    arguments += PASSING_ARGS
     code, err = gate_exit("check", *arguments)
     assert code in (1, 3), f"{'; '.join(map(str, changes))}: exit {code}: {err}"
     assert "internal error" not in err
@@ -117,6 +119,7 @@ def test_the_passing_prod_set_passes_unchanged() -> None:
         "prod",
         "--at",
         PASSING_AT,
+        *PASSING_ARGS,
     )
     assert code == 0, err
 
