@@ -383,8 +383,13 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
             default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
             for path in policies or [DEFAULT_POLICIES_NAME]
         ]
-        reads = [*inputs, *data, *(w for w in [waivers] if w), *options["trust_keys"]]
+        keys = [options.get("sign_key"), options.get("registry_ca"), *options["trust_keys"]]
+        reads = [*inputs, *data, *(f for f in [waivers, *keys] if f)]
         check_output_path(output, reads=reads, policy_paths=policy_paths)
+    if "output_format" in options:  # a format the output file cannot hold: before any work
+        from gate.formats import output_format_for
+
+        output_format_for(options["output_format"], output)
     image = options["image"]
     registry_image = image is not None and image.startswith("registry://")
     return Settings(

@@ -22,6 +22,8 @@ GRYPE = fixture("reports/grype/empty.json")
 INSPECT = fixture("image/inspect.json")
 SBOM = fixture("scenarios/clean/sbom.syft.json")
 PROVENANCE = fixture("provenance/slsa-v0.2-statement.json")
+SIGNED = (fixture("signatures/shop-api.cosign.json"), "--trust-key", fixture("keys/release.pub"))
+"""The image's cosign signature and the key that made it: prod's signature-required."""
 SHOP_DIGEST = "sha256:4a5f0c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
 SHOP_ID = "sha256:9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
 OTHER_DIGEST = "sha256:" + "ab" * 32
@@ -55,7 +57,7 @@ def messages(results: list[dict], rule: str) -> list[str]:
 
 
 def test_the_untouched_set_passes(gate_cli):
-    result, verdict = check(gate_cli, GRYPE, INSPECT, SBOM, PROVENANCE)
+    result, verdict = check(gate_cli, GRYPE, INSPECT, SBOM, PROVENANCE, *SIGNED)
     assert result.code == 0, result.err
     assert verdict["decision"] == "pass"
 
@@ -195,6 +197,7 @@ def test_image_option_that_agrees_with_the_metadata_is_fine(gate_cli):
         INSPECT,
         SBOM,
         PROVENANCE,
+        *SIGNED,
         extra=("--image", f"ghcr.io/acme/shop-api@{SHOP_DIGEST}"),
     )
     assert result.code == 0, result.err
@@ -321,7 +324,7 @@ def test_an_sbom_attestation_with_an_empty_sbom_does_not_satisfy_sbom_required(g
 
 def test_the_sbom_attestation_fixture_counts_and_brings_its_packages(gate_cli):
     result, verdict = check(
-        gate_cli, GRYPE, INSPECT, fixture("provenance/sbom-attestation.json"), PROVENANCE
+        gate_cli, GRYPE, INSPECT, fixture("provenance/sbom-attestation.json"), PROVENANCE, *SIGNED
     )
     assert result.code == 0, result.err
     document = json.loads(gate_cli("normalize", fixture("provenance/sbom-attestation.json")).out)
