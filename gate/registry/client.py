@@ -843,8 +843,7 @@ def _canonical_json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _basic(credential: Credential | None) -> str:
-    assert credential is not None
+def _basic(credential: Credential) -> str:
     pair = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
 

@@ -580,3 +580,33 @@ def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         RegistryClient("127.0.0.1:1", RegistryOptions(ca_file=missing))
     assert caught.value.where == missing
+
+
+def test_oversized_token_answer_is_refused(quiet_env: dict[str, str]) -> None:
+    with fake_registry() as fake:
+        _bearer_fake(fake, b"{}", f"{fake.url}/token")
+        huge = b'{"token":"' + b"t" * (client_module.MAX_SMALL_RESPONSE_BYTES + 1) + b'"}'
+        fake.routes[("GET", "/token")] = Reply(200, {}, huge)
+        client = _client(fake.host, _with_login(quiet_env, "robot", "pa55word"))
+        with pytest.raises(RegistryError, match="sent more than"):
+            client.get_manifest("acme/api", "1")
+
+
+def test_push_asks_for_a_push_token_and_mount_for_the_source_too(
+    quiet_env: dict[str, str],
+) -> None:
+    digest = sha256_digest(b"blob")
+    with fake_registry() as fake:
+        realm = f"{fake.url}/token"
+
+        def upload(request: SeenRequest) -> Reply:
+            if request.headers.get("authorization") != "Bearer tok-123":
+                return Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+            return Reply(201, {"Location": f"/v2/acme/prod/blobs/{digest}"})
+
+        fake.routes[("POST", "/v2/acme/prod/blobs/uploads/")] = upload
+        fake.routes[("GET", "/token")] = Reply(200, {}, b'{"access_token":"tok-123"}')
+        client = _client(fake.host, _with_login(quiet_env, "robot", "pa55word"))
+        assert client.mount_blob("acme/prod", digest, "acme/dev")
+        scopes = parse_qs(urlsplit(fake.seen("GET", "/token")[0].path).query)["scope"]
+    assert scopes == ["repository:acme/prod:pull,push", "repository:acme/dev:pull"]
