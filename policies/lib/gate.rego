@@ -643,6 +643,12 @@ digest_label(d) := sprintf("%s…", [substring(d, 0, 19)]) if {
 	count(d) > 19
 } else := d if is_string(d) else := "digest unknown"
 
+# listed(texts, separator) joins at most 10 texts for a message and says how many more
+# there are: a registry can hold any number of artifacts, a message stays readable.
+listed(texts, separator) := concat(separator, texts) if {
+	count(texts) <= 10
+} else := sprintf("%s%sand %d more", [concat(separator, array.slice(texts, 0, 10)), separator, count(texts) - 10])
+
 # signature_problem(state, key_id, reason) is why a signature in that state does not make
 # what it signs trusted, for messages; "" when verified.
 signature_problem(state, key_id, reason) := "" if {

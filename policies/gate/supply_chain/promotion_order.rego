@@ -84,9 +84,9 @@ _signed_by := " and signed by a trusted key" if data.lib.gate.trust_keys_configu
 
 _what_was_found := "no earlier verdict was given" if {
 	count(_verdicts) == 0
-} else := sprintf("found verdicts only for stages: %s", [concat(", ", _stages_found)]) if {
+} else := sprintf("found verdicts only for stages: %s", [lib.listed(_stages_found, ", ")]) if {
 	count(_of_previous_stage) == 0
-} else := sprintf("found, but not counted: %s", [concat("; ", [_not_counted(v) | some v in _of_previous_stage])])
+} else := sprintf("found, but not counted: %s", [lib.listed([_not_counted(v) | some v in _of_previous_stage], "; ")])
 
 _stages_found := sort({lib.text_or(v, "stage", "unknown") | some v in _verdicts})
 

@@ -245,3 +245,14 @@ test_malformed_promotion_data_does_not_crash if {
 	count(deny_of(object.union(fx.doc, {"promotion": "yes"}))) == 0
 	count(warn_of(object.union(fx.doc, {"promotion": "yes"}))) == 1
 }
+
+test_a_flood_of_verdicts_is_cut_short_in_the_message if {
+	failing := [object.union(staging, {"source": sprintf("v%d.json", [i]), "decision": "fail"}) | some i in numbers.range(1, 25)]
+	m := the_message(with_verdicts(failing))
+	endswith(m, "; v10.json (of sha256:111111111111…): a failing verdict; and 15 more")
+	not contains(m, "v11.json")
+	others := [object.union(staging, {"stage": sprintf("s%02d", [i])}) | some i in numbers.range(1, 12)]
+	endswith(the_message(with_verdicts(others)), "found verdicts only for stages: s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, and 2 more")
+	# Exactly ten: all listed.
+	endswith(the_message(with_verdicts(array.slice(failing, 0, 10))), "; v10.json (of sha256:111111111111…): a failing verdict")
+}

@@ -42,7 +42,7 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 
 _message(image) := sprintf("no cosign signature of %s was found", [image]) if {
 	count(_signatures) == 0
-} else := sprintf("no verified cosign signature of %s: %s", [image, concat("; ", [_not_counted(s) | some s in _signatures])])
+} else := sprintf("no verified cosign signature of %s: %s", [image, lib.listed([_not_counted(s) | some s in _signatures], "; ")])
 
 _not_counted(s) := sprintf("%s: %s", [lib.text_or(s, "source", "an unnamed signature"), concat(", ", _problems(s))])
 

@@ -94,3 +94,10 @@ test_malformed_signatures_do_not_crash if {
 	}
 	count(rule.deny) == 1 with input as json.patch(fx.doc, [{"op": "remove", "path": "/signatures"}]) with data.gate_config as fx.config
 }
+
+test_a_flood_of_signatures_is_cut_short_in_the_message if {
+	sigs := [object.union(of_another_image, {"source": sprintf("s%d.sig", [i])}) | some i in numbers.range(1, 30)]
+	m := the_message(with_signatures(sigs))
+	endswith(m, "; s10.sig: it signs another image (sha256:999999999999…); and 20 more")
+	not contains(m, "s11.sig")
+}
