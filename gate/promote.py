@@ -128,14 +128,21 @@ def promote(
     written: list[str] = []
     if verdict.decision == "pass" and not refused and not dry_run:
         for target in destinations:
-            copy_manifest(
-                client(source),
-                source.repository,
-                pinned.top,
-                client(target.ref),
-                target.ref.repository,
-                target.ref.tag or "",
-            )
+            try:
+                copy_manifest(
+                    client(source),
+                    source.repository,
+                    pinned.top,
+                    client(target.ref),
+                    target.ref.repository,
+                    target.ref.tag or "",
+                )
+            except RegistryError as exc:
+                # Tags cannot be written atomically across a registry: say what already is.
+                done = ", ".join(written) or "none"
+                raise RegistryError(
+                    f"{exc.message} (tags already written: {done})", where=exc.where, hint=exc.hint
+                ) from exc
             written.append(str(target.ref))
     record = PromotionRecord(
         image=str(pinned.ref),

@@ -271,3 +271,14 @@ def test_verify_verdict(gate_cli: Any) -> None:
 def test_forced_type_of_a_verdict_is_refused_on_other_files(gate_cli: Any) -> None:
     result = gate_cli("check", fixture("image/inspect.json"), "--type", "gate-verdict")
     assert result.code == 3 and "does not look like gate-verdict" in result.err
+
+
+@pytest.mark.parametrize("option", ["--sign-key", "--trust-key"])
+def test_output_never_replaces_a_key_file(gate_cli: Any, tmp_path: Path, option: str) -> None:
+    original = Path(RELEASE_KEY if option == "--sign-key" else RELEASE_PUB).read_bytes()
+    key = tmp_path / "key.pem"
+    key.write_bytes(original)
+    result = gate_cli("check", *CLEAN, option, key, "-o", key, "-f", "json")
+    assert result.code == 2, result.err
+    assert "input" in result.err
+    assert key.read_bytes() == original
