@@ -48,6 +48,13 @@ FIXTURE_FORMATS: dict[str, str | None] = {
     "scenarios/clean/sbom.syft.json": "syft-json",
     "scenarios/high-only/trivy.json": "trivy-json",
     "signatures/": "cosign-signature",
+    # the README's registry demo (scripts/make_demo_image.py): the image layout's index
+    # and the reports about that image
+    "oci/hello/index.json": "image-manifest",
+    "demo/hello.cosign.json": "cosign-signature",
+    "demo/hello.grype.json": "grype-json",
+    "demo/hello.slsa.json": "in-toto",
+    "demo/hello.syft.json": "syft-json",
     "verdicts/": "gate-verdict",
     # a saved verdict is an input of the next stage's gate
     "golden/check-prod.verdict.json": "gate-verdict",
