@@ -1,6 +1,6 @@
 """Write the demo image of the README's staging -> prod flow, and the reports about it.
 
-    python scripts/make_demo_image.py
+    python scripts/make_demo_image.py [--layout DIR] [--reports DIR]
 
 Writes ``fixtures/oci/hello/``: an OCI image layout (``oci-layout``, ``index.json`` naming
 the image ``1.0.0``, ``blobs/sha256/…``) of ``acme/hello:1.0.0``, one small gzip tar layer
@@ -22,6 +22,7 @@ re-run rewrites identical bytes and the digest never changes unless this script 
 
 from __future__ import annotations
 
+import argparse
 import base64
 import gzip
 import hashlib
@@ -147,7 +148,7 @@ def write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def write_layout() -> dict[str, Any]:
+def write_layout(layout: Path = LAYOUT) -> dict[str, Any]:
     """Write the OCI layout afresh; what the reports need to know about the image."""
     layer_blob, diff_id = layer()
     config = canonical(image_config(diff_id))
@@ -169,11 +170,11 @@ def write_layout() -> dict[str, Any]:
             }
         ],
     }
-    shutil.rmtree(LAYOUT, ignore_errors=True)  # no blob of an earlier image stays behind
+    shutil.rmtree(layout, ignore_errors=True)  # no blob of an earlier image stays behind
     for blob in (layer_blob, config, manifest):
-        write(LAYOUT / "blobs" / "sha256" / sha256(blob).removeprefix("sha256:"), blob)
-    write(LAYOUT / "oci-layout", canonical({"imageLayoutVersion": "1.0.0"}))
-    write(LAYOUT / "index.json", canonical(index))
+        write(layout / "blobs" / "sha256" / sha256(blob).removeprefix("sha256:"), blob)
+    write(layout / "oci-layout", canonical({"imageLayoutVersion": "1.0.0"}))
+    write(layout / "index.json", canonical(index))
     return {
         "digest": sha256(manifest),
         "image_id": sha256(config),
@@ -356,12 +357,20 @@ def cosign_signature(image: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    image = write_layout()
-    write(REPORTS / "hello.grype.json", pretty(grype_report(image)))
-    write(REPORTS / "hello.syft.json", pretty(syft_sbom(image)))
-    write(REPORTS / "hello.slsa.json", pretty(provenance(image)))
-    write(REPORTS / "hello.cosign.json", pretty(cosign_signature(image)))
+def write_reports(image: dict[str, Any], reports: Path = REPORTS) -> None:
+    write(reports / "hello.grype.json", pretty(grype_report(image)))
+    write(reports / "hello.syft.json", pretty(syft_sbom(image)))
+    write(reports / "hello.slsa.json", pretty(provenance(image)))
+    write(reports / "hello.cosign.json", pretty(cosign_signature(image)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layout", type=Path, default=LAYOUT, help="default: %(default)s")
+    parser.add_argument("--reports", type=Path, default=REPORTS, help="default: %(default)s")
+    options = parser.parse_args(argv)
+    image = write_layout(options.layout)
+    write_reports(image, options.reports)
     print(f"{REPOSITORY}:{TAG} {image['digest']}")
 
 
