@@ -32,15 +32,24 @@ trap cleanup EXIT
 
 cat >"$work/config.yml" <<EOF
 version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/data}}
+log: {level: info, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: $work/data}
+  maintenance: {uploadpurging: {enabled: false}}
 http: {addr: "127.0.0.1:$port", secret: gate-demo-only}
 EOF
-docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+: >"$work/registry.log"
+docker-registry serve "$work/config.yml" >>"$work/registry.log" 2>&1 &
 registry_pid=$!
-for _ in $(seq 100); do
-    (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$registry_pid" 2>/dev/null || { cat "$work/registry.log" >&2; exit 1; }
+# Ready when the registry itself says it listens: a connection alone could reach whatever
+# else holds the port (the registry then exits: address already in use).
+for waited in $(seq 200) never; do
+    grep -q "listening on 127.0.0.1:$port" "$work/registry.log" && break
+    if [[ "$waited" == never ]] || ! kill -0 "$registry_pid" 2>/dev/null; then
+        echo "demo: the registry did not start on 127.0.0.1:$port" >&2
+        cat "$work/registry.log" >&2
+        exit 1
+    fi
     sleep 0.1
 done
 
@@ -73,7 +82,7 @@ echo "$image:1.0.0 is $digest"
 
 step "dev: gate the image read from the registry; attach the signed verdict to its digest"
 run 0 gate check "registry://$image:1.0.0" "${reports[@]}" --stage dev --attach "${sign[@]}" \
-    --at 2024-10-14T12:00:00Z
+    "${trust[@]}" --at 2024-10-14T12:00:00Z
 
 step "prod before staging is refused: no staging verdict of this digest (exit 1, no tag written)"
 run 1 gate promote "${reports[@]}" --image "registry://$image:1.0.0" --to 1.0.0-prod \

@@ -147,7 +147,7 @@ class Demo:
 
     def dev(self) -> Any:
         return self.gate(
-            "check", self.ref("1.0.0"), *REPORTS, "--stage", "dev", "--attach", *SIGN,
+            "check", self.ref("1.0.0"), *REPORTS, "--stage", "dev", "--attach", *SIGN, *TRUST,
             "--at", "2024-10-14T12:00:00Z", "-f", "json",
         )  # fmt: skip
 
