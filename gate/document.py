@@ -494,6 +494,9 @@ class ImageSignature(Model):
         description="True when signed_digest is subject.digest or subject.index_digest."
     )
     state: SignatureState = Field(description="What checking the signature found.")
+    verified: bool = Field(
+        description="True only when a trusted key verified it (state 'verified')."
+    )
     key_id: str | None = Field(None, description="Key id ('sha256:…') of the signing key.")
     reason: str = Field(description="What the check found, in words.")
 

@@ -83,6 +83,7 @@ def _signature(
         docker_reference=check.docker_reference,
         about_subject=signed is not None and signed in digests,
         state=check.state,
+        verified=check.state == "verified",
         key_id=check.key_id,
         reason=check.reason,
     )

@@ -123,6 +123,7 @@ signature := {
 	"docker_reference": "ghcr.io/acme/api",
 	"about_subject": true,
 	"state": "verified",
+	"verified": true,
 	"key_id": key_id,
 	"reason": "verified with the trusted key cosign.pub",
 }
