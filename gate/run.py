@@ -201,14 +201,21 @@ def _build_document(settings: Settings, stage: str) -> Document:
 
 
 def _read_inputs(settings: Settings) -> Iterator[tuple[InputFile, Fragment]]:
+    """Every input in the order given; what is attached to registry images comes last, so
+    that a report given as a file and also attached counts once, as the file."""
+    attached: list[Iterator[tuple[InputFile, Fragment]]] = []
     for given in settings.inputs:
         forced = settings.types.get(given) or settings.types.get("*")
         if is_registry_input(given):
             from gate.registry.image import read_registry_input
 
-            yield from read_registry_input(given, settings, forced)
+            image, artifacts = read_registry_input(given, settings, forced)
+            yield image
+            attached.append(artifacts)
         else:
             yield read_fragment(given, forced)
+    for artifacts in attached:
+        yield from artifacts
 
 
 def _trusted_keys(settings: Settings) -> list[TrustedKey]:

@@ -42,6 +42,8 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 MAX_ATTACHED_BYTES = 512 * 1024 * 1024
 MAX_REFERRERS = 256
+MAX_SIGNATURES = 64
+MAX_PAYLOAD_BYTES = 1024 * 1024
 
 INDEX_TYPES = frozenset(
     {
@@ -160,16 +162,15 @@ def _check_platform(image: RegistryImage, platform: str) -> None:
 
 def read_registry_input(
     given: str, settings: Settings, forced: str | None = None
-) -> Iterator[tuple[InputFile, Fragment]]:
-    """The image ``given`` names, then the verdicts, signatures (and, with ``--attached``,
-    everything else) attached to it, each as an input."""
+) -> tuple[tuple[InputFile, Fragment], Iterator[tuple[InputFile, Fragment]]]:
+    """The image ``given`` names as an input, and (read when iterated) the verdicts,
+    signatures and, with ``--attached``, everything else attached to it."""
     if forced is not None and forced != REGISTRY_FORMAT:
         raise UsageError(f"--type {forced} does not apply to {given}: it is read from a registry")
     ref = parse_registry_ref(given)
     client = client_for(ref, settings.registry)
     image = resolve_image(client, ref, settings.platform)
-    yield image_input(image)
-    yield from attached_inputs(client, image, everything=settings.attached)
+    return image_input(image), attached_inputs(client, image, everything=settings.attached)
 
 
 def image_input(image: RegistryImage) -> tuple[InputFile, Fragment]:
@@ -231,7 +232,7 @@ def attached_inputs(
             wanted = everything or descriptor.get("artifactType") == VERDICT_ARTIFACT_TYPE
             if wanted and isinstance(descriptor.get("digest"), str):
                 yield from _artifact_inputs(client, image, descriptor["digest"], budget)
-        yield from _cosign_signatures(client, image, digest)
+        yield from _cosign_signatures(client, image, digest, budget)
         if everything:
             yield from _cosign_attestations(client, image, digest, budget)
 
@@ -278,7 +279,7 @@ def _artifact_inputs(
 
 
 def _cosign_signatures(
-    client: RegistryClient, image: RegistryImage, digest: str
+    client: RegistryClient, image: RegistryImage, digest: str, budget: _Budget
 ) -> Iterator[tuple[InputFile, Fragment]]:
     repository = image.ref.repository
     tag = digest.replace(":", "-", 1) + ".sig"
@@ -288,12 +289,15 @@ def _cosign_signatures(
     shown = str(image.ref.with_digest(None).with_tag(tag))
     claims: list[SignatureClaim] = []
     layers = signatures.document().get("layers")
-    for layer in layers if isinstance(layers, list) else []:
+    # Past the first MAX_SIGNATURES, a signature is left unread: one fewer can only be
+    # stricter, and a flood of them cannot make gate read without end.
+    for layer in (layers if isinstance(layers, list) else [])[:MAX_SIGNATURES]:
         annotations = layer.get("annotations") if isinstance(layer, dict) else None
         signature = annotations.get(COSIGN_SIGNATURE_ANNOTATION) if annotations else None
         if not isinstance(signature, str) or not isinstance(layer.get("digest"), str):
             continue
-        payload = client.get_blob(repository, layer["digest"], 1024 * 1024)
+        size = budget.take(layer.get("size"), shown)
+        payload = client.get_blob(repository, layer["digest"], min(size, MAX_PAYLOAD_BYTES))
         claims.append(SignatureClaim(payload=payload, signature=signature, source=shown))
     source = _input_file(shown, signatures)
     yield source, Fragment(format="cosign-signature", tool="cosign", signatures=claims)
