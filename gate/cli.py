@@ -370,7 +370,7 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
     """Check the evaluation options together and build :class:`gate.run.Settings`."""
     from gate.output import check_output_path
     from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
-    from gate.registry.client import RegistryOptions
+    from gate.registry.options import RegistryOptions
     from gate.run import Settings
 
     data, waivers = options.get("data", ()), options.get("waivers")

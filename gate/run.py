@@ -38,7 +38,7 @@ from gate.verdict import (
 from gate.waivers import apply_waivers, load_waivers
 
 if TYPE_CHECKING:
-    from gate.registry.client import RegistryOptions
+    from gate.registry.options import RegistryOptions
     from gate.signing import TrustedKey
 
 QUERY = "data.gate"

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from gate.registry.client import Manifest as Manifest
     from gate.registry.client import PutResult as PutResult
     from gate.registry.client import RegistryClient as RegistryClient
-    from gate.registry.client import RegistryOptions as RegistryOptions
     from gate.registry.copy import copy_manifest as copy_manifest
+    from gate.registry.options import RegistryOptions as RegistryOptions
     from gate.registry.reference import SCHEME as SCHEME
     from gate.registry.reference import RegistryRef as RegistryRef
     from gate.registry.reference import is_registry_input as is_registry_input
@@ -32,7 +32,7 @@ _HOMES = {
     "Manifest": "client",
     "PutResult": "client",
     "RegistryClient": "client",
-    "RegistryOptions": "client",
+    "RegistryOptions": "options",
     "copy_manifest": "copy",
     "SCHEME": "reference",
     "RegistryRef": "reference",

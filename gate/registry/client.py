@@ -37,6 +37,7 @@ from urllib3.exceptions import (
 
 from gate.errors import RegistryError, UsageError
 from gate.registry.auth import PASSWORD_VARIABLE, USERNAME_VARIABLE, Credential, find_credential
+from gate.registry.options import RegistryOptions as RegistryOptions
 from gate.registry.reference import is_digest, is_loopback_host
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -87,17 +88,6 @@ class PutResult:
     digest: str
     subject_acknowledged: bool
     """The registry answered ``OCI-Subject``: it indexes referrers itself (OCI 1.1 API)."""
-
-
-@dataclass(frozen=True)
-class RegistryOptions:
-    ca_file: str | None = None
-    """PEM bundle trusted instead of the system CAs (``--registry-ca``)."""
-    insecure_hosts: frozenset[str] = frozenset()
-    """``HOST[:PORT]`` (``--insecure-registry``): https without verification, else http."""
-    timeout: float = 30.0
-    env: Mapping[str, str] | None = None
-    """Where credentials are looked up; None means ``os.environ``."""
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,8 @@ def verdicts_command(
     its signature verifies.
     """
     from gate.promote import image_ref
-    from gate.registry.client import RegistryOptions
     from gate.registry.image import client_for, resolve_image
+    from gate.registry.options import RegistryOptions
     from gate.registry.verdicts import attached_verdicts
     from gate.signing import load_trusted_keys
 
