@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -249,18 +250,38 @@ def test_the_demo_evidence_does_not_pass_another_image(registry: Any, gate_cli: 
     assert demo.tag("1.0.0-staging") is None
 
 
-@pytest.mark.skipif(
+needs_both = pytest.mark.skipif(
     not (registry_available() and SKOPEO), reason="docker-registry and skopeo are needed"
 )
-def test_the_demo_script_end_to_end(tmp_path: Path) -> None:
+
+
+def run_demo_script(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     # the script finds gate, docker-registry and skopeo on PATH, as a reader's shell does
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", str(ROOT / "scripts/demo_promotion.sh")],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        env={**os.environ, "PATH": path},
+        capture_output=True, text=True, timeout=600, cwd=cwd,
+        env={**os.environ, "PATH": path, **env},
     )  # fmt: skip
+
+
+@needs_both
+def test_the_demo_script_end_to_end(tmp_path: Path) -> None:
+    done = run_demo_script(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.rstrip().endswith("demo: every step did what the README says")
     assert ": 4 verdict(s)" in done.stdout
     assert done.stdout.count("not promoted: the gate failed") == 2
+
+
+@needs_both
+def test_the_demo_script_never_talks_to_whatever_holds_its_port(tmp_path: Path) -> None:
+    """A connection to the port is not proof of the registry: it must say it listens."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        done = run_demo_script(tmp_path, DEMO_PORT=str(port))
+    assert done.returncode == 1
+    assert f"the registry did not start on 127.0.0.1:{port}" in done.stderr
+    assert "skopeo copy" not in done.stdout
