@@ -484,9 +484,7 @@ class ImageSignature(Model):
 
     kind: Literal["cosign"] = Field(description="Signature scheme.")
     source: str = Field(description="Input file, or the registry tag it was read from.")
-    signed_digest: str | None = Field(
-        None, description="Manifest digest the signed payload names."
-    )
+    signed_digest: str | None = Field(None, description="Manifest digest the signed payload names.")
     docker_reference: str | None = Field(
         None, description="Image reference the signed payload names."
     )
