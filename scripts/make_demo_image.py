@@ -184,30 +184,35 @@ def write_layout(layout: Path = LAYOUT) -> dict[str, Any]:
     }
 
 
+def image_source(image: dict[str, Any]) -> dict[str, Any]:
+    """The image as Grype and Syft describe what they scanned (stereoscope's metadata)."""
+    return {
+        "userInput": f"{REPOSITORY}:{TAG}",
+        "imageID": image["image_id"],
+        "manifestDigest": image["digest"],
+        "mediaType": OCI_MANIFEST,
+        "tags": [f"{REPOSITORY}:{TAG}"],
+        "imageSize": image["size"],
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": image["diff_id"],
+                "size": image["layer_size"],
+            }
+        ],
+        "repoDigests": [f"{REPOSITORY}@{image['digest']}"],
+        "architecture": "amd64",
+        "os": "linux",
+        "labels": image_config(image["diff_id"])["config"]["Labels"],
+    }
+
+
 def grype_report(image: dict[str, Any]) -> dict[str, Any]:
     return {
         "matches": [],
         "source": {
             "type": "image",
-            "target": {
-                "userInput": f"{REPOSITORY}:{TAG}",
-                "imageID": image["image_id"],
-                "manifestDigest": image["digest"],
-                "mediaType": OCI_MANIFEST,
-                "tags": [f"{REPOSITORY}:{TAG}"],
-                "imageSize": image["size"],
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": image["diff_id"],
-                        "size": image["layer_size"],
-                    }
-                ],
-                "repoDigests": [f"{REPOSITORY}@{image['digest']}"],
-                "architecture": "amd64",
-                "os": "linux",
-                "labels": image_config(image["diff_id"])["config"]["Labels"],
-            },
+            "target": image_source(image),
         },
         "distro": {"name": "", "version": "", "idLike": None},
         "descriptor": {
@@ -273,25 +278,7 @@ def syft_sbom(image: dict[str, Any]) -> dict[str, Any]:
             "name": REPOSITORY,
             "version": TAG,
             "type": "image",
-            "metadata": {
-                "userInput": f"{REPOSITORY}:{TAG}",
-                "imageID": image["image_id"],
-                "manifestDigest": image["digest"],
-                "mediaType": OCI_MANIFEST,
-                "tags": [f"{REPOSITORY}:{TAG}"],
-                "imageSize": image["size"],
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": image["diff_id"],
-                        "size": image["layer_size"],
-                    }
-                ],
-                "repoDigests": [f"{REPOSITORY}@{image['digest']}"],
-                "architecture": "amd64",
-                "os": "linux",
-                "labels": image_config(image["diff_id"])["config"]["Labels"],
-            },
+            "metadata": image_source(image),
         },
         "distro": {},
         "descriptor": {

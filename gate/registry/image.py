@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gate.document import Subject
-from gate.errors import RegistryError, UsageError
+from gate.errors import InputError, RegistryError, UsageError
 from gate.inputs import InputFile, parse_json
 from gate.reference import parse_reference
 from gate.registry.client import Manifest, RegistryClient, RegistryOptions
@@ -272,7 +272,7 @@ def _artifact_inputs(
         shown = f"{where}#{number}"
         size = budget.take(layer.get("size"), shown)
         raw = client.get_blob(repository, str(layer.get("digest")), size)
-        if detect(parse_json(raw, shown), shown) is None:
+        if not _recognised(raw, shown):
             continue
         source = InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
         yield source, parse_fragment(source, raw)
@@ -301,6 +301,14 @@ def _cosign_signatures(
         claims.append(SignatureClaim(payload=payload, signature=signature, source=shown))
     source = _input_file(shown, signatures)
     yield source, Fragment(format="cosign-signature", tool="cosign", signatures=claims)
+
+
+def _recognised(raw: bytes, shown: str) -> bool:
+    """A JSON document of a format gate reads; anything else attached is not evidence here."""
+    try:
+        return detect(parse_json(raw, shown), shown) is not None
+    except InputError:
+        return False
 
 
 def _input_file(shown: str, manifest: Manifest) -> InputFile:

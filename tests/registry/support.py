@@ -306,6 +306,17 @@ def artifact_manifest(
     return canonical(document)
 
 
+def attach_artifact(
+    client: RegistryClient, repo: str, subject: str, payload: bytes, artifact_type: str
+) -> str:
+    """Push ``payload`` as a one-layer OCI artifact referring to ``subject``; its digest."""
+    manifest = client.get_manifest(repo, subject)
+    client.push_blob(repo, b"{}")
+    payload_digest = client.push_blob(repo, payload)
+    raw = artifact_manifest(subject, len(manifest.raw), artifact_type, payload_digest, len(payload))
+    return client.attach(repo, raw, OCI_MANIFEST, subject)
+
+
 # --- a fake registry for hostile cases ------------------------------------------------------
 
 

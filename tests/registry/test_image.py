@@ -9,30 +9,10 @@ from typing import Any
 import pytest
 
 from gate.registry.client import RegistryClient
-from registry.support import canonical, push_test_image, sha256_digest
+from registry.support import attach_artifact as attach
+from registry.support import push_test_image
 
 ROOT = Path(__file__).resolve().parents[2]
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def attach(client: RegistryClient, repo: str, subject: str, raw: bytes, media_type: str) -> str:
-    """Attach ``raw`` to ``subject`` as a one-layer OCI artifact of type ``media_type``."""
-    manifest = client.get_manifest(repo, subject)
-    client.push_blob(repo, b"{}")
-    client.push_blob(repo, raw)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": media_type,
-        "config": {
-            "mediaType": "application/vnd.oci.empty.v1+json",
-            "digest": sha256_digest(b"{}"),
-            "size": 2,
-        },
-        "layers": [{"mediaType": media_type, "digest": sha256_digest(raw), "size": len(raw)}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": len(manifest.raw)},
-    }
-    return client.attach(repo, canonical(document), OCI_MANIFEST, subject)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from gate.registry.client import RegistryClient
 from gate.signing import cosign_payload, load_signing_key, sign_cosign
-from registry.support import canonical, push_test_image, sha256_digest
+from registry.support import attach_artifact, canonical, push_test_image, sha256_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE_KEY = ROOT / "fixtures/keys/release.key"
@@ -407,22 +407,7 @@ def test_attached_sbom_is_read_with_attached(repo: Repo, data_file: Path) -> Non
 
 
 def _attach(repo: Repo, subject: str, raw: bytes, artifact_type: str) -> None:
-    manifest = repo.client.get_manifest(repo.name, subject)
-    repo.client.push_blob(repo.name, b"{}")
-    repo.client.push_blob(repo.name, raw)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": {
-            "mediaType": "application/vnd.oci.empty.v1+json",
-            "digest": sha256_digest(b"{}"),
-            "size": 2,
-        },
-        "layers": [{"mediaType": artifact_type, "digest": sha256_digest(raw), "size": len(raw)}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": len(manifest.raw)},
-    }
-    repo.client.attach(repo.name, canonical(document), OCI_MANIFEST, subject)
+    attach_artifact(repo.client, repo.name, subject, raw, artifact_type)
 
 
 def test_a_verdict_about_another_digest_attached_here_does_not_count(repo: Repo) -> None:
