@@ -16,6 +16,7 @@ from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.identity import spellings
 from gate.inputs import parse_json, read_input
+from gate.locations import with_inputs
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle, stage_configs
 from gate.policy import load_policies as load_policy_paths
@@ -34,6 +35,7 @@ from gate.verdict import (
     collect_results,
     overridden_settings,
     relaxed_rules,
+    rule_summaries,
 )
 from gate.waivers import apply_waivers, load_waivers
 
@@ -334,6 +336,7 @@ def _evaluate(settings: Settings) -> Verdict:
         from gate.explain import explain
 
         results = explain(results, document, bundle)
+    results = with_inputs(results, document)
     outcome = apply_waivers(results, waivers, spellings(document.subject.names), now, rules)
     stages = stage_configs(bundle.data)
     violations = [r for r in outcome.kept if r.level == "deny"]
@@ -369,7 +372,14 @@ def _evaluate(settings: Settings) -> Verdict:
         engine=EngineInfo(name=engine.name, version=engine.version()),
         gate_version=__version__,
         evaluated_at=format_time(now),
+        rules=rule_summaries(rules, _stage_actions(stages, stage)),
     )
+
+
+def _stage_actions(stages: dict[str, Any], stage: str) -> dict[str, Any]:
+    config = stages.get(stage)
+    actions = config.get("actions") if isinstance(config, dict) else None
+    return actions if isinstance(actions, dict) else {}
 
 
 def _count_severities(document: Document) -> dict[str, int]:

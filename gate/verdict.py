@@ -44,6 +44,16 @@ class Result(VerdictModel):
         description="Set when the rule's METADATA custom.effective_from lies after the "
         "evaluation time: the rule denied, but is reported as a warning until that date.",
     )
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="Input files that hold the finding (for code-scanning locations); "
+        "empty when the result concerns no single input's finding.",
+    )
+    baseline: Literal["new", "existing"] | None = Field(
+        None,
+        description="With --baseline: 'existing' when the baseline verdict had the same "
+        "violation (same rule and finding key), else 'new'; null without a baseline.",
+    )
     explanation: Explanation | None = Field(
         None, description="Where the rule is and what input made it fire (--explain only)."
     )
@@ -124,6 +134,14 @@ class Counts(VerdictModel):
     warnings: int
     waived: int
     waiver_problems: int
+    new: int | None = Field(
+        None, description="With --baseline: violations the baseline did not have."
+    )
+    existing: int | None = Field(
+        None,
+        description="With --baseline: violations (and, when existing ones do not block, "
+        "warnings) the baseline already had.",
+    )
     vulnerabilities: dict[str, int] = Field(
         description="Vulnerabilities in the input by severity (all, before policy)."
     )
@@ -150,6 +168,35 @@ class EngineInfo(VerdictModel):
 
     name: str
     version: str
+
+
+class RuleSummary(VerdictModel):
+    """One rule of the policy set and what it does at the evaluated stage."""
+
+    id: str = Field(description="Rule id.")
+    title: str | None = Field(None, description="Title from its METADATA.")
+    description: str | None = Field(None, description="Description from its METADATA.")
+    remediation: str | None = Field(None, description="Remediation from its METADATA.")
+    severity: Severity | None = Field(None, description="Severity from its METADATA.")
+    action: Literal["deny", "warn", "off"] = Field(
+        description="What the policy data makes it do at this stage (missing: deny)."
+    )
+    package: str | None = Field(None, description="Rego package.")
+    file: str = Field(description="Policy file of its METADATA block.")
+    line: int = Field(description="Line of its METADATA block.")
+
+
+class BaselineInfo(VerdictModel):
+    """The verdict violations were compared with (--baseline)."""
+
+    file: str = Field(description="The baseline verdict file as given.")
+    stage: str = Field(description="Stage of the baseline verdict.")
+    evaluated_at: str = Field(description="When the baseline verdict was made.")
+    subject_digest: str | None = Field(None, description="Image the baseline judged.")
+    block_existing: bool = Field(
+        description="Whether violations the baseline already had still block at this stage "
+        "(the stage's block_existing setting)."
+    )
 
 
 class TagChange(VerdictModel):
@@ -220,6 +267,22 @@ class Verdict(VerdictModel):
     promotion: PromotionRecord | None = Field(
         None, description="What `gate promote` did (written only by promote)."
     )
+    advisory: bool = Field(
+        False,
+        description="--advisory: the decision is reported, but a failing verdict does not "
+        "fail the CI step (exit 0).",
+    )
+    baseline: BaselineInfo | None = Field(
+        None, description="The verdict violations were compared with (--baseline)."
+    )
+    dockerfile: str | None = Field(
+        None,
+        description="The image's Dockerfile (--dockerfile): where code scanning shows results.",
+    )
+    rules: list[RuleSummary] = Field(
+        default_factory=list,
+        description="Every rule of the policy set with its action at this stage.",
+    )
 
     @model_validator(mode="after")
     def _decision_follows_violations(self) -> Verdict:
@@ -235,8 +298,13 @@ class Verdict(VerdictModel):
 
     def to_json(self) -> str:
         """Render deterministically: the same inputs give the same bytes but for evaluated_at."""
-        absent = {"promotion"} if self.promotion is None else None
-        return self.model_dump_json(indent=2, exclude=absent) + "\n"
+        optional: dict[str, object] = {
+            "promotion": self.promotion,
+            "baseline": self.baseline,
+            "dockerfile": self.dockerfile,
+        }
+        absent = {name for name, value in optional.items() if value is None}
+        return self.model_dump_json(indent=2, exclude=absent or None) + "\n"
 
 
 def verdict_schema_text() -> str:
@@ -455,3 +523,25 @@ def _set_by(
         if key in _stage_section(layer, stage, section):
             setter = path
     return setter
+
+
+def rule_summaries(rules: dict[str, RuleInfo], actions: dict[str, Any]) -> list[RuleSummary]:
+    """Every rule with its action at the stage (``actions``: the stage's; missing: deny)."""
+    summaries = []
+    for rule_id, info in sorted(rules.items()):
+        action = actions.get(rule_id) if isinstance(actions, dict) else None
+        severity = info.severity if info.severity in SEVERITY_ORDER else None
+        summaries.append(
+            RuleSummary(
+                id=rule_id,
+                title=info.title,
+                description=info.description,
+                remediation=info.remediation,
+                severity=severity,
+                action=action if action in ("deny", "warn", "off") else "deny",
+                package=info.package,
+                file=info.path,
+                line=info.line,
+            )
+        )
+    return summaries

@@ -90,8 +90,9 @@ def test_extensions_name_registered_formats_or_are_refused():
 
 def test_json_is_the_verdict():
     text = FORMATS["json"].render(verdict())
-    # `promotion` is written only by gate promote
-    assert json.loads(text) == verdict().model_dump(mode="json", exclude={"promotion"})
+    # the optional top-level parts are written only when present (promote, --baseline, …)
+    absent = {"promotion", "baseline", "dockerfile"}
+    assert json.loads(text) == verdict().model_dump(mode="json", exclude=absent)
 
 
 def test_table_sections_in_order_and_markup_is_not_interpreted():
