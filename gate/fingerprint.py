@@ -1,0 +1,82 @@
+"""The stable identity of a result: the same finding of the same rule gives the same key.
+
+Code scanning (SARIF ``partialFingerprints``, GitLab ``fingerprint``) uses it to update one
+alert across runs instead of opening a new one, and baseline gating uses it to tell a
+violation the baseline verdict already had from a new one. A key shared by two different
+findings would let a new violation pass as an existing one, so everything in the finding
+counts except what changes while the finding stays the same (advice, scores, messages).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gate.document import Subject
+    from gate.verdict import Result
+
+FINGERPRINT_NAME = "gateFinding/v1"
+"""The key's version, as SARIF ``partialFingerprints`` names it; a new key needs a new name."""
+
+VOLATILE_FINDING_FIELDS = frozenset(
+    {
+        # Change when a scanner's database does, while the finding stays the same.
+        "fixed_versions",
+        "aliases",
+        "advisories",
+        "severity",
+        "cvss",
+        "published",
+        "description",
+        "title",
+        "msg",
+        # A VEX statement changes what gate does about a finding, not which finding it is.
+        "vex",
+    }
+)
+
+
+def finding_key(result: Result) -> str:
+    """Canonical JSON of the rule id and the identifying fields of the result's finding.
+
+    Left out: the message, severity, fix versions, aliases and other advice that a newer
+    scanner database rewrites, and the qualifiers of a package URL (``?arch=…&distro=…``,
+    which scanners write differently for the same package). A result without a finding is
+    identified by its message: two such results of one rule must not share a key.
+    """
+    identity: dict[str, Any] = {"rule": result.id}
+    if result.finding is None:
+        identity["msg"] = result.msg
+    else:
+        identity["finding"] = {
+            name: _stable_purl(value) if name == "purl" else value
+            for name, value in result.finding.items()
+            if name not in VOLATILE_FINDING_FIELDS
+        }
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(result: Result, subject: Subject | None) -> str:
+    """SHA-256 hex of :func:`finding_key` and the image's registry and repository.
+
+    Neither the digest nor the tag counts: a rebuild of the same repository keeps its
+    alerts (and its baseline), while two repositories never share one.
+    """
+    repository = {
+        "registry": subject.registry if subject is not None else None,
+        "repository": subject.repository if subject is not None else None,
+    }
+    text = finding_key(result) + "\n" + json.dumps(repository, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _stable_purl(value: Any) -> Any:
+    """``pkg:type/ns/name@version`` without ``?qualifiers`` and ``#subpath``."""
+    if not isinstance(value, str):
+        return value
+    return value.split("#", 1)[0].split("?", 1)[0]
+
+
+__all__ = ["FINGERPRINT_NAME", "VOLATILE_FINDING_FIELDS", "finding_key", "fingerprint"]
