@@ -28,7 +28,7 @@ def import_regorus() -> Any:
     except ImportError as exc:  # pragma: no cover - a broken install
         raise EngineError(
             "the regorus engine is not installed",
-            hint="reinstall gate: pip install gate (it depends on gordon-to-regorus)",
+            hint="reinstall gate: pip install image-gate (it depends on gordon-to-regorus)",
         ) from exc
     return regorus
 
