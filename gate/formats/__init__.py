@@ -7,10 +7,26 @@ from pathlib import PurePath
 
 from gate.errors import UsageError
 from gate.formats.base import Formatter
+from gate.formats.github import GithubFormatter
+from gate.formats.gitlab import GitlabFormatter
 from gate.formats.json import JsonFormatter
+from gate.formats.junit import JunitFormatter
+from gate.formats.markdown import MarkdownFormatter
+from gate.formats.sarif import SarifFormatter
 from gate.formats.table import TableFormatter
 
-FORMATS: dict[str, Formatter] = {f.name: f for f in (TableFormatter(), JsonFormatter())}
+FORMATS: dict[str, Formatter] = {
+    f.name: f
+    for f in (
+        TableFormatter(),
+        JsonFormatter(),
+        SarifFormatter(),
+        JunitFormatter(),
+        GithubFormatter(),
+        GitlabFormatter(),
+        MarkdownFormatter(),
+    )
+}
 """Formatters by name, ``table`` (for people) first."""
 
 EXTENSIONS = {
