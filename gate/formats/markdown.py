@@ -162,7 +162,8 @@ def _preamble(verdict: Verdict) -> str:
 
 def _footer(verdict: Verdict) -> str:
     return (
-        f"<sub>gate {cell(verdict.gate_version, 40)} · policy {cell(verdict.policy.digest[:19])}… · "
+        f"<sub>gate {cell(verdict.gate_version, 40)} · "
+        f"policy {cell(verdict.policy.digest[:19])}… · "
         f"evaluated {cell(verdict.evaluated_at, 40)}</sub>\n"
     )
 
