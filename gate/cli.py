@@ -17,7 +17,7 @@ from gate.errors import ExitCode, GateError, UsageError
 # Kept in step with gate.sources.SOURCES / gate.formats.FORMATS / gate.engines.ENGINES by
 # tests/test_cli.py::test_choices_match_registries, so that `gate --help` needs none of
 # the heavy imports (pydantic models, rich) and stays instant.
-FORMAT_NAMES = ("table", "json")
+FORMAT_NAMES = ("table", "json", "sarif", "junit", "github", "gitlab", "markdown")
 ENGINE_NAMES = ("regorus",)
 
 
