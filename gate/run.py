@@ -40,6 +40,7 @@ from gate.verdict import (
 from gate.waivers import apply_waivers, load_waivers
 
 if TYPE_CHECKING:
+    from gate.baseline import GivenBaseline
     from gate.registry.options import RegistryOptions
     from gate.signing import TrustedKey
 
@@ -76,6 +77,14 @@ class Settings:
     """Also read what is attached to a registry image (SBOMs, provenance, VEX, verdicts)."""
     registry: RegistryOptions | None = None
     """TLS and trust for registries (``--registry-ca``, ``--insecure-registry``)."""
+    advisory: bool = False
+    """Report-only: the verdict records it and a failing one exits 0."""
+    baseline: str | None = None
+    """An earlier verdict to mark violations new or existing against (``--baseline``)."""
+    dockerfile: str | None = None
+    """The image's Dockerfile: where code-scanning outputs place results."""
+    config_file: str | None = None
+    """The .gate.yaml the options came from, recorded in the verdict."""
 
     def evaluation_timeout(self, data: dict[str, Any]) -> float:
         """The time limit of the policy evaluation (see :attr:`timeout`)."""
@@ -318,6 +327,7 @@ def _evaluate(settings: Settings) -> Verdict:
     bundle = load_policies(settings)
     stage = resolve_stage(settings.stage, bundle.data)
     waivers = load_waivers(settings.waivers) if settings.waivers else []
+    baseline = _load_baseline(settings.baseline)
     document = build_document(settings, stage)
     input_json, input_digest = document_json(document)
     engine = make_engine(settings.engine)
@@ -341,6 +351,10 @@ def _evaluate(settings: Settings) -> Verdict:
     stages = stage_configs(bundle.data)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
+    compared = None
+    if baseline is not None:
+        compared = baseline.compare(violations, warnings, document.subject, stages.get(stage), now)
+        violations, warnings = compared.outcome.violations, compared.outcome.warnings
     return Verdict(
         decision="fail" if violations else "pass",
         stage=stage,
@@ -356,6 +370,8 @@ def _evaluate(settings: Settings) -> Verdict:
             warnings=len(warnings),
             waived=len(outcome.waived),
             waiver_problems=len(outcome.problems),
+            new=compared.outcome.new if compared else None,
+            existing=compared.outcome.existing if compared else None,
             vulnerabilities=_count_severities(document),
         ),
         policy=PolicyInfo(
@@ -373,7 +389,19 @@ def _evaluate(settings: Settings) -> Verdict:
         gate_version=__version__,
         evaluated_at=format_time(now),
         rules=rule_summaries(rules, _stage_actions(stages, stage)),
+        baseline=compared.info if compared else None,
+        advisory=settings.advisory,
+        dockerfile=settings.dockerfile,
+        config_file=settings.config_file,
     )
+
+
+def _load_baseline(path: str | None) -> GivenBaseline | None:
+    if path is None:
+        return None
+    from gate.baseline import GivenBaseline
+
+    return GivenBaseline.read(path)
 
 
 def _stage_actions(stages: dict[str, Any], stage: str) -> dict[str, Any]:

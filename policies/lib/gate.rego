@@ -43,6 +43,9 @@ default_settings := {
 	"scan_time_unknown_blocks": true,
 	"max_clock_skew_minutes": 5,
 	"max_verdict_age_hours": 72,
+	# Read by the core (baseline gating), not by a rule: whether violations a --baseline
+	# verdict already had still block.
+	"block_existing": true,
 }
 
 # Fallbacks for the top-level lists of gate_config when data.json lacks them.
