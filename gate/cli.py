@@ -200,6 +200,67 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+CONFIG_META = "gate.config_file"
+"""Where a ConfigCommand leaves the path of the config file it read (ctx.meta)."""
+
+NO_ENV = frozenset({"debug", "timeout", "sign_key", "force", "dry_run", "destinations"})
+"""Options without a GATE_* variable: --timeout and --sign-key have theirs (GATE_TIMEOUT,
+GATE_SIGNING_KEY); --force and --dry-run are decisions of one run, never of an environment."""
+
+
+class ConfigCommand(click.Command):
+    """A command whose defaults come from `.gate.yaml` and whose options from GATE_* too.
+
+    Precedence, as click resolves it: flags > GATE_* environment > config file > defaults.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Option) and param.envvar is None and param.name:
+                if param.name not in NO_ENV:
+                    flag = max(param.opts, key=len).lstrip("-")
+                    param.envvar = "GATE_" + flag.upper().replace("-", "_")
+        self.params += [
+            click.Option(
+                ["--config"],
+                metavar="FILE",
+                expose_value=False,
+                help="Read defaults from FILE instead of the nearest .gate.yaml "
+                "(also GATE_CONFIG).",
+            ),
+            click.Option(
+                ["--no-config"],
+                is_flag=True,
+                expose_value=False,
+                help="Ignore .gate.yaml (also GATE_NO_CONFIG=1).",
+            ),
+        ]
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        from pathlib import Path
+
+        from gate.config import find_config, load_config, requested_config
+
+        use, explicit = requested_config(args, os.environ)
+        path = Path(explicit) if explicit else (find_config() if use else None)
+        if path is not None and use:
+            if not path.is_file():
+                raise UsageError("--config: no such file", where=str(path))
+            names = {p.name for p in self.params if p.name}
+            extra.setdefault("default_map", load_config(path, names))
+        context = super().make_context(info_name, args, parent, **extra)
+        if path is not None and use:
+            context.meta[CONFIG_META] = str(path)
+        return context
+
+
 class LazyGroup(click.Group):
     """A command group whose commands live in their own modules, imported when invoked.
 
@@ -311,6 +372,32 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Stop policy evaluation after SECONDS and exit 3; default: $GATE_TIMEOUT, "
                 "else the data's gate_config.timeout_seconds, else 300.",
             ),
+            click.option(
+                "--report",
+                "report",
+                multiple=True,
+                metavar="FORMAT=PATH",
+                help="Also write the verdict as FORMAT to PATH (repeatable; the same bytes as a "
+                "run with that one format), e.g. --report sarif=gate.sarif.",
+            ),
+            click.option(
+                "--advisory/--no-advisory",
+                default=False,
+                help="Report the decision but exit 0 on a failing verdict (still 3 with no "
+                "verdict, 2 on usage errors); recorded in the verdict.",
+            ),
+            click.option(
+                "--baseline",
+                metavar="VERDICT",
+                help="Mark violations new or existing against this earlier verdict (JSON, or "
+                "its signed envelope); the stage's block_existing decides whether existing "
+                "ones block.",
+            ),
+            click.option(
+                "--dockerfile",
+                metavar="FILE",
+                help="The image's Dockerfile: where code-scanning formats place results.",
+            ),
             *evidence_option_list(),
             click.option(
                 "--sign-key",
@@ -380,18 +467,22 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
     _refuse_stdin_misuse(inputs, data=data, waivers=waivers, policy=policies)
     forced = _parse_types(options["types"], inputs)
     output = options["output"]
+    # Files the run reads, and policy paths: no output may replace one.
+    keys = [options.get("sign_key"), options.get("registry_ca"), *options["trust_keys"]]
+    reads = [*inputs, *data, *(f for f in [waivers, options.get("baseline"), *keys] if f)]
+    policy_paths = [
+        default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
+        for path in policies or [DEFAULT_POLICIES_NAME]
+    ]
     if output is not None:
-        policy_paths = [
-            default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
-            for path in policies or [DEFAULT_POLICIES_NAME]
-        ]
-        keys = [options.get("sign_key"), options.get("registry_ca"), *options["trust_keys"]]
-        reads = [*inputs, *data, *(f for f in [waivers, *keys] if f)]
         check_output_path(output, reads=reads, policy_paths=policy_paths)
     if "output_format" in options:  # a format the output file cannot hold: before any work
         from gate.formats import output_format_for
 
         output_format_for(options["output_format"], output)
+        _check_reports(report_targets(options), output, reads, policy_paths)
+    if options.get("dockerfile") and not os.path.isfile(options["dockerfile"]):
+        raise UsageError("--dockerfile: no such file", where=options["dockerfile"])
     image = options["image"]
     registry_image = image is not None and image.startswith("registry://")
     return Settings(
@@ -413,7 +504,46 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
             ca_file=options["registry_ca"],
             insecure_hosts=frozenset(h.lower() for h in options["insecure_registries"]),
         ),
+        advisory=options.get("advisory", False),
+        baseline=options.get("baseline"),
+        dockerfile=options.get("dockerfile"),
+        config_file=click.get_current_context().meta.get(CONFIG_META),
     )
+
+
+def report_targets(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """``--report FORMAT=PATH`` values as (format, path); exit 2 on a malformed one."""
+    from gate.formats import FORMATS
+
+    targets = []
+    for value in options.get("report", ()):
+        fmt, sep, path = value.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--report {value}: expected FORMAT=PATH, e.g. sarif=gate.sarif")
+        if fmt not in FORMATS:
+            raise UsageError(
+                f"--report {value}: unknown format {fmt!r}; choose from {', '.join(FORMATS)}"
+            )
+        targets.append((fmt, path))
+    return targets
+
+
+def _check_reports(
+    targets: list[tuple[str, str]], output: str | None, reads: list[str], policies: list[Any]
+) -> None:
+    """Every report file is writable, of its format's extension, and written once."""
+    from gate.formats import output_format_for
+    from gate.output import STDOUT, check_output_path, same_file
+
+    seen: list[str] = [output] if output and output != STDOUT else []
+    for fmt, path in targets:
+        if path == STDOUT:
+            raise UsageError(f"--report {fmt}={path}: reports go to files; stdout is --format's")
+        output_format_for(fmt, path)
+        check_output_path(path, reads=reads, policy_paths=policies, option="--report")
+        if any(same_file(path, p) for p in seen):
+            raise UsageError(f"--report {fmt}={path}: that file is already written by this run")
+        seen.append(path)
 
 
 def report_verdict(verdict: Any, options: dict[str, Any], extra: str | None = None) -> None:
@@ -430,6 +560,14 @@ def report_verdict(verdict: Any, options: dict[str, Any], extra: str | None = No
         verdict, color=to_terminal, width=_terminal_width() if to_terminal else None
     )
     emit(text, output)
+    written = {chosen}
+    for fmt, path in report_targets(options):
+        emit(FORMATS[fmt].render(verdict), path)
+        written.add(fmt)
+    if "github" in written:
+        from gate.formats.github import append_job_summary
+
+        append_job_summary(verdict)
     if extra and chosen == "table" and to_stdout:
         click.echo(extra)
     elif extra and not options["quiet"]:
@@ -450,7 +588,7 @@ def signing_key(path: str | None) -> Any:
     return load_signing_key(path)
 
 
-@cli.command()
+@cli.command(cls=ConfigCommand)
 @input_options
 @evaluation_options
 @click.option(
@@ -463,6 +601,9 @@ def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
 
     An input written registry://HOST[:PORT]/REPO[:TAG][@DIGEST] is read from the registry
     (the image itself: manifest and config, by digest).
+
+    Every option can also be set as GATE_<OPTION> (GATE_STAGE=prod, GATE_REPORT="sarif=g.sarif")
+    or in the nearest .gate.yaml; flags win over the environment, which wins over the file.
     """
     from gate.run import evaluate
 
@@ -483,7 +624,7 @@ def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
     sys.exit(int(verdict.exit_code))
 
 
-@cli.command()
+@cli.command(cls=ConfigCommand)
 @input_options
 @click.option(
     "-o",

@@ -57,7 +57,11 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def check_output_path(
-    output: str, *, reads: Iterable[str], policy_paths: Iterable[str | Path]
+    output: str,
+    *,
+    reads: Iterable[str],
+    policy_paths: Iterable[str | Path],
+    option: str = "--output",
 ) -> None:
     """Refuse (:class:`UsageError`) an ``--output`` that cannot or must not be written.
 
@@ -67,23 +71,23 @@ def check_output_path(
     if output == STDOUT:
         return
     if not output.strip():
-        raise UsageError("--output is empty; give a file name or '-' for standard output")
+        raise UsageError(f"{option} is empty; give a file name or '-' for standard output")
     if os.path.isdir(output):
-        raise UsageError("--output names a directory, not a file", where=output)
+        raise UsageError(f"{option} names a directory, not a file", where=output)
     if not _is_special(output):
         target = Path(os.path.realpath(output))
         if not target.parent.is_dir():
             raise UsageError(
-                f"--output directory {str(target.parent)!r} does not exist", where=output
+                f"{option} directory {str(target.parent)!r} does not exist", where=output
             )
         for given in reads:
             if given != STDOUT and same_file(target, given):
-                raise UsageError("--output would overwrite an input file", where=output)
+                raise UsageError(f"{option} would overwrite an input file", where=output)
         for root in policy_paths:
             resolved = Path(os.path.realpath(root))
             if target == resolved or resolved in target.parents:
                 raise UsageError(
-                    "--output would write into a policy directory or over a policy file",
+                    f"{option} would write into a policy directory or over a policy file",
                     where=output,
                 )
 

@@ -77,8 +77,14 @@ class Settings:
     """Also read what is attached to a registry image (SBOMs, provenance, VEX, verdicts)."""
     registry: RegistryOptions | None = None
     """TLS and trust for registries (``--registry-ca``, ``--insecure-registry``)."""
+    advisory: bool = False
+    """Report-only: the verdict records it and a failing one exits 0."""
     baseline: str | None = None
     """An earlier verdict to mark violations new or existing against (``--baseline``)."""
+    dockerfile: str | None = None
+    """The image's Dockerfile: where code-scanning outputs place results."""
+    config_file: str | None = None
+    """The .gate.yaml the options came from, recorded in the verdict."""
 
     def evaluation_timeout(self, data: dict[str, Any]) -> float:
         """The time limit of the policy evaluation (see :attr:`timeout`)."""
@@ -384,6 +390,9 @@ def _evaluate(settings: Settings) -> Verdict:
         evaluated_at=format_time(now),
         rules=rule_summaries(rules, _stage_actions(stages, stage)),
         baseline=compared.info if compared else None,
+        advisory=settings.advisory,
+        dockerfile=settings.dockerfile,
+        config_file=settings.config_file,
     )
 
 

@@ -283,6 +283,9 @@ class Verdict(VerdictModel):
         default_factory=list,
         description="Every rule of the policy set with its action at this stage.",
     )
+    config_file: str | None = Field(
+        None, description="The .gate.yaml options were read from, when one was."
+    )
 
     @model_validator(mode="after")
     def _decision_follows_violations(self) -> Verdict:
@@ -293,8 +296,8 @@ class Verdict(VerdictModel):
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when the gate passed, 1 when it failed."""
-        return ExitCode.PASSED if self.decision == "pass" else ExitCode.FAILED
+        """0 when the gate passed (or is advisory), 1 when it failed."""
+        return ExitCode.PASSED if self.decision == "pass" or self.advisory else ExitCode.FAILED
 
     def to_json(self) -> str:
         """Render deterministically: the same inputs give the same bytes but for evaluated_at."""
@@ -302,6 +305,7 @@ class Verdict(VerdictModel):
             "promotion": self.promotion,
             "baseline": self.baseline,
             "dockerfile": self.dockerfile,
+            "config_file": self.config_file,
         }
         absent = {name for name, value in optional.items() if value is None}
         return self.model_dump_json(indent=2, exclude=absent or None) + "\n"

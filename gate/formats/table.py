@@ -41,9 +41,12 @@ def summary_line(verdict: Verdict) -> str:
         parts.append(f"{counts.waived} waived")
     if counts.waiver_problems:
         parts.append(f"{counts.waiver_problems} waiver problem(s)")
+    if counts.new is not None and counts.existing is not None:
+        parts.append(f"{counts.new} new, {counts.existing} existing (baseline)")
+    advisory = " (advisory: does not fail the step)" if verdict.advisory else ""
     return printable(
-        f"{verdict.decision.upper()}: {subject_label(verdict)} at stage {verdict.stage}: "
-        + ", ".join(parts)
+        f"{verdict.decision.upper()}{advisory}: {subject_label(verdict)} at stage "
+        f"{verdict.stage}: " + ", ".join(parts)
     )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gate.cli import (
+    ConfigCommand,
     debug_option,
     evaluation_options,
     evaluation_settings,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from gate.promote import Outcome
 
 
-@click.command("promote")
+@click.command("promote", cls=ConfigCommand)
 @input_options
 @evaluation_options
 @click.option(
@@ -64,6 +65,11 @@ def promote_command(
         raise UsageError("--image is required: the image to promote (registry://HOST/REPO:TAG)")
     if not destinations:
         raise UsageError("--to is required: the tag(s) to promote the image to")
+    if options["advisory"]:
+        raise UsageError(
+            "--advisory does not apply to promote: a failing image is never tagged",
+            hint="report-only rollouts use gate check --advisory",
+        )
     settings = evaluation_settings(inputs, {**options, "image": None})
     key = signing_key(options["sign_key"])
     outcome = promote(settings, image, destinations, force=force, dry_run=dry_run, sign_key=key)

@@ -91,7 +91,7 @@ def test_extensions_name_registered_formats_or_are_refused():
 def test_json_is_the_verdict():
     text = FORMATS["json"].render(verdict())
     # the optional top-level parts are written only when present (promote, --baseline, …)
-    absent = {"promotion", "baseline", "dockerfile"}
+    absent = {"promotion", "baseline", "dockerfile", "config_file"}
     assert json.loads(text) == verdict().model_dump(mode="json", exclude=absent)
 
 
