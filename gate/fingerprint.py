@@ -42,20 +42,35 @@ def finding_key(result: Result) -> str:
     """Canonical JSON of the rule id and the identifying fields of the result's finding.
 
     Left out: the message, severity, fix versions, aliases and other advice that a newer
-    scanner database rewrites, and the qualifiers of a package URL (``?arch=…&distro=…``,
-    which scanners write differently for the same package). A result without a finding is
-    identified by its message: two such results of one rule must not share a key.
+    scanner database rewrites. A package is named by its package URL without version,
+    qualifiers and percent-encoding (``pkg:deb/debian/zlib1g``) when the finding has one:
+    scanners spell the same package differently (``tomcat-embed-core`` and
+    ``org.apache.tomcat.embed:tomcat-embed-core``; ``?distro=debian-12.5``; ``1%3A1.2``),
+    and which spelling the merged finding keeps depends on the order of the inputs. A result
+    without a finding is identified by its message: two such results of one rule must not
+    share a key.
     """
     identity: dict[str, Any] = {"rule": result.id}
     if result.finding is None:
         identity["msg"] = result.msg
-    else:
-        identity["finding"] = {
-            name: _stable_purl(value) if name == "purl" else value
-            for name, value in result.finding.items()
-            if name not in VOLATILE_FINDING_FIELDS
-        }
-    return json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _canonical(identity)
+    fields = {
+        name: value for name, value in result.finding.items() if name not in VOLATILE_FINDING_FIELDS
+    }
+    purl = fields.pop("purl", None)
+    if isinstance(purl, str) and purl.startswith("pkg:"):
+        package, version = _purl_parts(purl)
+        fields["package"] = package
+        if fields.get("version") is None and version is not None:
+            fields["version"] = version
+    elif purl is not None:
+        fields["purl"] = purl
+    identity["finding"] = fields
+    return _canonical(identity)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def fingerprint(result: Result, subject: Subject | None) -> str:
@@ -72,11 +87,14 @@ def fingerprint(result: Result, subject: Subject | None) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _stable_purl(value: Any) -> Any:
-    """``pkg:type/ns/name@version`` without ``?qualifiers`` and ``#subpath``."""
-    if not isinstance(value, str):
-        return value
-    return value.split("#", 1)[0].split("?", 1)[0]
+def _purl_parts(purl: str) -> tuple[str, str | None]:
+    """``pkg:type/ns/name@version?q#sub`` -> (``pkg:type/ns/name``, ``version``), decoded."""
+    from urllib.parse import unquote
+
+    base = purl.split("#", 1)[0].split("?", 1)[0]
+    head, slash, last = base.rpartition("/")
+    name, at, version = last.partition("@")
+    return unquote(head + slash + name), (unquote(version) if at else None)
 
 
 __all__ = ["FINGERPRINT_NAME", "VOLATILE_FINDING_FIELDS", "finding_key", "fingerprint"]

@@ -43,9 +43,8 @@ def test_key_is_canonical_json_of_rule_and_identifying_fields():
         "finding": {
             "kind": "vulnerability",
             "id": "CVE-2024-5535",
-            "package": "libssl3",
+            "package": "pkg:deb/debian/libssl3",
             "version": "3.0.11-1",
-            "purl": "pkg:deb/debian/libssl3@3.0.11-1",
         },
     }
 
@@ -61,6 +60,7 @@ def test_volatile_fields_do_not_change_the_key():
             "fixed_versions": ["3.0.14-1"],
             "aliases": ["GHSA-x"],
             "purl": "pkg:deb/debian/libssl3@3.0.11-1?distro=debian-12",
+            "package": "debian/libssl3",
             "vex": {"status": "affected"},
         },
     )
@@ -74,7 +74,8 @@ def test_different_findings_get_different_keys():
     others = [
         vulnerability(id="vuln-fixable-high"),
         vulnerability(finding={"id": "CVE-2024-0001"}),
-        vulnerability(finding={"package": "openssl"}),
+        vulnerability(finding={"purl": "pkg:deb/debian/openssl@3.0.11-1"}),
+        vulnerability(finding={"purl": None, "package": "openssl"}),
         vulnerability(finding={"version": "3.0.12-1"}),
         vulnerability(finding={"purl": "pkg:npm/libssl3@3.0.11-1"}),
         vulnerability(finding={"target": "usr/lib"}),
@@ -95,3 +96,29 @@ def test_fingerprint_depends_on_the_repository_not_the_digest():
     moved = SUBJECT.model_copy(update={"repository": "acme/other"})
     assert fingerprint(result, moved) != fingerprint(result, SUBJECT)
     assert fingerprint(result, None) != fingerprint(result, SUBJECT)
+
+
+def test_scanners_spelling_of_a_package_does_not_change_the_key():
+    trivy = vulnerability(
+        finding={
+            "package": "org.apache.tomcat.embed:tomcat-embed-core",
+            "version": "1:10.1.33",
+            "purl": "pkg:maven/org.apache.tomcat.embed/tomcat-embed-core@10.1.33?epoch=1",
+        }
+    )
+    grype = vulnerability(
+        finding={
+            "package": "tomcat-embed-core",
+            "version": "1:10.1.33",
+            "purl": "pkg:maven/org.apache.tomcat.embed/tomcat-embed-core@1%3A10.1.33",
+        }
+    )
+    assert finding_key(trivy) == finding_key(grype)
+
+
+def test_version_comes_from_the_purl_when_the_finding_has_none():
+    with_purl = vulnerability(finding={"version": None, "purl": "pkg:npm/%40scope/x@1.0.0"})
+    other = vulnerability(finding={"version": None, "purl": "pkg:npm/%40scope/x@2.0.0"})
+    key = json.loads(finding_key(with_purl))["finding"]
+    assert key["package"] == "pkg:npm/@scope/x" and key["version"] == "1.0.0"
+    assert finding_key(with_purl) != finding_key(other)
