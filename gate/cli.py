@@ -642,6 +642,37 @@ def normalize(inputs: tuple[str, ...], **options: Any) -> None:
 
 
 @cli.command()
+@click.argument("verdict_file", metavar="VERDICT")
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMAT_NAMES),
+    help="Output format; default: the --output extension's, else table.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write here instead of stdout.")
+@click.option("--report", multiple=True, metavar="FORMAT=PATH", help="Also write FORMAT to PATH.")
+@debug_option
+def render(
+    verdict_file: str, output_format: str | None, output: str | None, report: tuple[str, ...]
+) -> None:
+    """Re-render a saved verdict (gate check -f json, or its signed envelope) as another format,
+    without evaluating again. Exit 0 once written, whatever the verdict's decision."""
+    from gate.baseline import load_verdict
+
+    options = {"output": output, "output_format": output_format, "report": report, "quiet": True}
+    if output is not None:
+        from gate.output import check_output_path
+
+        check_output_path(output, reads=[verdict_file], policy_paths=[])
+    from gate.formats import output_format_for
+
+    output_format_for(output_format, output)
+    _check_reports(report_targets(options), output, [verdict_file], [])
+    report_verdict(load_verdict(verdict_file), options)
+
+
+@cli.command()
 @click.argument("which", type=click.Choice(["document", "verdict", "waivers"]), default="document")
 @debug_option
 def schema(which: str) -> None:

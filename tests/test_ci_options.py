@@ -188,3 +188,26 @@ def test_advisory_from_the_environment_is_recorded(
     assert json.loads(result.out)["advisory"] is True
     assert "advisory" in result.err
     assert gate_cli("check", "--at", AT, "--no-advisory", "-q").code == 1
+
+
+# --- gate render ------------------------------------------------------------------------------
+
+
+def test_render_gives_what_check_wrote(gate_cli: Any, tmp_path: Path) -> None:
+    saved = tmp_path / "verdict.json"
+    table = tmp_path / "check.txt"
+    assert gate_cli("check", *FAILING, "-o", saved, "--report", f"table={table}").code == 1
+    again = gate_cli("render", saved, "-f", "json")
+    assert again.code == 0 and again.out == saved.read_text()
+    rendered = tmp_path / "render.txt"
+    assert gate_cli("render", saved, "--report", f"table={rendered}", "-f", "json").code == 0
+    assert rendered.read_bytes() == table.read_bytes()
+
+
+def test_render_refuses_what_is_not_a_verdict(gate_cli: Any, tmp_path: Path) -> None:
+    result = gate_cli("render", INSPECT)
+    assert result.code == 3 and result.err.startswith("error: ")
+    saved = tmp_path / "verdict.json"
+    gate_cli("check", *FAILING, "-o", saved, "-q")
+    over = gate_cli("render", saved, "-o", saved)
+    assert over.code == 2 and "overwrite an input" in over.err
