@@ -1,6 +1,7 @@
 """`.gate.yaml`: what `gate check` reads in a repository when run with no arguments.
 
-Found upwards from the working directory (the first `.gate.yaml` or `.gate.yml`), or named
+Found upwards from the working directory to the repository root (the first `.gate.yaml` or
+`.gate.yml`), or named
 with `--config FILE` / `GATE_CONFIG`; `--no-config` (or `GATE_NO_CONFIG=1`) ignores it.
 Precedence, as click resolves it: command-line flags > `GATE_*` environment variables >
 the config file > defaults. Relative paths in the file are relative to the file's folder.
@@ -38,9 +39,16 @@ _PARAMETER = {"format": "output_format", "reports": "report"}
 
 
 def find_config(start: Path | None = None) -> Path | None:
-    """The nearest `.gate.yaml` in ``start`` (default: the working directory) or above."""
+    """The nearest `.gate.yaml` in ``start`` (default: the working directory) or above it,
+    up to the root of the git repository ``start`` is in (only ``start`` outside one).
+
+    The search never leaves the repository: a `.gate.yaml` someone left in a shared parent
+    folder (`/builds/`, `/tmp/`) must not configure another project's gate.
+    """
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    folders = [here, *here.parents]
+    root = next((i for i, folder in enumerate(folders) if (folder / ".git").exists()), 0)
+    for folder in folders[: root + 1]:
         for name in NAMES:
             candidate = folder / name
             if candidate.is_file():

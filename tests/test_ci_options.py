@@ -116,6 +116,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "reports: {json: out/verdict.json}\n"
     )
     (tmp_path / "out").mkdir()
+    (tmp_path / ".git").mkdir()
     (tmp_path / "deep" / "er").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "deep" / "er")
     return tmp_path
@@ -211,3 +212,20 @@ def test_render_refuses_what_is_not_a_verdict(gate_cli: Any, tmp_path: Path) -> 
     gate_cli("check", *FAILING, "-o", saved, "-q")
     over = gate_cli("render", saved, "-o", saved)
     assert over.code == 2 and "overwrite an input" in over.err
+
+
+def test_the_config_search_stops_at_the_repository_root(gate_cli: Any, repo: Path) -> None:
+    """A .gate.yaml in a shared parent folder never configures a project's gate."""
+    project = repo / "deep"
+    (project / ".git").mkdir()
+    result = gate_cli("check")
+    assert result.code == 2 and "no input files given" in result.err
+
+
+def test_outside_a_repository_only_the_working_directory_counts(
+    gate_cli: Any, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / ".git").rmdir()
+    assert gate_cli("check").code == 2  # two folders up: not read
+    monkeypatch.chdir(repo)
+    assert gate_cli("check", "--at", AT, "-q").code == 1
