@@ -50,6 +50,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # setuptools announces the end of deprecated configuration this way; heed it in time.
+    assert "deprecated" not in (run.stdout + run.stderr).lower(), run.stderr[-3000:]
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
     return sdist, wheel
@@ -128,6 +130,7 @@ def test_the_wheel_metadata_names_image_gate_and_the_gate_command(built):
     assert meta["Name"] == DISTRIBUTION
     assert meta["Version"] == gate.__version__
     assert meta["Requires-Python"] == ">=3.11"
+    assert meta["License-Expression"] == "Apache-2.0"
     entry_points = _wheel_text(wheel, ".dist-info/entry_points.txt")
     assert "[console_scripts]\ngate = gate.cli:main\n" in entry_points
 
