@@ -37,13 +37,13 @@ def load_verdict(path: str) -> Verdict:
     from pydantic import ValidationError
 
     from gate.inputs import parse_json, read_input
-    from gate.sources.verdict import envelope_statement, is_verdict
+    from gate.sources.verdict import envelope_statement, is_verdict, is_verdict_attestation
 
     source, raw = read_input(path, MAX_VERDICT_BYTES)
     data = parse_json(raw, source.path)
-    if not is_verdict(data):
+    if is_verdict_attestation(data):
         statement = envelope_statement(data) or data
-        data = statement.get("predicate") if isinstance(statement, dict) else None
+        data = statement.get("predicate")
     if not is_verdict(data):
         raise InputError(
             "not a gate verdict",

@@ -16,6 +16,7 @@ from conftest import AT, fixture
 from gate.baseline import EXISTING_SUFFIX, apply_baseline, block_existing, load_verdict
 from gate.errors import ExitCode, InputError
 from gate.run import Settings, evaluate
+from gate.signing import VERDICT_PREDICATE_TYPE
 from gate.verdict import Level, Result, Verdict
 
 NOW = dt.datetime.fromisoformat(AT.replace("Z", "+00:00"))
@@ -343,6 +344,18 @@ def _pass_with_violations(document: dict[str, Any]) -> None:
     document["decision"] = "pass"
 
 
+def _statement_of(predicate: Path, predicate_type: str) -> bytes:
+    """A bare in-toto Statement of ``predicate`` with ``predicate_type``."""
+    return json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "ghcr.io/acme/shop-api", "digest": {"sha256": "1" * 64}}],
+            "predicateType": predicate_type,
+            "predicate": json.loads(predicate.read_text(encoding="utf-8")),
+        }
+    ).encode()
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [
@@ -359,6 +372,8 @@ def _pass_with_violations(document: dict[str, Any]) -> None:
             "not a gate verdict",
         ),
         (lambda: b'{"verdict_version": "1"', "invalid JSON"),
+        (lambda: _statement_of(fixture("verdicts/shop-api-staging.json"), "other"), "not a gate"),
+        (lambda: _statement_of(fixture(TRIVY), VERDICT_PREDICATE_TYPE), "not a gate verdict"),
     ],
 )
 def test_load_verdict_refuses_what_is_not_a_verdict(
