@@ -2,10 +2,11 @@
 
 Importing never accepts anything silently. A scanner's ignore entry has no owner and usually
 no expiry; the imported waiver gets the placeholder ``TODO`` for what the source lacks, which
-``gate waivers check`` reports (exit 1) and ``gate check`` refuses (``expires: TODO`` is not a
-date). An ignore entry a gate waiver cannot express exactly - a misconfiguration or secret
-id, a wildcard, a vendor advisory, a Grype rule narrowed by fix state, version, location… -
-is skipped with the reason, never widened into a broader waiver.
+``gate waivers check`` reports (exit 1); ``gate check`` refuses the whole file while an
+``expires: TODO`` is left (not a date), so no imported waiver applies without an expiry.
+An ignore entry a gate waiver cannot express exactly - a misconfiguration or secret id, a
+wildcard, a vendor advisory, a Grype rule narrowed by fix state, version, location… - is
+skipped with the reason, never widened into a broader waiver.
 """
 
 from __future__ import annotations
@@ -186,9 +187,10 @@ def render_waivers(imported: list[Imported], source: str) -> str:
     to fill in. Strings are written as JSON strings, which YAML reads back unchanged."""
     lines = [
         f"# Waivers imported by `gate waivers import` from {_one_line(source)}.",
-        f"# Replace every {PLACEHOLDER}: `gate waivers check` fails and `gate check` refuses "
-        "this file until",
-        "# each waiver has an owner, a reason and an expiry date.",
+        f"# Replace every {PLACEHOLDER} with the owner, the reason and the expiry date: "
+        "`gate waivers check`",
+        f"# fails while a {PLACEHOLDER} is left, and `gate check` refuses this file while an "
+        "expires is one.",
     ]
     if not imported:
         return "\n".join([*lines, "waivers: []", ""])
@@ -297,8 +299,9 @@ def import_command(ignore_file: str, file_format: str | None, output: str | None
 
     \b
     Every waiver gets owner TODO (and reason/expires TODO when the source has none):
-    `gate waivers check` exits 1 and `gate check` refuses the file until they are filled.
-    Entries a gate waiver cannot express exactly are skipped and listed on stderr.
+    `gate waivers check` exits 1 until no TODO is left, and `gate check` refuses the
+    file while any expires is TODO. Entries a gate waiver cannot express exactly are
+    skipped and listed on stderr.
     Exit codes: 0 written, 2 usage error, 3 unreadable or invalid ignore file.
     """
     from gate.output import check_output_path, write_output

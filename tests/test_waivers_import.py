@@ -191,6 +191,8 @@ def test_imported_placeholders_fail_check_and_gate_check(gate_cli, tmp_path: Pat
     checked = gate_cli("waivers", "check", out, "--at", AT)
     assert checked.code == 1
     assert "waivers[1]: still to fill in: reason, owner, expires" in checked.out
+    # An expiry known from the source leaves the owner (and reason) to fill in all the same.
+    assert "waivers[0]: still to fill in: reason, owner\n" in checked.out
     # gate check refuses the file outright: expires TODO is not a date.
     run = gate_cli(
         "check",
