@@ -336,7 +336,7 @@ def test_broken_pipe_is_no_verdict_without_a_traceback():
         (("-f", "table", "-o", "x.json"), "--format table would write table into a .json"),
         (("-f", "table", "-o", "x.sarif"), "--format table would write table into a .sarif"),
         (("-f", "json", "-o", "x.xml"), "--format json would write json into a .xml"),
-        (("-o", "x.sarif"), "a .sarif file asks for sarif output, which gate cannot write"),
+        (("-o", "x.html"), "a .html file asks for html output, which gate cannot write"),
         (("-o", "x.weird"), "cannot tell the output format from the extension '.weird'"),
     ],
 )
