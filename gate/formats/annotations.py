@@ -60,16 +60,22 @@ def image_path(verdict: Verdict) -> str:
     return repository_path(text) or "container-image"
 
 
-def result_path(verdict: Verdict, result: Result) -> str:
-    """Where a result is shown: the Dockerfile (--dockerfile), else the first input file that
-    holds the finding and is a repository path, else the image (:func:`image_path`)."""
+def repository_file(verdict: Verdict, result: Result) -> str | None:
+    """The file of the repository a result is shown at: the Dockerfile (--dockerfile), else
+    the first input file that holds the finding; None when neither is a repository path."""
     candidates = [verdict.dockerfile] if verdict.dockerfile else []
     candidates += result.inputs
     for candidate in candidates:
         path = repository_path(candidate)
         if path is not None:
             return path
-    return image_path(verdict)
+    return None
+
+
+def result_path(verdict: Verdict, result: Result) -> str:
+    """:func:`repository_file`, else the image (:func:`image_path`): for formats that need
+    a location for every result (SARIF, Code Quality)."""
+    return repository_file(verdict, result) or image_path(verdict)
 
 
 def rule_title(verdict: Verdict, result: Result) -> str:
@@ -105,6 +111,7 @@ __all__ = [
     "each_result",
     "finding_label",
     "image_path",
+    "repository_file",
     "repository_path",
     "result_path",
     "rule_title",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from gate.formats.annotations import Status, each_result, result_path, rule_title
+from gate.errors import GateError
+from gate.formats.annotations import Status, each_result, repository_file, rule_title
 from gate.output import printable
 from gate.verdict import Verdict
 
@@ -59,14 +60,13 @@ def render_commands(verdict: Verdict) -> str:
             message = f"waived: {message}"
         if result.remediation:
             message += f"\nFix: {result.remediation}"
-        lines.append(
-            command(
-                name,
-                message,
-                title=f"{result.id}: {rule_title(verdict, result)}",
-                file=result_path(verdict, result),
-            )
-        )
+        properties = {"title": f"{result.id}: {rule_title(verdict, result)}"}
+        # Without a repository file the annotation belongs to the run: a file name GitHub
+        # cannot find would hide it from the pull request's files.
+        path = repository_file(verdict, result)
+        if path is not None:
+            properties["file"] = path
+        lines.append(command(name, message, **properties))
     counts = verdict.counts
     summary = (
         f"{verdict.decision.upper()}: "
@@ -99,13 +99,23 @@ def append_job_summary(verdict: Verdict, env: Mapping[str, str] = os.environ) ->
     """Append :func:`job_summary` to the file ``GITHUB_STEP_SUMMARY`` names, if it is set.
 
     Returns whether it wrote. The runner creates the file for the step; gate only appends,
-    so summaries of earlier commands in the step stay.
+    so summaries of earlier commands in the step stay. Raises :class:`GateError` (no
+    verdict: exit 3) when the file cannot be written: a summary that silently went missing
+    would hide the verdict from the people reading the run.
     """
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
-    with open(path, "a", encoding="utf-8") as summary:
-        summary.write(job_summary(verdict) + "\n")
+    text = job_summary(verdict) + "\n"
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(text)
+    except OSError as exc:
+        raise GateError(
+            f"cannot append the job summary: {exc.strerror or exc}",
+            where=path,
+            hint="GITHUB_STEP_SUMMARY must name a file the step can write (the runner sets it)",
+        ) from exc
     return True
 
 

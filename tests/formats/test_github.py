@@ -3,8 +3,10 @@ job summary is appended only when the runner names a file."""
 
 from __future__ import annotations
 
+import pytest
 from ci_support import fixture_verdict, many_results
 
+from gate.errors import GateError
 from gate.formats.github import (
     ANNOTATIONS_PER_LEVEL,
     GithubFormatter,
@@ -104,6 +106,21 @@ def test_job_summary_is_appended_only_when_the_runner_names_a_file(gate_cli, mon
     assert (
         summary.read_text(encoding="utf-8") == "earlier step output\n" + job_summary(verdict) + "\n"
     )
+
+
+def test_a_summary_that_cannot_be_written_is_an_error(gate_cli, monkeypatch, tmp_path):
+    verdict = fixture_verdict(gate_cli, monkeypatch)
+    with pytest.raises(GateError) as raised:
+        append_job_summary(verdict, env={"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "file")})
+    assert raised.value.where == str(tmp_path / "no" / "file")
+
+
+def test_results_in_no_repository_file_are_annotated_without_a_file(gate_cli, monkeypatch):
+    verdict = fixture_verdict(gate_cli, monkeypatch)
+    image_wide = verdict.violations[0].model_copy(update={"inputs": ["registry://h/r:1", "/abs"]})
+    line = GithubFormatter().render(verdict.model_copy(update={"violations": [image_wide]}))
+    assert line.startswith(f"::error title={image_wide.id}%3A ")
+    assert ",file=" not in line.splitlines()[0]
 
 
 def test_render_writes_no_file(gate_cli, monkeypatch, tmp_path):
