@@ -397,3 +397,39 @@ def test_load_verdict_refuses_a_pass_with_violations(tmp_path: Path, prod_baseli
 def test_a_missing_baseline_fails_before_evaluating(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         _run(tmp_path, "staging", baseline=tmp_path / "absent.json")
+
+
+def test_the_cli_scenario(gate_cli, tmp_path: Path, prod_baseline: Path) -> None:
+    """`gate check --baseline`: exit 0 with only existing violations in staging, 1 with a
+    new one, 1 in prod for the existing ones, 3 for a baseline of another repository."""
+
+    def check(stage: str, baseline: Path, mutate: Mutation | None = None) -> Any:
+        report = json.loads(fixture(TRIVY).read_text(encoding="utf-8"))
+        if mutate is not None:
+            mutate(report)
+        trivy = tmp_path / "trivy.json"
+        trivy.write_text(json.dumps(report), encoding="utf-8")
+        return gate_cli(
+            "check",
+            trivy,
+            fixture(INSPECT),
+            "--stage",
+            stage,
+            "--at",
+            AT,
+            "--baseline",
+            baseline,
+            "-f",
+            "json",
+        )
+
+    existing_only = check("staging", prod_baseline)
+    assert existing_only.code == 0, existing_only.err
+    assert json.loads(existing_only.out)["baseline"]["file"] == str(prod_baseline)
+    with_new = check("staging", prod_baseline, _add_new_critical)
+    assert with_new.code == 1
+    assert json.loads(with_new.out)["counts"]["new"] == 1
+    assert check("prod", prod_baseline).code == 1
+    other = check("staging", _edited(prod_baseline, tmp_path, _other_repository))
+    assert other.code == 3 and other.out == ""
+    assert "error: " in other.err and "acme/other-app" in other.err
