@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import json
+import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -164,19 +166,114 @@ def test_waivers_file_is_valid_and_its_example_outlives_2026(scaffolded):
     assert waivers[0].expires_at > dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
 
-def test_workflow_lints_and_tests_the_policies(scaffolded):
+def _workflow(scaffolded: Path) -> dict[str, Any]:
+    workflow: dict[str, Any] = yaml.safe_load(
+        (scaffolded / ".github/workflows/gate.yml").read_text()
+    )
+    return workflow
+
+
+def _runs(job: dict[str, Any]) -> list[str]:
+    return [step["run"].strip() for step in job["steps"] if "run" in step]
+
+
+def test_workflow_lints_tests_and_checks_the_waivers(scaffolded):
     text = (scaffolded / ".github/workflows/gate.yml").read_text()
-    workflow = yaml.safe_load(text)
-    steps = workflow["jobs"]["policies"]["steps"]
-    assert steps[0]["uses"].startswith("actions/checkout@")
-    assert steps[1]["uses"].startswith("actions/setup-python@")
-    assert steps[1]["with"]["python-version"] == "3.11"
-    runs = [step.get("run") for step in steps]
-    assert f'pip install "gate=={__version__}"' in runs
-    assert "gate policy lint policies" in runs
-    assert "gate policy test policies --min-coverage 90" in runs
-    for option in ("--policy", "--data", "--waivers waivers.yaml", "--stage prod", "-f json"):
-        assert option in text  # the commented `gate check` example
+    assert f"scaffolded by `gate init` of gate {__version__}" in text
+    job = _workflow(scaffolded)["jobs"]["policies"]
+    runs = _runs(job)
+    assert "pip install ./.gate" in runs  # gate from the pinned checkout, no index name
+    assert "gate policy lint --strict policies" in runs
+    assert "gate policy test policies --min-coverage 90 --format junit > policy-tests.xml" in runs
+    assert "gate waivers check waivers.yaml" in runs
+    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artif")]
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "policy-tests.xml"
+    setup = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+    assert setup[0]["with"]["python-version"] == "3.11"
+
+
+def test_the_workflow_commands_pass_on_the_scaffold(gate_cli, scaffolded, monkeypatch):
+    """What CI runs passes on a fresh scaffold (in-process, in the scaffold's directory)."""
+    monkeypatch.chdir(scaffolded)
+    for command in (
+        "gate policy lint --strict policies",
+        "gate policy test policies --min-coverage 90 --format junit",
+        "gate waivers check waivers.yaml",
+    ):
+        result = gate_cli(*command.split()[1:])
+        assert result.code == 0, (command, result.out, result.err)
+
+
+def test_workflow_pins_every_action_by_commit(scaffolded):
+    workflow = _workflow(scaffolded)
+    uses = [s["uses"] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s]
+    assert uses
+    for action in uses:
+        if action.startswith("./"):
+            continue  # gate's own action, checked out at the validated GATE_REF
+        _, _, ref = action.partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), action
+    text = (scaffolded / ".github/workflows/gate.yml").read_text()
+    for line in text.splitlines():
+        if "uses:" in line and "@" in line:
+            assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line  # tag kept
+
+
+def test_workflow_keeps_no_credentials_and_least_permissions(scaffolded):
+    workflow = _workflow(scaffolded)
+    assert workflow["permissions"] == {"contents": "read"}
+    jobs = workflow["jobs"]
+    assert jobs["policies"]["permissions"] == {"contents": "read"}
+    assert jobs["image"]["permissions"] == {"contents": "read", "security-events": "write"}
+    for job in jobs.values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_workflow_puts_no_expression_inside_a_script(scaffolded):
+    """Values reach scripts through env: a ${{ }} in run: would be script injection."""
+    for job in _workflow(scaffolded)["jobs"].values():
+        for run in _runs(job):
+            assert "${{" not in run, run
+
+
+def test_workflow_refuses_an_unpinned_gate(scaffolded, tmp_path):
+    """The check step fails unless GATE_REF is a full commit and GATE_REPOSITORY a name."""
+    (check,) = [
+        s["run"]
+        for s in _workflow(scaffolded)["jobs"]["policies"]["steps"]
+        if s.get("name") == "Check the pinned gate"
+    ]
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    cases = [
+        ("acme/image-gate", sha, 0),
+        ("acme/image-gate", "v1.2.3", 2),
+        ("acme/image-gate", "main", 2),
+        ("acme/image-gate", "", 2),
+        ("", sha, 2),
+        ("acme/image-gate; curl evil", sha, 2),
+    ]
+    for repository, ref, code in cases:
+        run = subprocess.run(
+            ["bash", "-e", "-c", check],
+            env={"GATE_REPOSITORY": repository, "GATE_REF": ref, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == code, (repository, ref, run.stdout, run.stderr)
+
+
+def test_image_job_uses_the_composite_action_with_the_layered_policies(scaffolded):
+    job = _workflow(scaffolded)["jobs"]["image"]
+    (gate_step,) = [s for s in job["steps"] if s.get("id") == "gate"]
+    assert gate_step["uses"] == "./.gate"
+    assert gate_step["with"]["policy"] == "gate:policies policies"
+    assert gate_step["with"]["waivers"] == "waivers.yaml"
+    assert job["needs"] == "policies"
+    assert job["if"] == "github.event_name == 'workflow_dispatch'"
 
 
 def _verdict(gate_cli, *args: str | Path, inputs: tuple[Path, ...] = ()) -> dict[str, Any]:
