@@ -123,6 +123,78 @@ def _expiry_problem(expiries: list[str]) -> str | None:
     return None
 
 
+TRIVY_YAML_KEYS_KEPT = frozenset({"id", "purls", "statement", "expired_at"})
+"""Keys of a ``.trivyignore.yaml`` vulnerability entry a gate waiver expresses (``paths``,
+a file inside the image, it cannot)."""
+
+TRIVY_YAML_OTHER_SECTIONS = ("misconfigurations", "secrets", "licenses")
+
+
+def parse_trivyignore_yaml(data: Any, name: str) -> Parsed:
+    """Read a ``.trivyignore.yaml``: ``vulnerabilities`` entries (id, purls, statement,
+    expired_at); the other sections name checks, not vulnerabilities, and are skipped."""
+    sections = ("vulnerabilities", *TRIVY_YAML_OTHER_SECTIONS)
+    if not isinstance(data, dict) or not any(key in data for key in sections):
+        raise InputError(
+            f"not a .trivyignore.yaml: expected one of {', '.join(sections)}", where=name
+        )
+    imported: list[Imported] = []
+    skipped: list[Skipped] = []
+    for section in sections:
+        entries = data.get(section) or []
+        if not isinstance(entries, list):
+            raise InputError(f"{section} is not a list", where=name)
+        for index, entry in enumerate(entries):
+            origin = f"{name} {section}[{index}]"
+            if section != "vulnerabilities":
+                skipped.append(Skipped(origin, f"{section} name checks, not vulnerabilities"))
+                continue
+            made = _trivy_yaml_entry(entry, origin)
+            if isinstance(made, str):
+                skipped.append(Skipped(origin, made))
+            else:
+                imported.extend(made)
+    return imported, skipped
+
+
+def _trivy_yaml_entry(entry: Any, origin: str) -> list[Imported] | str:
+    """The waivers of one vulnerability entry (one per purl), or why it is skipped."""
+    if not isinstance(entry, dict):
+        return "not a mapping"
+    narrowing = sorted(str(key) for key in entry if key not in TRIVY_YAML_KEYS_KEPT)
+    if narrowing:
+        return (
+            f"matches on {', '.join(narrowing)}, which gate waivers cannot express; "
+            "without it the waiver would cover more"
+        )
+    identifier = entry.get("id")
+    if not isinstance(identifier, str):
+        return "no id"
+    problem = _id_problem(identifier)
+    if problem is not None:
+        return f"{_shown(identifier)}: {problem}"
+    purls = entry.get("purls", [None])
+    if not isinstance(purls, list) or not purls or not all(_is_one_purl(p) for p in purls):
+        return "purls is not a list of package URLs (pkg:…, no wildcards)"
+    expires = entry.get("expired_at")
+    if isinstance(expires, dt.date) and not isinstance(expires, dt.datetime):
+        expires = expires.isoformat()
+    if expires is not None and (not isinstance(expires, str) or _expiry_problem([expires])):
+        return "expired_at is not a date (YYYY-MM-DD)"
+    statement = entry.get("statement")
+    reason = statement if isinstance(statement, str) and statement.strip() else None
+    return [Imported(origin, identifier, package=p, reason=reason, expires=expires) for p in purls]
+
+
+def _is_one_purl(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str)
+        and value.startswith("pkg:")
+        and "/" in value
+        and not any(char in value for char in "*?[")
+    )
+
+
 def parse_grype(data: Any, name: str) -> Parsed:
     """Read the ``ignore:`` rules of a Grype configuration (``.grype.yaml``)."""
     if not isinstance(data, dict) or not isinstance(data.get("ignore"), list):
@@ -242,6 +314,8 @@ def _format_of(path: str, forced: str | None) -> str:
     name = PurePath(path).name.lower()
     if name.endswith("trivyignore"):
         return "trivyignore"
+    if name.endswith((".trivyignore.yaml", ".trivyignore.yml")):
+        return "trivyignore-yaml"
     if "grype" in name and name.endswith((".yaml", ".yml")):
         return "grype"
     raise UsageError(
@@ -275,6 +349,8 @@ def import_file(path: str, file_format: str | None) -> tuple[str, list[Imported]
     shown, text = _read_text(path)
     if chosen == "trivyignore":
         imported, skipped = parse_trivyignore(text, shown)
+    elif chosen == "trivyignore-yaml":
+        imported, skipped = parse_trivyignore_yaml(_parse_yaml(text, shown), shown)
     else:
         imported, skipped = parse_grype(_parse_yaml(text, shown), shown)
     return render_waivers(imported, shown), imported, skipped
@@ -290,12 +366,13 @@ def waivers_group() -> None:
 @click.option(
     "--format",
     "file_format",
-    type=click.Choice(["trivyignore", "grype"]),
-    help="The ignore file's format; default: from its name (.trivyignore, .grype.yaml).",
+    type=click.Choice(["trivyignore", "trivyignore-yaml", "grype"]),
+    help="The ignore file's format; default: from its name (.trivyignore, "
+    ".trivyignore.yaml, .grype.yaml).",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write the waivers here (default: stdout).")
 def import_command(ignore_file: str, file_format: str | None, output: str | None) -> None:
-    """Turn a .trivyignore or .grype.yaml into a gate waivers file to complete.
+    """Turn a .trivyignore(.yaml) or .grype.yaml into a gate waivers file to complete.
 
     \b
     Every waiver gets owner TODO (and reason/expires TODO when the source has none):
@@ -386,6 +463,7 @@ __all__ = [
     "import_file",
     "parse_grype",
     "parse_trivyignore",
+    "parse_trivyignore_yaml",
     "placeholders",
     "render_waivers",
     "waivers_group",

@@ -254,3 +254,41 @@ def test_check_refuses_an_invalid_file(gate_cli, tmp_path: Path, content: str, e
 def test_check_of_a_missing_file(gate_cli, tmp_path: Path) -> None:
     result = gate_cli("waivers", "check", tmp_path / "absent.yaml")
     assert result.code == 3 and "no such file" in result.err
+
+
+def test_trivyignore_yaml_import(gate_cli, tmp_path: Path) -> None:
+    result = gate_cli(
+        "waivers", "import", fixture("waivers-import/.trivyignore.yaml"), "-o", tmp_path / "w.yaml"
+    )
+    assert result.code == 0, result.err
+    waivers = yaml.safe_load((tmp_path / "w.yaml").read_text(encoding="utf-8"))["waivers"]
+    assert [(w["vulnerability"], w.get("package"), w["expires"]) for w in waivers] == [
+        ("CVE-2024-5535", None, "2027-03-01"),
+        ("CVE-2023-3817", "pkg:deb/debian/libssl3", "TODO"),
+        ("CVE-2023-3817", "pkg:deb/debian/libcrypto3@3.0.11-1~deb12u2", "TODO"),
+    ]
+    assert waivers[0]["reason"] == "TLS is terminated at the proxy"
+    skipped = [line for line in result.err.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 4
+    assert "vulnerabilities[2]: matches on paths" in skipped[0]
+    assert "wildcard" in skipped[1]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"id": "CVE-2024-1", "purls": ["pkg:npm/*"]},
+        {"id": "CVE-2024-1", "purls": []},
+        {"id": "CVE-2024-1", "purls": "pkg:npm/left-pad"},
+        {"id": "CVE-2024-1", "purls": ["left-pad"]},
+        {"id": "CVE-2024-1", "expired_at": "soon"},
+        {"id": "CVE-2024-1", "paths": ["*"]},
+        {"id": "*"},
+        {"purls": ["pkg:npm/left-pad@1.0.0"]},
+    ],
+)
+def test_hostile_trivyignore_yaml_entries_import_nothing(entry: object) -> None:
+    from gate.waivers_cli import parse_trivyignore_yaml
+
+    imported, skipped = parse_trivyignore_yaml({"vulnerabilities": [entry]}, "t.yaml")
+    assert imported == [] and len(skipped) == 1
