@@ -43,6 +43,10 @@ EXTENSIONS = {
 """``--output`` extensions that name a format: the format written must be that one (whether
 or not gate can write it yet), so that a table never lands in ``verdict.json``."""
 
+JSON_BODIED = frozenset({"sarif", "gitlab"})
+"""Formats whose files are JSON documents: a ``.json`` name fits them too (GitLab's Code
+Quality artifact is conventionally ``gl-code-quality-report.json``)."""
+
 PLAIN_TEXT_EXTENSIONS = frozenset({"", ".txt", ".text", ".log", ".out"})
 """Extensions that name no format: table unless ``--format`` says otherwise."""
 
@@ -75,6 +79,8 @@ def output_format_for(
                 hint=f"give --format ({', '.join(available)})",
             )
         return requested or default
+    if named == "json" and requested in JSON_BODIED and requested in available:
+        return requested
     if requested is not None and requested != named:
         raise UsageError(
             f"--format {requested} would write {requested} into a {suffix} file ({named})",
