@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -157,7 +158,29 @@ def _explain(error: Any) -> str:
     return str(error.message)
 
 
+PLACEHOLDER = "TODO"
+"""What `gate waivers import` writes where the source file said nothing (owner, reason,
+expiry): a waiver nobody completed is no decision anybody took."""
+_PLACEHOLDER_TEXT = re.compile(rf"^{PLACEHOLDER}\b")
+
+
+def placeholders(entry: dict[str, Any]) -> list[str]:
+    """The fields of a waivers entry still holding an import placeholder (``TODO…``)."""
+    return [
+        str(key)
+        for key, value in entry.items()
+        if isinstance(value, str) and _PLACEHOLDER_TEXT.match(value.strip())
+    ]
+
+
 def _to_waiver(index: int, entry: dict[str, Any], path: str) -> Waiver:
+    left = placeholders(entry)
+    if left:
+        raise WaiverError(
+            f"{left[0]} is still the placeholder {entry[left[0]]!r}",
+            where=f"{path}: waivers[{index}].{left[0]}",
+            hint="complete the imported waiver (owner, reason, expires), or remove it",
+        )
     expires = entry["expires"]
     return Waiver(
         ref=WaiverRef(

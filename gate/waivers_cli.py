@@ -22,10 +22,9 @@ import click
 
 from gate.cli import _parse_time as parse_time_option
 from gate.errors import ExitCode, InputError, UsageError
+from gate.waivers import PLACEHOLDER, placeholders
 
 MAX_IGNORE_FILE_BYTES = 16 * 1024 * 1024
-PLACEHOLDER = "TODO"
-_PLACEHOLDER_TEXT = re.compile(r"^TODO\b")
 _TRIVY_EXPIRY = "exp:"
 
 _VULNERABILITY_ID = re.compile(
@@ -297,15 +296,6 @@ def _one_line(text: str) -> str:
 
 def _listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-
-
-def placeholders(entry: dict[str, Any]) -> list[str]:
-    """The fields of a waivers entry still holding an import placeholder (``TODO…``)."""
-    return [
-        str(key)
-        for key, value in entry.items()
-        if isinstance(value, str) and _PLACEHOLDER_TEXT.match(value.strip())
-    ]
 
 
 def _format_of(path: str, forced: str | None) -> str:

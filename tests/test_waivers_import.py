@@ -292,3 +292,25 @@ def test_hostile_trivyignore_yaml_entries_import_nothing(entry: object) -> None:
 
     imported, skipped = parse_trivyignore_yaml({"vulnerabilities": [entry]}, "t.yaml")
     assert imported == [] and len(skipped) == 1
+
+
+def test_an_imported_waiver_with_an_expiry_but_no_owner_is_refused_by_check(
+    gate_cli, tmp_path
+):
+    """A source that gave an expiry still leaves owner: TODO: gate check must not apply it."""
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - vulnerability: CVE-2024-5535\n"
+        '    reason: "accepted until the base image moves"\n'
+        '    owner: "TODO"\n'
+        '    expires: "2099-01-01"\n'
+    )
+    from conftest import fixture
+
+    result = gate_cli(
+        "check", fixture("reports/grype/image.json"), fixture("image/inspect.json"),
+        "--stage", "dev", "--waivers", waivers,
+    )  # fmt: skip
+    assert result.code == 3
+    assert "owner is still the placeholder" in result.err
