@@ -24,14 +24,22 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_each_report_equals_a_run_with_that_one_format(gate_cli: Any, tmp_path: Path) -> None:
-    reports = {"json": tmp_path / "all.json", "table": tmp_path / "all.txt"}
+    reports = {
+        "json": tmp_path / "all.json",
+        "table": tmp_path / "all.txt",
+        "sarif": tmp_path / "all.sarif",
+        "junit": tmp_path / "all.xml",
+        "markdown": tmp_path / "all.md",
+        "gitlab": tmp_path / "all-gl.json",
+        "github": tmp_path / "all-gh.txt",
+    }
     both = gate_cli(
         "check", *FAILING, "-q", *(f"--report={fmt}={path}" for fmt, path in reports.items())
     )
     assert both.code == 1, both.err
     for fmt, path in reports.items():
-        single = tmp_path / f"single-{fmt}"
-        gate_cli("check", *FAILING, "-q", "-f", fmt, "-o", single)
+        single = tmp_path / f"single-{fmt}{path.suffix}"
+        assert gate_cli("check", *FAILING, "-q", "-f", fmt, "-o", single).code == 1
         assert path.read_bytes() == single.read_bytes(), fmt
     # and the terminal still gets --format's output
     assert both.out.startswith("FAIL: ")
@@ -229,3 +237,20 @@ def test_outside_a_repository_only_the_working_directory_counts(
     assert gate_cli("check").code == 2  # two folders up: not read
     monkeypatch.chdir(repo)
     assert gate_cli("check", "--at", AT, "-q").code == 1
+
+
+def test_the_github_format_appends_the_job_summary(
+    gate_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = gate_cli("check", *FAILING, "-f", "github")
+    assert result.code == 1
+    assert result.out.startswith("::error ")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "FAIL" in text
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    before = summary.read_text()
+    gate_cli("check", *FAILING, "-f", "json", "--report", f"sarif={tmp_path / 'g.sarif'}")
+    assert summary.read_text() == before  # no github format: nothing appended
