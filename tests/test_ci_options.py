@@ -254,3 +254,25 @@ def test_the_github_format_appends_the_job_summary(
     before = summary.read_text()
     gate_cli("check", *FAILING, "-f", "json", "--report", f"sarif={tmp_path / 'g.sarif'}")
     assert summary.read_text() == before  # no github format: nothing appended
+
+
+def test_every_output_marks_new_and_existing_against_a_baseline(
+    gate_cli: Any, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    assert gate_cli("check", *FAILING, "-o", baseline, "-q").code == 1
+    trivy = fixture("reports/trivy/v2-image.json")
+    outputs = {fmt: tmp_path / f"out-{fmt}.txt" for fmt in ("github", "gitlab", "table")}
+    sarif = tmp_path / "out.sarif"
+    result = gate_cli(
+        "check", trivy, *FAILING, "--baseline", baseline, "-f", "json", "--report",
+        f"sarif={sarif}", *(f"--report={fmt}={path}" for fmt, path in outputs.items()),
+    )  # fmt: skip
+    verdict = json.loads(result.out)
+    marks = {r["baseline"] for r in verdict["violations"] + verdict["warnings"]}
+    assert marks == {"new", "existing"}
+    assert verdict["counts"]["new"] and verdict["counts"]["existing"]
+    states = {r.get("baselineState") for r in json.loads(sarif.read_text())["runs"][0]["results"]}
+    assert {"new", "unchanged"} <= states
+    for fmt, path in outputs.items():
+        assert "[new] " in path.read_text(), fmt

@@ -117,3 +117,13 @@ __all__ = [
     "rule_title",
     "severity_rank",
 ]
+
+
+def baseline_mark(result: Result) -> str:
+    """``[new] `` / ``[existing] `` before a result's message when a baseline was given (and
+    the message does not already say it was existing)."""
+    from gate.baseline import EXISTING_SUFFIX
+
+    if result.baseline is None or result.msg.endswith(EXISTING_SUFFIX):
+        return ""
+    return f"[{result.baseline}] "

@@ -13,7 +13,13 @@ import os
 from collections.abc import Mapping
 
 from gate.errors import GateError
-from gate.formats.annotations import Status, each_result, repository_file, rule_title
+from gate.formats.annotations import (
+    Status,
+    baseline_mark,
+    each_result,
+    repository_file,
+    rule_title,
+)
 from gate.output import printable
 from gate.verdict import Verdict
 
@@ -55,7 +61,7 @@ def render_commands(verdict: Verdict) -> str:
             left_out[name] = left_out.get(name, 0) + 1
             continue
         written[name] = written.get(name, 0) + 1
-        message = result.msg
+        message = baseline_mark(result) + result.msg
         if status == "waived":
             message = f"waived: {message}"
         if result.remediation:

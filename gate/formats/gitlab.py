@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from gate.fingerprint import fingerprint
-from gate.formats.annotations import each_result, result_path
+from gate.formats.annotations import baseline_mark, each_result, result_path
 from gate.verdict import Result, Verdict
 
 DESCRIPTION_LIMIT = 2_000
@@ -28,7 +28,7 @@ def code_quality_severity(result: Result) -> str:
 
 
 def _issue(verdict: Verdict, result: Result) -> dict[str, Any]:
-    description = result.msg
+    description = baseline_mark(result) + result.msg
     if len(description) > DESCRIPTION_LIMIT:
         description = description[: DESCRIPTION_LIMIT - 1] + "…"
     return {

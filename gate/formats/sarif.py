@@ -121,6 +121,8 @@ def _result(verdict: Verdict, status: Status, result: Result, rule_index: int) -
         "partialFingerprints": {FINGERPRINT_NAME: fingerprint(result, verdict.subject)},
         "properties": properties,
     }
+    if result.baseline is not None:
+        entry["baselineState"] = "new" if result.baseline == "new" else "unchanged"
     if isinstance(result, WaivedResult):
         entry["suppressions"] = [_suppression(result)]
     return entry

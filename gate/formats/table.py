@@ -6,6 +6,7 @@ import io
 import json
 from typing import TYPE_CHECKING
 
+from gate.formats.annotations import baseline_mark
 from gate.output import printable
 from gate.policy import is_bundled
 from gate.verdict import Result, Verdict
@@ -68,7 +69,7 @@ def relaxed_line(verdict: Verdict) -> str | None:
 
 
 def _reason(result: Result) -> str:
-    text = _escape(result.msg)
+    text = _escape(baseline_mark(result) + result.msg)
     if result.remediation:
         text += f"\n[dim]fix: {_escape(result.remediation)}[/dim]"
     explanation = result.explanation
