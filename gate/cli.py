@@ -149,6 +149,18 @@ def _refuse_stdin_misuse(inputs: tuple[str, ...], **file_options: Any) -> None:
         )
 
 
+text_or_json_option = click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+"""--format of the commands that print text for people or JSON for machines (lint, diff)."""
+
+
 def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """PATH... (default: the bundled pack) and --data, as every `gate policy` command takes."""
     command = click.option(

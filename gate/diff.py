@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from gate.baseline import baseline_keys
+from gate.cli import text_or_json_option
 from gate.errors import ExitCode
 from gate.fingerprint import finding_key
 from gate.verdict import Result, Verdict
@@ -161,15 +162,7 @@ def render_text(diff: VerdictDiff, old: dict[str, Any], new: dict[str, Any]) -> 
 @click.command("diff")
 @click.argument("old_file", metavar="OLD.json")
 @click.argument("new_file", metavar="NEW.json")
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@text_or_json_option
 def diff_command(old_file: str, new_file: str, output_format: str) -> None:
     """Show the violations NEW adds, fixes and keeps compared with OLD (two saved verdicts).
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import click
 
-from gate.cli import debug_option, policy_path_options
+from gate.cli import debug_option, policy_path_options, text_or_json_option
 from gate.engines.outline import module_imports, static_path, string_literal
 from gate.engines.regorus import describe_error, import_regorus
 from gate.policy import (
@@ -1443,15 +1443,7 @@ def _one_line(text: str) -> str:
 
 @click.command("lint")
 @policy_path_options
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@text_or_json_option
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @debug_option
 def lint_command(

@@ -158,20 +158,10 @@ def parse_trivyignore_yaml(data: Any, name: str) -> Parsed:
 
 def _trivy_yaml_entry(entry: Any, origin: str) -> list[Imported] | str:
     """The waivers of one vulnerability entry (one per purl), or why it is skipped."""
-    if not isinstance(entry, dict):
-        return "not a mapping"
-    narrowing = sorted(str(key) for key in entry if key not in TRIVY_YAML_KEYS_KEPT)
-    if narrowing:
-        return (
-            f"matches on {', '.join(narrowing)}, which gate waivers cannot express; "
-            "without it the waiver would cover more"
-        )
-    identifier = entry.get("id")
-    if not isinstance(identifier, str):
-        return "no id"
-    problem = _id_problem(identifier)
+    problem = _unexpressible(entry, TRIVY_YAML_KEYS_KEPT, "id", "no id")
     if problem is not None:
-        return f"{_shown(identifier)}: {problem}"
+        return problem
+    identifier = entry["id"]
     purls = entry.get("purls", [None])
     if not isinstance(purls, list) or not purls or not all(_is_one_purl(p) for p in purls):
         return "purls is not a list of package URLs (pkg:…, no wildcards)"
@@ -183,6 +173,24 @@ def _trivy_yaml_entry(entry: Any, origin: str) -> list[Imported] | str:
     statement = entry.get("statement")
     reason = statement if isinstance(statement, str) and statement.strip() else None
     return [Imported(origin, identifier, package=p, reason=reason, expires=expires) for p in purls]
+
+
+def _unexpressible(entry: Any, kept: Any, id_key: str, no_id: str) -> str | None:
+    """Why an ignore entry cannot become a waiver exactly (a narrowing key gate waivers lack,
+    or a missing or too broad id), or None when it can."""
+    if not isinstance(entry, dict):
+        return "not a mapping"
+    narrowing = sorted(str(key) for key in entry if key not in kept)
+    if narrowing:
+        return (
+            f"matches on {', '.join(narrowing)}, which gate waivers cannot express; "
+            "without it the waiver would cover more"
+        )
+    identifier = entry.get(id_key)
+    if not isinstance(identifier, str):
+        return no_id
+    problem = _id_problem(identifier)
+    return None if problem is None else f"{_shown(identifier)}: {problem}"
 
 
 def _is_one_purl(value: Any) -> bool:
@@ -217,20 +225,15 @@ def parse_grype(data: Any, name: str) -> Parsed:
 
 def _grype_rule(rule: Any) -> tuple[str, str | None, str | None] | str:
     """(vulnerability, package name, reason) of a Grype ignore rule, or why it is skipped."""
-    if not isinstance(rule, dict):
-        return "not a mapping"
-    narrowing = sorted(str(key) for key in rule if key not in GRYPE_KEYS_KEPT)
-    if narrowing:
-        return (
-            f"matches on {', '.join(narrowing)}, which gate waivers cannot express; "
-            "without it the waiver would cover more"
-        )
-    vulnerability = rule.get("vulnerability")
-    if not isinstance(vulnerability, str):
-        return "no vulnerability: gate waivers name the vulnerability they waive"
-    problem = _id_problem(vulnerability)
+    problem = _unexpressible(
+        rule,
+        GRYPE_KEYS_KEPT,
+        "vulnerability",
+        "no vulnerability: gate waivers name the vulnerability they waive",
+    )
     if problem is not None:
-        return f"{_shown(vulnerability)}: {problem}"
+        return problem
+    vulnerability = rule["vulnerability"]
     package = rule.get("package")
     name = None
     if package is not None:
