@@ -160,13 +160,13 @@ def load_bundle(
     modules: list[PolicyModule] = []
     files: list[tuple[str, str]] = []
     data: dict[str, Any] = {}
-    data_sources: list[tuple[str, bytes]] = []
+    data_sources: list[DataSource] = []
     layers: list[tuple[str, dict[str, Any]]] = []
 
-    def add_data(shown: str, raw: bytes) -> None:
+    def add_data(shown: str, raw: bytes, mount: tuple[str, ...]) -> None:
         # Read once and kept as bytes: hashed in load order, merged below, and parsed again
-        # only to name the file that brought a shadowing key.
-        data_sources.append((shown, raw))
+        # only to name the file that brought a shadowing or conflicting key.
+        data_sources.append(DataSource(shown, raw, mount))
         files.append((shown, hashlib.sha256(raw).hexdigest()))
 
     for given in policy_paths:
@@ -184,13 +184,17 @@ def load_bundle(
                 modules.append(PolicyModule(shown, text))
                 files.append((shown, hashlib.sha256(raw).hexdigest()))
             elif path.name in DATA_FILE_NAMES:
-                add_data(shown, read_bounded(path, MAX_DATA_BYTES, shown, PolicyError))
+                raw = read_bounded(path, MAX_DATA_BYTES, shown, PolicyError)
+                add_data(shown, raw, _folder_mount(path, root, shown))
     for given in data_paths:
-        if str(given) != STDIN and not Path(given).is_file():
-            raise UsageError("no such data file", where=str(given))
-        add_data(*read_given(str(given), MAX_DATA_BYTES, PolicyError))
-    for shown, raw in data_sources:
-        layers.append((shown, _stages_of(_merge_data_file(raw, shown, data))))
+        mount, file_name = split_data_option(str(given))
+        if file_name != STDIN and not Path(file_name).is_file():
+            raise UsageError("no such data file", where=file_name)
+        add_data(*read_given(file_name, MAX_DATA_BYTES, PolicyError), mount)
+    for source in data_sources:
+        loaded = _merge_data_file(source, data, data_sources)
+        # gate_config is read from the root only: under a mount it is just data.
+        layers.append((source.shown, _stages_of(loaded) if not source.mount else {}))
     if not modules:
         raise PolicyError(
             "no Rego policies found",
@@ -220,17 +224,130 @@ def _decode(raw: bytes, shown: str) -> str:
         raise PolicyError(f"not UTF-8 text (byte {exc.start})", where=shown) from exc
 
 
-def _merge_data_file(raw: bytes, shown: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Parse one data document (JSON when its name ends in .json, else YAML), merge it into
-    ``data``, and return it as read."""
+@dataclass(frozen=True)
+class DataSource:
+    """One data file as read: how messages name it, its bytes, and where it is mounted
+    under ``data`` (``()`` for the root)."""
+
+    shown: str
+    raw: bytes
+    mount: tuple[str, ...] = ()
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _mount_of(
+    dotted: str, where: str, error: type[UsageError] | type[PolicyError]
+) -> tuple[str, ...]:
+    parts = tuple(dotted.split("."))
+    bad = next((part for part in parts if not _IDENTIFIER.match(part)), None)
+    if bad is not None:
+        raise error(
+            f"data mount point {dotted!r}: {bad!r} is not an identifier",
+            where=where,
+            hint="mount names are letters, digits and _ (not starting with a digit), "
+            "dotted for a deeper path: --data feeds.kev=FILE",
+        )
+    return parts
+
+
+def split_data_option(given: str) -> tuple[tuple[str, ...], str]:
+    """``--data FILE`` merges at the root; ``--data kev=FILE`` (or ``feeds.kev=FILE``)
+    mounts the file at ``data.kev``. A file whose name holds ``=`` is given as ``./a=b.json``.
+    Raises :class:`UsageError` for a mount name that is not a dotted identifier."""
+    name, equals, file_name = given.partition("=")
+    if not equals or not name or "/" in name or "\\" in name:
+        return (), given
+    return _mount_of(name, f"--data {given}", UsageError), file_name
+
+
+def _folder_mount(path: Path, root: Path, shown: str) -> tuple[str, ...]:
+    """OPA's bundle rule: ``kev/data.json`` under a policy root is mounted at ``data.kev``."""
+    if path == root:
+        return ()
+    folder = path.parent.relative_to(root).parts
+    return _mount_of(".".join(folder), shown, PolicyError) if folder else ()
+
+
+def _parse_data_file(source: DataSource) -> dict[str, Any]:
+    """One data document (JSON when its name ends in .json, else YAML), as an object."""
     try:
-        loaded = parse_structured(_decode(raw, shown), as_yaml=not shown.endswith(".json"))
+        loaded = parse_structured(
+            _decode(source.raw, source.shown), as_yaml=not source.shown.endswith(".json")
+        )
     except ValueError as exc:
-        raise PolicyError(f"invalid data document: {exc}", where=shown) from exc
+        raise PolicyError(f"invalid data document: {exc}", where=source.shown) from exc
     if not isinstance(loaded, dict):
-        raise PolicyError("a data document must be a JSON/YAML object", where=shown)
-    deep_merge(data, loaded)
+        raise PolicyError("a data document must be a JSON/YAML object", where=source.shown)
     return loaded
+
+
+def _merge_data_file(
+    source: DataSource, data: dict[str, Any], sources: Sequence[DataSource] = ()
+) -> dict[str, Any]:
+    """Merge one data document into ``data`` at its mount point and return it as read.
+
+    Within the root, later files replace earlier values (``--data`` overrides the pack's
+    defaults). A mounted file must meet objects all the way to its mount point, and no
+    file may replace a mounted object with a value of another type: either is a
+    :class:`PolicyError` naming both files (``sources``, in merge order).
+    """
+    loaded = _parse_data_file(source)
+    node = data
+    for depth, part in enumerate(source.mount):
+        if part not in node:
+            node[part] = {}
+        elif not isinstance(node[part], dict):
+            _conflict(source.mount[: depth + 1], source, sources)
+        node = node[part]
+    for other in sources:
+        if other.mount and other is not source and other.mount[: len(source.mount)] == source.mount:
+            _refuse_replacing(
+                loaded, other.mount[len(source.mount) :], other.mount, source, sources
+            )
+    deep_merge(node, loaded)
+    return loaded
+
+
+def _refuse_replacing(
+    loaded: dict[str, Any],
+    below: tuple[str, ...],
+    mount: tuple[str, ...],
+    source: DataSource,
+    sources: Sequence[DataSource],
+) -> None:
+    node: Any = loaded
+    for depth, part in enumerate(below):
+        if not isinstance(node, dict) or part not in node:
+            return
+        node = node[part]
+        if not isinstance(node, dict):
+            _conflict(mount[: len(mount) - len(below) + depth + 1], source, sources)
+
+
+def _conflict(key: tuple[str, ...], source: DataSource, sources: Sequence[DataSource]) -> None:
+    others = [s.shown for s in sources if s is not source and _reaches(s, key)]
+    raise PolicyError(
+        f"data.{'.'.join(key)} is an object in one data file and another value in another: "
+        f"{source.shown} conflicts with {', '.join(others) or 'an earlier data file'}",
+        where=source.shown,
+        hint="mount third-party data under a name of its own (a folder, or --data NAME=FILE)",
+    )
+
+
+def _reaches(source: DataSource, key: tuple[str, ...]) -> bool:
+    return _data_path_along(_alone(source), key) == key
+
+
+def _alone(source: DataSource) -> dict[str, Any]:
+    """The data a file gives on its own, mounted where it is."""
+    alone: dict[str, Any] = {}
+    node = alone
+    for part in source.mount:
+        node = node.setdefault(part, {})
+    node.update(_parse_data_file(source))
+    return alone
 
 
 def deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -268,14 +385,14 @@ def module_package(text: str) -> tuple[str, ...] | None:
 
 
 def refuse_shadowing_data(
-    modules: Sequence[PolicyModule], data: dict[str, Any], sources: Sequence[tuple[str, bytes]]
+    modules: Sequence[PolicyModule], data: dict[str, Any], sources: Sequence[DataSource]
 ) -> None:
     """Raise :class:`PolicyError` when a data key lies on the path of a policy package.
 
     ``data.gate`` is where the engine reads the rules' results: a data document with a
     ``gate`` key (or ``lib``, or ``lib.gate``…) would replace or merge into what the
     policies compute, and could empty a ``deny`` set. ``sources`` are the data files in
-    merge order, ``(shown, bytes)``: the message names the one that brought the key.
+    merge order: the message names the one that brought the key.
     """
     packages = sorted({p for m in modules if (p := module_package(m.text))})
     for package in packages:
@@ -301,18 +418,16 @@ def _data_path_along(data: dict[str, Any], package: tuple[str, ...]) -> tuple[st
     return reached
 
 
-def _introduced_by(key: tuple[str, ...], sources: Sequence[tuple[str, bytes]]) -> str | None:
+def _introduced_by(key: tuple[str, ...], sources: Sequence[DataSource]) -> str | None:
     # Only on the way to an error: parse the files again, one at a time, rather than track
     # the origin of every key of every (possibly large) data document on every run.
     first_with_prefix = None
-    for shown, raw in sources:
-        alone: dict[str, Any] = {}
-        _merge_data_file(raw, shown, alone)
-        reached = _data_path_along(alone, key)
+    for source in sources:
+        reached = _data_path_along(_alone(source), key)
         if reached == key:
-            return shown
+            return source.shown
         if reached and first_with_prefix is None:
-            first_with_prefix = shown
+            first_with_prefix = source.shown
     return first_with_prefix
 
 

@@ -12,6 +12,7 @@ rules, so it cannot vouch for a whole policy set.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class Call:
     """The rule or function whose definition holds the call."""
     package: Path
     imports: dict[str, Path]
+    arguments: int = 0
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Outline:
     rules: list[DefinedRule] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     ast: list[dict[str, Any]] = field(default_factory=list)
+    arities: dict[Path, int] = field(default_factory=dict)
+    """How many arguments each function a module defines takes."""
     """regorus' AST of every module (``get_ast_as_json``, parsed), for other readers: it
     is the costly part (12 MB for the bundled pack with its tests)."""
 
@@ -60,6 +64,26 @@ class Outline:
                     where=call.where,
                     hint="regorus lacks some OPA builtins (crypto, JWT, x509); "
                     "check the name and the imports",
+                )
+
+    def require_arity(self, builtin_arities: dict[str, int]) -> None:
+        """Raise :class:`PolicyError` at the first call (in load order) with a wrong number
+        of arguments: regorus only notices when the call is evaluated. One argument more
+        than declared is Rego's output form (``count(xs, n)`` is ``n := count(xs)``)."""
+        defined = {rule.path for rule in self.rules}
+        for call in self.calls:
+            target = _user_function(call, defined)
+            expected = (
+                self.arities.get(target)
+                if target is not None
+                else builtin_arities.get(".".join(call.name))
+            )
+            if expected is not None and call.arguments not in (expected, expected + 1):
+                plural = "" if expected == 1 else "s"
+                raise PolicyError(
+                    f"policy does not compile: {'.'.join(call.name)} expects {expected} "
+                    f"argument{plural}, the call gives {call.arguments}",
+                    where=call.where,
                 )
 
     def require_no_recursion(self) -> None:
@@ -147,6 +171,32 @@ def builtin_functions(engine: Any) -> frozenset[str]:
     return frozenset(listed) | EXTRA_BUILTINS
 
 
+_EXPECTS = re.compile(r"expects (\d+) argument")
+
+
+def builtin_arities(engine: Any, outline: Outline) -> dict[str, int]:
+    """The number of arguments of each builtin ``outline`` calls, as regorus states it
+    when one is called with none (a builtin taking none just runs: all of them are
+    side-effect free)."""
+    defined = {rule.path for rule in outline.rules}
+    names = {
+        ".".join(call.name)
+        for call in outline.calls
+        if _user_function(call, defined) is None and call.name[0] not in call.imports
+    }
+    arities: dict[str, int] = {}
+    for name in sorted(names - EXTRA_BUILTINS):
+        try:
+            engine.eval_query(f"{name}()")
+        except RuntimeError as exc:
+            found = _EXPECTS.search(str(exc))
+            if found:
+                arities[name] = int(found.group(1))
+        else:
+            arities[name] = 0
+    return arities
+
+
 def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
     """Read the rules and calls of every module ``engine`` holds (``get_ast_as_json``).
 
@@ -182,6 +232,8 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
                 function = False
                 line = int(head["span"]["line"])
             rule_path = (*package, *static_path(head["refr"])[0])
+            if function:
+                outline.arities[rule_path] = len(head.get("args") or ())
             outline.rules.append(DefinedRule(rule_path, package, function, f"{path}:{line}"))
             for node in _calls([rule]):
                 name, complete = static_path(node["fcn"])
@@ -189,7 +241,10 @@ def read_outline(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
                     line, column = _start(node["fcn"])
                     place = (index, line, column)
                     where = f"{path}:{line}:{column}"
-                    outline.calls.append(Call(name, where, place, rule_path, package, imports))
+                    arguments = len(node.get("params") or ())
+                    outline.calls.append(
+                        Call(name, where, place, rule_path, package, imports, arguments)
+                    )
     outline.calls.sort(key=lambda call: call.place)
     return outline
 

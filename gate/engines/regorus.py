@@ -10,11 +10,15 @@ from importlib import metadata
 from typing import Any
 
 from gate.engines.isolation import DEFAULT_TIMEOUT, run_isolated
-from gate.engines.outline import Outline, builtin_functions, read_outline
+from gate.engines.outline import Outline, builtin_arities, builtin_functions, read_outline
 from gate.errors import EngineError, PolicyError
 from gate.policy import PolicyModule, require_rules
 
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
+V1_HINT = (
+    "this is Rego v0 syntax; gate reads Rego v1: write `deny contains msg if {` "
+    "(not `deny[msg] {`) and `name if {` before every rule body"
+)
 _ERROR_LINE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
 
 
@@ -83,7 +87,9 @@ class RegorusEngine:
             except RuntimeError as exc:
                 message, where = describe_error(exc)
                 raise PolicyError(
-                    f"policy does not compile: {message}", where=where or module.path
+                    f"policy does not compile: {message}",
+                    where=where or module.path,
+                    hint=V1_HINT if "keyword is required" in message else None,
                 ) from exc
         try:
             engine.add_data_json(json.dumps(data))
@@ -98,6 +104,7 @@ class RegorusEngine:
             raise PolicyError(f"policy does not compile: {message}", where=where) from exc
         outline = read_outline(engine, modules)
         outline.require_known_functions(builtin_functions(engine))
+        outline.require_arity(builtin_arities(engine, outline))
         outline.require_no_recursion()
         return engine, outline
 

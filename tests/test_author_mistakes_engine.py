@@ -1,0 +1,223 @@
+"""Policy authors' mistakes caught by the loader and the engine before `check` (issue 10):
+data files mounted like OPA bundles, compile errors in branches no test takes, Rego v0
+syntax, the values of a failing test's expression, builtin errors at `check`, and
+`--explain` pointing at the rule body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+RULE_USING_KEV = """package gate.kev
+import rego.v1
+deny contains msg if {
+\tsome v in input.vulnerabilities
+\tv.id in {c.cveID | some c in data.kev.vulnerabilities}
+\tmsg := sprintf("%s is known exploited", [v.id])
+}
+"""
+
+KEV_TEST = """package gate.kev_test
+import rego.v1
+import data.gate.kev
+test_listed_cve_denied if {
+\tkev.deny == {"CVE-1 is known exploited"} with input as {"vulnerabilities": [{"id": "CVE-1"}]}
+}
+"""
+
+CISA_KEV = {"catalogVersion": "2026.01.01", "vulnerabilities": [{"cveID": "CVE-1"}]}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+# ---------------------------------------------------------------------------------------
+# 1. data files: OPA bundle mounts, --data NAME=FILE
+# ---------------------------------------------------------------------------------------
+
+
+def test_subfolder_data_json_is_mounted_at_its_folder(gate_cli, tmp_path: Path) -> None:
+    policies = write(
+        tmp_path / "policies",
+        {
+            "gate/kev.rego": RULE_USING_KEV,
+            "gate/kev_test.rego": KEV_TEST,
+            "kev/data.json": json.dumps(CISA_KEV),
+        },
+    )
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 0, result.out + result.err
+    assert "PASS: 1/1" in result.out
+
+
+def test_subfolder_data_does_not_land_at_the_root(tmp_path: Path) -> None:
+    from gate.policy import load_bundle
+
+    policies = write(
+        tmp_path / "p",
+        {
+            "gate/kev.rego": RULE_USING_KEV,
+            "data.json": '{"gate_config": {"stages": {"prod": {"actions": {}}}}}',
+            "kev/data.json": json.dumps({**CISA_KEV, "gate_config": {"stages": {"x": {}}}}),
+        },
+    )
+    bundle = load_bundle([policies])
+    assert "vulnerabilities" not in bundle.data
+    assert bundle.data["kev"]["vulnerabilities"] == CISA_KEV["vulnerabilities"]
+    # gate_config comes from the root only: a mounted file's is data under the mount.
+    assert bundle.data["gate_config"] == {"stages": {"prod": {"actions": {}}}}
+    assert bundle.data["kev"]["gate_config"] == {"stages": {"x": {}}}
+    assert [layer for _, layer in bundle.stage_layers] == [{"prod": {"actions": {}}}, {}]
+    assert [path for path, _ in bundle.files][-1].endswith("kev/data.json")
+
+
+def test_data_option_mounts_a_raw_third_party_file(gate_cli, tmp_path: Path) -> None:
+    policies = write(
+        tmp_path / "policies",
+        {"gate/kev.rego": RULE_USING_KEV, "gate/kev_test.rego": KEV_TEST},
+    )
+    kev = tmp_path / "known_exploited_vulnerabilities.json"
+    kev.write_text(json.dumps(CISA_KEV))
+    assert gate_cli("policy", "test", policies, "--data", f"kev={kev}").code == 0
+    # Without a mount point the file merges at the root: data.kev is undefined, test fails.
+    assert gate_cli("policy", "test", policies, "--data", kev).code == 1
+
+
+def test_data_option_takes_a_dotted_mount_point(tmp_path: Path) -> None:
+    from gate.policy import load_bundle
+
+    policies = write(tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV})
+    kev = tmp_path / "kev.json"
+    kev.write_text(json.dumps(CISA_KEV))
+    bundle = load_bundle([policies], [f"feeds.kev={kev}"])
+    assert bundle.data == {"feeds": {"kev": CISA_KEV}}
+
+
+@pytest.mark.parametrize("name", ["fe-eds", "1kev", "kev..x", "kev.", "a b"])
+def test_data_mount_name_must_be_an_identifier(gate_cli, tmp_path: Path, name: str) -> None:
+    policies = write(tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV})
+    kev = tmp_path / "kev.json"
+    kev.write_text("{}")
+    result = gate_cli("policy", "test", policies, "--data", f"{name}={kev}")
+    assert result.code == 2
+    assert "is not an identifier" in result.err and f"--data {name}=" in result.err
+
+
+def test_data_folder_name_must_be_an_identifier(gate_cli, tmp_path: Path) -> None:
+    policies = write(tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV, "my-feeds/data.json": "{}"})
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert "my-feeds/data.json" in result.err and "'my-feeds' is not an identifier" in result.err
+
+
+def test_data_conflict_names_both_files(gate_cli, tmp_path: Path) -> None:
+    policies = write(
+        tmp_path / "p",
+        {"gate/kev.rego": RULE_USING_KEV, "data.json": '{"kev": [1]}', "kev/data.json": "{}"},
+    )
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert "data.kev is an object in one data file and another value in another" in result.err
+    assert f"{policies}/data.json" in result.err and f"{policies}/kev/data.json" in result.err
+
+
+def test_root_data_option_may_not_replace_a_mounted_object(gate_cli, tmp_path: Path) -> None:
+    policies = write(tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV})
+    kev, root = tmp_path / "kev.json", tmp_path / "root.json"
+    kev.write_text(json.dumps(CISA_KEV))
+    root.write_text('{"feeds": {"kev": "off"}}')
+    result = gate_cli("policy", "test", policies, "--data", f"feeds.kev={kev}", "--data", root)
+    assert result.code == 3
+    assert "data.feeds.kev" in result.err and str(root) in result.err and str(kev) in result.err
+
+
+def test_mounted_objects_merge_and_root_files_still_override(tmp_path: Path) -> None:
+    from gate.policy import load_bundle
+
+    policies = write(
+        tmp_path / "p",
+        {
+            "gate/kev.rego": RULE_USING_KEV,
+            "data.json": '{"limit": 1, "kev": {"local": true}}',
+            "kev/data.json": '{"catalogVersion": "old"}',
+        },
+    )
+    override = tmp_path / "o.json"
+    override.write_text('{"limit": 2}')
+    newer = tmp_path / "k.json"
+    newer.write_text('{"catalogVersion": "new"}')
+    bundle = load_bundle([policies], [str(override), f"kev={newer}"])
+    assert bundle.data == {"limit": 2, "kev": {"local": True, "catalogVersion": "new"}}
+
+
+def test_mounted_data_cannot_shadow_a_policy_package(gate_cli, tmp_path: Path) -> None:
+    policies = write(
+        tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV, "gate/kev/data.json": '{"deny": []}'}
+    )
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert "would shadow policy package gate.kev" in result.err
+    assert "gate/kev/data.json" in result.err
+
+
+# ---------------------------------------------------------------------------------------
+# 2. compile errors in branches no test takes; Rego v0 syntax
+# ---------------------------------------------------------------------------------------
+
+UNTAKEN = """package gate.r
+import rego.v1
+deny contains msg if {{
+\tinput.never == true
+\tmsg := {call}
+}}
+"""
+PASSING_TEST = """package gate.r_test
+import rego.v1
+import data.gate.r
+test_nothing_denied if { count(r.deny) == 0 with input as {} }
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("no_such_fn(input.x)", "Unknown function: 'no_such_fn'"),
+        ('sprintf("%v")', "sprintf expects 2 arguments, the call gives 1"),
+        ("count(input.x, 1, 2)", "count expects 1 argument, the call gives 3"),
+        ("helper(1)", "helper expects 2 arguments, the call gives 1"),
+    ],
+)
+def test_compile_error_in_an_untaken_branch_fails_policy_test(
+    gate_cli, tmp_path: Path, call: str, message: str | None
+) -> None:
+    rule = UNTAKEN.format(call=call) + "helper(a, b) := a + b\n"
+    policies = write(tmp_path / "p", {"r.rego": rule, "r_test.rego": PASSING_TEST})
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3, result.out + result.err
+    first = result.err.splitlines()[0]
+    assert first.startswith(f"error: {policies}/r.rego:5:")
+    if message:
+        assert message in first
+
+
+def test_output_argument_form_is_not_an_arity_error(gate_cli, tmp_path: Path) -> None:
+    rule = UNTAKEN.format(call="n") + "n := 1 if count([1], 1)\n"
+    policies = write(tmp_path / "p", {"r.rego": rule, "r_test.rego": PASSING_TEST})
+    assert gate_cli("policy", "test", policies).code == 0
+
+
+def test_rego_v0_syntax_gets_the_v1_form_as_hint(gate_cli, tmp_path: Path) -> None:
+    policies = write(
+        tmp_path / "p", {"r.rego": 'package gate.r\ndeny[msg] {\n\tinput.x\n\tmsg := "a"\n}\n'}
+    )
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 3
+    assert result.err.startswith(f"error: {policies}/r.rego:2:")
+    assert "hint:" in result.err and "deny contains msg if {" in result.err
