@@ -218,7 +218,19 @@ class Vulnerability(Model):
     )
     package: Package = Field(description="Affected package.")
     fixed_versions: list[str] = Field(
-        default_factory=list, description="Versions that fix it; empty when no fix is known."
+        default_factory=list,
+        description="Versions that fix it, lowest first in the package ecosystem's version "
+        "order (deb, rpm, apk, maven, npm, pypi, golang, gem, nuget, composer, cargo, …); in "
+        "the scanners' order when the ecosystem is not one of those or a version does not "
+        "parse. Empty when no fixed version is known. Fixes on other release lines are "
+        "included: read fix_version for the one to upgrade to.",
+    )
+    fix_version: str | None = Field(
+        None,
+        description="The version to upgrade to: the lowest of fixed_versions not below the "
+        "installed version. Null when no fixed version is known, when the installed version "
+        "or the ecosystem's version order is unknown, or when every fixed version is below "
+        "the installed one; advice then names all of fixed_versions.",
     )
     fix_available: bool = Field(description="True when at least one fixed version is known.")
     status: FixStatus = Field(

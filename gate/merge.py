@@ -5,7 +5,9 @@ Rules, documented in the README:
   with package names compared as the ecosystem does (see :func:`package_name_key`).
   The same key from several scanners (or several times in one report) merges: every
   source is kept with its own severity, the entry's severity is the highest, aliases,
-  fixed versions and URLs are unions in first-seen order.
+  fixed versions and URLs are unions in first-seen order. Fixed versions are then put in
+  the ecosystem's version order and the version to upgrade to is picked
+  (:func:`with_fix_advice`).
 - Across reports, entries of one package version whose ids are each other's aliases
   (a GHSA in one report, its CVE in another that states the alias) join into one, named
   by the CVE (:func:`join_aliases`).
@@ -45,6 +47,7 @@ from gate.document import (
 from gate.evidence import resolve
 from gate.identifiers import id_kind, identity_keys, named_cve, split_listing
 from gate.identity import ImageIdentity
+from gate.versions import lowest_fix, sort_versions
 from gate.vex import apply_vex
 
 if TYPE_CHECKING:  # sources use this module: importing them here would be circular
@@ -336,6 +339,19 @@ def match_attestations(
     return matched
 
 
+def with_fix_advice(vuln: Vulnerability) -> Vulnerability:
+    """``vuln`` with its fixed versions in its ecosystem's order and the version to upgrade
+    to (:mod:`gate.versions`), computed once here so that every policy advises the same."""
+    ecosystem = vuln.package.type
+    fixed = sort_versions(ecosystem, vuln.fixed_versions)
+    return vuln.model_copy(
+        update={
+            "fixed_versions": fixed,
+            "fix_version": lowest_fix(ecosystem, vuln.package.version, fixed),
+        }
+    )
+
+
 def _worst_first(vuln: Vulnerability) -> tuple[int, str, str, str]:
     return (
         -SEVERITY_ORDER.index(vuln.severity),
@@ -373,6 +389,7 @@ def merge_fragments(
     ]
     if statements:
         vulnerabilities = apply_vex(vulnerabilities, statements, resolution.subject)
+    vulnerabilities = [with_fix_advice(v) for v in vulnerabilities]
     return {
         "subject": resolution.subject,
         "image": _merge_images(images),

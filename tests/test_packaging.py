@@ -166,6 +166,7 @@ IMPORT_NAMES = {
     "PyYAML": "yaml",
     "urllib3": "urllib3",
     "cryptography": "cryptography",
+    "univers": "univers",
 }
 
 

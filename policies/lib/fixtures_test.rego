@@ -198,6 +198,7 @@ vulnerability(id, severity, pkg, version, fixed) := {
 	"cvss": null,
 	"package": {"name": pkg, "version": version, "type": "deb", "purl": sprintf("pkg:deb/debian/%s@%s", [pkg, version]), "path": null},
 	"fixed_versions": fixed,
+	"fix_version": _lowest(fixed),
 	"fix_available": count(fixed) > 0,
 	"status": _status(fixed),
 	"title": null,
@@ -207,6 +208,11 @@ vulnerability(id, severity, pkg, version, fixed) := {
 	"sources": [{"tool": "trivy", "input": "trivy.json", "severity": severity, "severity_source": "nvd"}],
 	"vex": null,
 }
+
+# What the core computes from a list already in version order, none below the installed one.
+_lowest(fixed) := fixed[0] if count(fixed) > 0
+
+else := null
 
 # A VEX assessment (OpenVEX) of the given status and justification.
 vex(status, justification) := {

@@ -400,14 +400,22 @@ fixable_result(rule_id, severity, v) := {
 } if {
 	finding := vulnerability_finding(v)
 	label := package_label(v)
-	texts := _fix_texts(finding.fixed_versions)
+	texts := _fix_texts(finding.fixed_versions, object.get(v, "fix_version", null))
 	hint := object.get(_upgrade_hints, object.get(v.package, "type", ""), "")
 }
 
-# [summary for the message, target for the remediation]
-_fix_texts(fixes) := [sprintf("fixed in %s", [concat(", ", fixes)]), sprintf("%s or later", [fixes[0]])] if {
+# [summary for the message, target for the remediation]. The target is the core's
+# fix_version (the lowest fixed version not below the installed one); without one, never a
+# guess from the list - its first entry may be a fix on an older release line, a downgrade.
+_fix_texts(fixes, target) := [_fixed_in(fixes), sprintf("%s or later", [target])] if {
+	is_string(target)
+} else := [_fixed_in(fixes), sprintf("one of %s", [concat(", ", fixes)])] if {
 	count(fixes) > 0
 } else := ["a fix is released (no fixed version recorded)", "a fixed version (see the advisory)"]
+
+_fixed_in(fixes) := sprintf("fixed in %s", [concat(", ", fixes)]) if {
+	count(fixes) > 0
+} else := "a fix is released (no fixed version recorded)"
 
 _upgrade_hints := {
 	"deb": " (or rebuild on an updated base image)",

@@ -67,6 +67,26 @@ test_language_package_remediation_has_no_base_image_hint if {
 	r.remediation == "Upgrade lodash 4.17.20 to 4.17.21 or later and rebuild the image."
 }
 
+test_remediation_names_the_core_fix_version_not_the_first_listed if {
+	# tomcat 10.1.33: 9.0.99 fixes the 9.x line, upgrading "to 9.0.99" would be a downgrade.
+	tomcat := object.union(
+		fx.vulnerability("CVE-2025-0007", "critical", "tomcat-embed-core", "10.1.33", ["9.0.99", "10.1.34", "11.0.2"]),
+		{"package": {"type": "maven"}, "fix_version": "10.1.34"},
+	)
+	some r in rule.deny with input as fx.with_vulnerabilities([tomcat]) with data.gate_config as fx.config
+	r.msg == "CVE-2025-0007 (critical) in tomcat-embed-core 10.1.33: fixed in 9.0.99, 10.1.34, 11.0.2"
+	r.remediation == "Upgrade tomcat-embed-core 10.1.33 to 10.1.34 or later and rebuild the image."
+}
+
+test_remediation_lists_every_fix_when_the_core_names_none if {
+	v := object.union(
+		fx.vulnerability("CVE-2025-0008", "critical", "widget", "2.0", ["1.9.9", "3.1"]),
+		{"package": {"type": "unknown-ecosystem"}, "fix_version": null},
+	)
+	some r in rule.deny with input as fx.with_vulnerabilities([v]) with data.gate_config as fx.config
+	r.remediation == "Upgrade widget 2.0 to one of 1.9.9, 3.1 and rebuild the image."
+}
+
 test_off_action_reports_nothing if {
 	cfg := fx.config_with("prod", {"vuln-fixable-critical": "off"}, {})
 	count(rule.deny) + count(rule.warn) == 0 with input as fx.with_vulnerabilities([openssl]) with data.gate_config as cfg
