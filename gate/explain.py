@@ -43,7 +43,9 @@ def explain(results: list[Result], document: Document, bundle: PolicyBundle) -> 
 
 
 def _locate(info: RuleInfo | None, result: Result, bundle: PolicyBundle) -> RuleLocation | None:
-    """The line defining the rule's deny/warn set, else its METADATA block."""
+    """The body that produced the result: the rule a ``deny contains f if { some f in
+    findings }`` wrapper draws from (``findings``), else the deny/warn definition itself,
+    else the rule's METADATA block."""
     if info is None:
         return None
     module = next((m for m in bundle.modules if m.path == info.path), None)
@@ -53,10 +55,34 @@ def _locate(info: RuleInfo | None, result: Result, bundle: PolicyBundle) -> Rule
         for level in levels:
             found = re.search(rf"^{level}\b", module.text, re.MULTILINE)
             if found:
-                return RuleLocation(
-                    file=info.path, line=module.text.count("\n", 0, found.start()) + 1
-                )
+                start = _producing_body(module.text, found.start(), result) or found.start()
+                return RuleLocation(file=info.path, line=module.text.count("\n", 0, start) + 1)
     return RuleLocation(file=info.path, line=info.line)
+
+
+_DRAWN_FROM = re.compile(r"\bsome\s+(\w+)\s+in\s+([A-Za-z_]\w*)\s*$", re.MULTILINE)
+
+
+def _rule_text(text: str, start: int) -> str:
+    """A top-level rule's text: from ``start`` to its closing brace at the line start."""
+    end = re.compile(r"^\}", re.MULTILINE).search(text, start)
+    return text[start : end.end() if end else len(text)]
+
+
+def _producing_body(text: str, start: int, result: Result) -> int | None:
+    """Where the rule a wrapper draws its results from is defined: the first of its
+    definitions that builds a finding of the result's kind, or its first one."""
+    drawn = _DRAWN_FROM.search(_rule_text(text, start))
+    if drawn is None:
+        return None
+    bodies = [m.start() for m in re.finditer(rf"^{drawn.group(2)}\b", text, re.MULTILINE)]
+    kind = (result.finding or {}).get("kind")
+    if isinstance(kind, str):
+        literal = re.compile(rf'"kind"\s*:\s*"{re.escape(kind)}"')
+        for body in bodies:
+            if literal.search(_rule_text(text, body)):
+                return body
+    return bodies[0] if bodies else None
 
 
 class _Evidence:

@@ -221,3 +221,43 @@ def test_rego_v0_syntax_gets_the_v1_form_as_hint(gate_cli, tmp_path: Path) -> No
     assert result.code == 3
     assert result.err.startswith(f"error: {policies}/r.rego:2:")
     assert "hint:" in result.err and "deny contains msg if {" in result.err
+
+
+# ---------------------------------------------------------------------------------------
+# 5. --explain points at the body that produced the result
+# ---------------------------------------------------------------------------------------
+
+TWO_BODIES = """# METADATA
+# custom:
+#   id: org-user
+package gate.r
+
+import rego.v1
+
+findings contains {"id": "org-user", "msg": "no labels", "finding": {"kind": "label"}} if {
+\tcount(object.get(input.image, "labels", {})) == 0
+}
+
+findings contains {"id": "org-user", "msg": "root", "finding": {"kind": "image"}} if {
+\tinput.image.user in {"", "0", "root"}
+}
+
+deny contains f if {
+\tsome f in findings
+}
+"""
+
+
+def test_explain_points_at_the_findings_body_not_the_deny_wrapper(gate_cli, tmp_path: Path) -> None:
+    from conftest import fixture
+
+    policies = write(tmp_path / "p", {"gate/r.rego": TWO_BODIES})
+    result = gate_cli(
+        "check", fixture("image/inspect-root.json"), "--policy", policies, "-f", "json",
+        "--explain",
+    )  # fmt: skip
+    assert result.code == 1
+    violations = json.loads(result.out)["violations"]
+    assert [v["msg"] for v in violations] == ["root"]
+    rule = violations[0]["explanation"]["rule"]
+    assert rule == {"file": f"{policies}/gate/r.rego", "line": 12}

@@ -435,7 +435,7 @@ def test_explain_shows_the_rule_and_the_input_that_made_it_fire(gate_cli):
     root = by_rule["image-root-user"]["explanation"]
     assert root["rule"]["file"] == "gate:policies/gate/image/root_user.rego"
     text = (ROOT / "policies/gate/image/root_user.rego").read_text().splitlines()
-    assert text[root["rule"]["line"] - 1].startswith("deny")
+    assert text[root["rule"]["line"] - 1].startswith("findings contains")  # the body, not deny
     assert root["evidence"]["image.user"] == ""
     vuln = next(v for v in verdict["violations"] if v["id"] == "vuln-fixable-critical")
     evidence = vuln["explanation"]["evidence"]
