@@ -15,7 +15,8 @@ CI job can diff it against a committed copy: ``docs/rules.md`` is the bundled pa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class Catalog:
     sources: list[str]
     stages: list[str]
     rules: list[RuleEntry]
+    not_evaluated: list[RuleInfo] = field(default_factory=list)
+    """Rules declared in packages outside ``gate.``: ``gate check`` never evaluates them."""
 
 
 def build_catalog(bundle: PolicyBundle, sources: list[str]) -> Catalog:
@@ -70,12 +73,17 @@ def build_catalog(bundle: PolicyBundle, sources: list[str]) -> Catalog:
     from gate.run import FALLBACK_STAGE, stages_of
     from gate.verdict import effective_from
 
-    rules = bundle.rules()
+    declared = bundle.rules()
+    rules = {rule_id: info for rule_id, info in declared.items() if _evaluated(info)}
+    not_evaluated = [info for rule_id, info in sorted(declared.items()) if rule_id not in rules]
     if not rules:
         raise PolicyError(
-            "no rules to document: no # METADATA block with custom.id",
+            "no rules to document: no # METADATA block with custom.id"
+            + (" in a package under gate." if not_evaluated else ""),
             where=", ".join(sources),
-            hint="start each rule package with a # METADATA block (title, description, "
+            hint="rename the packages to gate.<name>: `gate check` evaluates only data.gate"
+            if not_evaluated
+            else "start each rule package with a # METADATA block (title, description, "
             "custom.id, custom.severity)",
         )
     # Without stages in the data, `gate check` gates the fallback stage, where every
@@ -87,7 +95,18 @@ def build_catalog(bundle: PolicyBundle, sources: list[str]) -> Catalog:
         actions, unset = stage_actions(bundle.data, stages, rule_id)
         start = effective_from(info)
         entries.append(RuleEntry(info, actions, unset, start[1] if start else None))
-    return Catalog(sources, stages, entries)
+    return Catalog(sources, stages, entries, not_evaluated)
+
+
+def is_evaluated_package(package: Sequence[str]) -> bool:
+    """True for a package whose deny/warn sets ``gate check`` collects (``data.gate``)."""
+    return bool(package) and package[0] == "gate"
+
+
+def _evaluated(info: RuleInfo) -> bool:
+    """Whether ``gate check`` evaluates the rule's package (``data.gate``); a package the
+    METADATA reader could not name is listed, as before."""
+    return info.package is None or is_evaluated_package(info.package.split("."))
 
 
 def stage_actions(
@@ -131,7 +150,12 @@ def render_json(catalog: Catalog) -> str:
         }
         for entry in catalog.rules
     ]
-    document = {"stages": catalog.stages, "rules": rules}
+    document: dict[str, Any] = {"stages": catalog.stages, "rules": rules}
+    if catalog.not_evaluated:
+        document["not_evaluated"] = [
+            {"id": info.id, "package": info.package, "file": info.path, "line": info.line}
+            for info in catalog.not_evaluated
+        ]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -163,6 +187,19 @@ def render_markdown(catalog: Catalog) -> str:
     lines += ["", "## Rules"]
     for entry in catalog.rules:
         lines += ["", *_section(entry, catalog.stages)]
+    if catalog.not_evaluated:
+        lines += [
+            "",
+            "## Not evaluated",
+            "",
+            "These rules are declared in packages outside `gate.`: `gate check` evaluates "
+            "only `data.gate`, so they never run. Rename each package to `gate.<name>`.",
+            "",
+        ]
+        lines += [
+            f"- `{info.id}` (package `{info.package}`, `{info.path}:{info.line}`)"
+            for info in catalog.not_evaluated
+        ]
     return "\n".join(lines) + "\n"
 
 

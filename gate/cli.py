@@ -710,6 +710,7 @@ def schema(which: str) -> None:
         "test": "gate.policytest:test_command",
         "lint": "gate.lint:lint_command",
         "doc": "gate.catalog:doc_command",
+        "init-rule": "gate.scaffold:init_rule_command",
     },
 )
 def policy() -> None:

@@ -45,6 +45,7 @@ from typing import Any
 
 import click
 
+from gate.catalog import ACTIONS, is_evaluated_package
 from gate.cli import debug_option, policy_path_options, text_or_json_option
 from gate.engines.outline import module_imports, static_path, string_literal
 from gate.engines.regorus import describe_error, import_regorus
@@ -53,10 +54,14 @@ from gate.policy import (
     MetadataBlock,
     PolicyBundle,
     PolicyModule,
+    default_policy_dir,
+    is_bundled,
     is_test_module,
     load_policies,
     metadata_blocks,
     module_package,
+    parse_metadata,
+    stage_configs,
 )
 
 ERROR = "error"
@@ -228,6 +233,9 @@ def lint_bundle(bundle: PolicyBundle) -> LintReport:
     for module in policies:
         findings.update(_rule_kind_findings(module))
     findings.update(_duplicate_id_findings(policies))
+    findings.update(_not_evaluated_findings(policies))
+    findings.update(_emitted_id_findings(policies))
+    findings.update(_DataCheck(bundle, policies).run())
     names: dict[tuple[str, ...], set[str]] = {}
     for module in modules:
         names.setdefault(module.package, set()).update(r.path[0] for r in module.rules if r.path)
@@ -743,6 +751,363 @@ def _duplicate_id_findings(modules: list[_Module]) -> Iterator[Finding]:
                 f"rule id {key!r} is already declared at {path}:{line}",
                 "give each rule its own custom.id: results, waivers and stage actions use it",
             )
+
+
+# ---------------------------------------------------------------------------------------
+# What `gate check` evaluates: packages under gate., and the ids their results carry
+# ---------------------------------------------------------------------------------------
+
+
+def _verdict_rule_names(modules: Iterable[_Module]) -> list[str]:
+    return sorted(
+        {r.path[0] for m in modules for r in m.rules if r.path and r.path[0] in VERDICT_RULES}
+    )
+
+
+def _not_evaluated_findings(modules: list[_Module]) -> Iterator[Finding]:
+    """deny/warn in a package outside ``gate.``: ``gate check`` queries ``data.gate`` only,
+    so such a rule passes its tests and never runs (library packages may live anywhere)."""
+    for module in modules:
+        names = _verdict_rule_names([module])
+        if not names or is_evaluated_package(module.package):
+            continue
+        package = ".".join(module.package)
+        yield Finding(
+            module.path,
+            module.package_line,
+            module.package_column,
+            "not-evaluated",
+            ERROR,
+            f"package {package} defines {' and '.join(names)}, but `gate check` evaluates "
+            "only packages under gate. (data.gate): this rule never runs",
+            f"rename the package to gate.{package}",
+        )
+
+
+def _emitted_id_findings(modules: list[_Module]) -> Iterator[Finding]:
+    """A result id that no METADATA block of its package declares: waivers, stage actions
+    and ``effective_from`` look a rule up by its METADATA id, so they would miss it."""
+    packages: dict[tuple[str, ...], list[_Module]] = {}
+    for module in modules:
+        packages.setdefault(module.package, []).append(module)
+    for members in packages.values():
+        if not _verdict_rule_names(members):
+            continue
+        declared = sorted(
+            {str(rule_id) for m in members for b in m.blocks if (rule_id := b.get("custom.id"))}
+        )
+        if not declared:
+            continue  # reported as metadata-missing / metadata-field
+        for module in members:
+            for literal in _emitted_ids(module):
+                value = literal["value"]
+                if value in declared:
+                    continue
+                span = literal["span"]
+                expected = " or ".join(json.dumps(d) for d in declared)
+                yield Finding(
+                    module.path,
+                    span["line"],
+                    span["col"],
+                    "rule-id-mismatch",
+                    ERROR,
+                    f"the rule emits id {json.dumps(value)} but its METADATA custom.id is "
+                    f"{expected}",
+                    f"use one id: emit {expected}, or set `id: {value}` under custom: "
+                    "(waivers, stage actions and effective_from use the METADATA id)",
+                )
+
+
+def _emitted_ids(module: _Module) -> Iterator[dict[str, Any]]:
+    """String literal nodes a module emits as result ids: ``rule_id := "…"``, the first
+    argument of ``lib.result("…", …)``, and ``"id": "…"`` in a result object literal."""
+    for rule in module.rules:
+        if rule.path == ("rule_id",) and rule.kind == "Compr":
+            assign = rule.node["Spec"]["head"]["Compr"].get("assign")
+            if assign and string_literal(assign["value"]) is not None:
+                yield next(iter(assign["value"].values()))
+    for node in _nodes(module.rules):
+        call = node.get("Call")
+        if isinstance(call, dict):
+            name, _ = static_path(call["fcn"])
+            params = call.get("params") or []
+            if name and name[-1] == "result" and params and string_literal(params[0]) is not None:
+                yield next(iter(params[0].values()))
+        fields = (
+            node.get("Object", {}).get("fields") if isinstance(node.get("Object"), dict) else None
+        )
+        if fields:
+            keyed = {string_literal(key): value for _, key, value in fields}
+            if "msg" in keyed and "id" in keyed and string_literal(keyed["id"]) is not None:
+                yield next(iter(keyed["id"].values()))
+
+
+def _nodes(rules: Iterable[_Rule]) -> Iterator[dict[str, Any]]:
+    """Every AST object node of ``rules``."""
+    stack: list[Any] = [rule.node for rule in rules]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(v for k, v in node.items() if k != "span")
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+# ---------------------------------------------------------------------------------------
+# The policy data: gate_config's stages, actions and settings
+# ---------------------------------------------------------------------------------------
+
+
+class _DataCheck:
+    """Check ``gate_config`` of the merged policy data (what ``gate check`` reads).
+
+    A misspelt rule id or action silently denies (fail closed) and a misspelt setting is
+    silently ignored (the rule keeps its default), so each is an error naming the data file
+    that set it and the JSON path. Rule ids and settings of the bundled pack count as known
+    when it is not among the linted paths: an organisation's data may tune it when layered.
+    """
+
+    def __init__(self, bundle: PolicyBundle, modules: list[_Module]) -> None:
+        self.data = bundle.data
+        self.layers = bundle.stage_layers
+        self.data_files = [path for path, _ in bundle.files if not path.endswith(".rego")]
+        self.modules = modules
+        layered = not any(is_bundled(m.path) for m in modules)
+        declared = {
+            str(rule_id): (m.package, b)
+            for m in modules
+            for b in m.blocks
+            if (rule_id := b.get("custom.id")) is not None
+        }
+        self.enforced = sorted(
+            rule_id for rule_id, (package, _) in declared.items() if is_evaluated_package(package)
+        )
+        self.rule_ids = set(declared) | (set(_bundled_rule_ids()) if layered else set())
+        self.settings = _settings_read(modules) | set(_core_settings())
+        if layered:
+            self.settings |= set(_bundled_settings())
+        self.findings: list[Finding] = []
+
+    def run(self) -> list[Finding]:
+        config = self.data.get("gate_config")
+        if not isinstance(config, dict):
+            return []
+        stages = config.get("stages")
+        if not isinstance(stages, dict):
+            return []
+        self._check_order(config.get("stage_order"), stages)
+        for stage, stage_config in stages.items():
+            if not isinstance(stage_config, dict):
+                self._add(("stages", stage), ERROR, "data-stage", "a stage must be an object")
+                continue
+            self._check_actions(stage, stage_config.get("actions"))
+            self._check_settings(stage, stage_config.get("settings"))
+        return self.findings
+
+    def _check_order(self, order: Any, stages: dict[str, Any]) -> None:
+        if order is None:
+            return  # stages_of() orders the stages as written
+        if not isinstance(order, list) or not all(isinstance(s, str) for s in order):
+            self._add(("stage_order",), ERROR, "data-stage-order", "must be a list of stage names")
+            return
+        for stage in stages:
+            if stage not in order:
+                self._add(
+                    ("stages", stage),
+                    ERROR,
+                    "data-stage-order",
+                    "this stage is missing from gate_config.stage_order",
+                    _close(stage, order, "did you mean {}?")
+                    or f"add {json.dumps(stage)} to stage_order",
+                )
+        for index, stage in enumerate(order):
+            if stage not in stages:
+                self._add(
+                    ("stage_order", str(index)),
+                    ERROR,
+                    "data-stage-order",
+                    f"stage {json.dumps(stage)} has no entry in gate_config.stages "
+                    "(every rule denies there)",
+                    _close(stage, list(stages), "did you mean {}?")
+                    or f"add gate_config.stages.{stage} with its actions",
+                )
+
+    def _check_actions(self, stage: str, actions: Any) -> None:
+        if actions is None:
+            return
+        if not isinstance(actions, dict):
+            self._add(("stages", stage, "actions"), ERROR, "data-action", "must be an object")
+            return
+        for rule_id, action in actions.items():
+            where = ("stages", stage, "actions", rule_id)
+            if rule_id not in self.rule_ids:
+                self._add(
+                    where,
+                    ERROR,
+                    "data-unknown-rule",
+                    "no rule has this id",
+                    _close(rule_id, sorted(self.rule_ids), "did you mean {}?")
+                    or "known ids are the custom.id of the rules' METADATA (gate policy doc)",
+                )
+            if action not in ACTIONS:
+                self._add(
+                    where,
+                    ERROR,
+                    "data-action",
+                    f"action {json.dumps(action)} is not one of {', '.join(ACTIONS)} "
+                    "(the rule denies here)",
+                    _close(str(action), list(ACTIONS), 'did you mean "{}"?'),
+                )
+        for rule_id in self.enforced:
+            if rule_id not in actions:
+                self._add(
+                    ("stages", stage, "actions"),
+                    WARNING,
+                    "data-action-unset",
+                    f"no action for rule {rule_id}: it denies in this stage (fail closed)",
+                    f'add "{rule_id}": "deny" (or "warn"/"off")',
+                )
+
+    def _check_settings(self, stage: str, settings: Any) -> None:
+        if settings is None:
+            return
+        if not isinstance(settings, dict):
+            self._add(("stages", stage, "settings"), ERROR, "data-setting", "must be an object")
+            return
+        for name in settings:
+            if name not in self.settings:
+                self._add(
+                    ("stages", stage, "settings", name),
+                    ERROR,
+                    "data-setting",
+                    "no rule reads this setting",
+                    _close(name, sorted(self.settings), "did you mean {}?")
+                    or 'rules read settings with lib.setting("<name>")',
+                )
+
+    def _add(
+        self,
+        keys: tuple[str, ...],
+        severity: str,
+        code: str,
+        message: str,
+        hint: str | None = None,
+    ) -> None:
+        path = ("gate_config", *keys)
+        shown = self._file_of(keys)
+        line, column = _json_position(shown, path)
+        self.findings.append(
+            Finding(shown, line, column, code, severity, f"{'.'.join(path)}: {message}", hint)
+        )
+
+    def _file_of(self, keys: tuple[str, ...]) -> str:
+        """The last data file that sets ``gate_config.<keys>`` (stage keys: from the
+        bundle's per-file stages), else the last data file."""
+        if keys[0] == "stages":
+            found = None
+            for path, layer in self.layers:
+                if _has_path(layer, keys[1:]):
+                    found = path
+            if found:
+                return found
+        return self.data_files[-1] if self.data_files else "data"
+
+
+def _has_path(node: Any, keys: Sequence[str]) -> bool:
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _close(word: str, choices: Sequence[str], template: str) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return template.format(close[0]) if close else None
+
+
+def _json_position(shown: str, path: Sequence[str]) -> tuple[int, int]:
+    """Best-effort line and column of a JSON path's last key in a data file (1, 1 when the
+    file cannot be read again or the key is not written as a plain "key")."""
+    real = _real_path(shown)
+    try:
+        text = real.read_text(encoding="utf-8-sig") if real is not None else ""
+    except (OSError, UnicodeDecodeError):
+        return 1, 1
+    position = 0
+    found = -1
+    for key in path:
+        if key.isdigit():
+            continue  # a list index: the list's key is as close as a text search gets
+        at = text.find(json.dumps(key), position)
+        if at < 0:
+            break
+        found = position = at
+    if found < 0:
+        return 1, 1
+    line = text.count("\n", 0, found) + 1
+    return line, found - (text.rfind("\n", 0, found) + 1) + 1
+
+
+def _real_path(shown: str) -> Path | None:
+    if is_bundled(shown):
+        return default_policy_dir() / shown.removeprefix(f"{DEFAULT_POLICIES_NAME}/")
+    real = Path(shown)
+    return real if shown != "-" and real.is_file() else None
+
+
+def _settings_read(modules: list[_Module]) -> set[str]:
+    """Setting names the modules read by name: ``lib.setting("name", …)`` (any function
+    named ``setting``) and ``….settings.name`` / ``….settings["name"]``."""
+    found: set[str] = set()
+    for module in modules:
+        for node in _nodes(module.rules):
+            call = node.get("Call")
+            if isinstance(call, dict):
+                name, _ = static_path(call["fcn"])
+                params = call.get("params") or []
+                if name and name[-1] == "setting" and params:
+                    literal = string_literal(params[0])
+                    if literal is not None:
+                        found.add(literal)
+            elif "RefDot" in node or "RefBrack" in node:
+                _, segments = _chain(node)
+                keys = [segment.key for segment in segments]
+                found.update(
+                    key
+                    for before, key in zip(keys, keys[1:], strict=False)
+                    if before == "settings" and key is not None
+                )
+    return found
+
+
+def _core_settings() -> tuple[str, ...]:
+    """Stage settings gate's Python core reads itself (not through a rule)."""
+    from gate.baseline import BLOCK_EXISTING
+
+    return (BLOCK_EXISTING,)
+
+
+@cache
+def _bundled_rule_ids() -> tuple[str, ...]:
+    root = default_policy_dir()
+    found: list[str] = []
+    for path in sorted(root.rglob("*.rego")):
+        if not is_test_module(path):
+            module = PolicyModule(str(path), path.read_text(encoding="utf-8"))
+            found.extend(info.id for info in parse_metadata(module))
+    return tuple(found)
+
+
+@cache
+def _bundled_settings() -> tuple[str, ...]:
+    data = json.loads((default_policy_dir() / "data.json").read_text(encoding="utf-8"))
+    return tuple(
+        sorted(
+            {name for stage in stage_configs(data).values() for name in stage.get("settings", {})}
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------

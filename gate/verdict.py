@@ -328,7 +328,9 @@ def collect_results(tree: Any, rules: dict[str, RuleInfo]) -> list[Result]:
 
     Every ``deny``/``warn`` set anywhere in the tree is collected. A result must be an
     object with a string ``msg`` (and ideally ``id``); a bare string is accepted as
-    ``msg`` the way Conftest accepts it, with the package as id. Anything else is a broken
+    ``msg`` the way Conftest accepts it. A result without ``id`` takes the id, severity,
+    title and remediation of its package's METADATA (the package is the id when the
+    package declares no rule, or several). Anything else is a broken
     policy and raises :class:`PolicyError` — a result we cannot read is never a pass.
     """
     if tree is None:
@@ -394,8 +396,12 @@ def _to_result(item: Any, package: str, level: Level, rules: dict[str, RuleInfo]
     rule_id = item.get("id")
     if rule_id is not None and not isinstance(rule_id, str):
         raise PolicyError(f"{package}.{level}: 'id' must be a string, got {rule_id!r}")
-    rule_id = rule_id or package
-    info = rules.get(rule_id)
+    # A result without an id is its package's rule (one rule id per package), so that
+    # waivers, stage actions and effective_from find it by the METADATA id. An emitted id
+    # is kept as written, even when it differs from the METADATA (`gate policy lint`
+    # reports that): rewriting it could hide the result from a waiver's review.
+    info = rules.get(rule_id) if rule_id else _package_rule(package, rules)
+    rule_id = rule_id or (info.id if info else package)
     severity = item.get("severity") or (info.severity if info else None) or "unknown"
     if severity not in SEVERITY_ORDER:
         raise PolicyError(
@@ -417,6 +423,13 @@ def _to_result(item: Any, package: str, level: Level, rules: dict[str, RuleInfo]
         finding=finding,
         metadata={k: v for k, v in item.items() if k not in _RESERVED},
     )
+
+
+def _package_rule(package: str, rules: dict[str, RuleInfo]) -> RuleInfo | None:
+    """The one rule whose METADATA is in ``package``; None when there is none or several
+    (then no single id is right, and the package stands as the id)."""
+    found = [info for info in rules.values() if info.package == package]
+    return found[0] if len(found) == 1 else None
 
 
 def apply_rollout(
