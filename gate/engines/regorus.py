@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -123,34 +124,73 @@ class RegorusEngine:
         Everything regorus does (parsing included) happens in a forked child: see
         :mod:`gate.engines.isolation`. The answer comes back as JSON text and is parsed here.
         """
-        raw = run_isolated(
+        raw, prints = self.evaluate_all(
+            modules, data, input_json, query, timeout=timeout, required_rules=required_rules
+        )
+        show_prints(prints)
+        return first_value(raw)
+
+    def evaluate_all(
+        self,
+        modules: Sequence[PolicyModule],
+        data: dict[str, Any],
+        input_json: str | None,
+        query: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        required_rules: Sequence[str] = (),
+    ) -> tuple[str, list[str]]:
+        """:meth:`evaluate`, returning regorus' whole answer (JSON text: every result with
+        its bindings) and the ``print()`` output (``file:line: text``) rather than showing
+        it. ``input_json`` None evaluates without an input."""
+        answer: tuple[str, list[str]] = run_isolated(
             lambda: self._evaluate_in_child(modules, data, input_json, query, required_rules),
             timeout=timeout,
             what="policy evaluation",
             where=policy_set_name(modules),
         )
-        return first_value(raw)
+        return answer
 
     def _evaluate_in_child(
         self,
         modules: Sequence[PolicyModule],
         data: dict[str, Any],
-        input_json: str,
+        input_json: str | None,
         query: str,
         required_rules: Sequence[str],
-    ) -> str:
+    ) -> tuple[str, list[str]]:
         engine, outline = self.load_outlined(modules, data)
         if required_rules:
             require_rules(outline.rules, query, required_rules)
+        engine.set_gather_prints(True)
         try:
-            engine.set_input_json(input_json)
+            if input_json is not None:
+                engine.set_input_json(input_json)
             raw: str = engine.eval_query_as_json(query)
         except RuntimeError as exc:
             # Builtin errors (1/0, to_number("x")) abort the whole query in regorus; OPA
             # would make the rule undefined and fail open. Either way: no verdict.
             message, where = describe_error(exc)
             raise EngineError(f"policy evaluation failed: {message}", where=where) from exc
-        return raw
+        return raw, list(engine.take_prints())
+
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+MAX_PRINT_LINES = 200
+MAX_PRINT_CHARS = 1000
+
+
+def show_prints(prints: Sequence[str]) -> None:
+    """Write the policies' ``print()`` output to stderr, ``print: file:line: text`` as
+    ``gate policy test`` shows it, bounded: a print in a loop over 50,000 findings must
+    not bury the verdict."""
+    for text in prints[:MAX_PRINT_LINES]:
+        # Printed values come from scanner reports and image labels: no terminal escapes.
+        text = _CONTROL.sub("\ufffd", text)
+        clipped = text if len(text) <= MAX_PRINT_CHARS else text[:MAX_PRINT_CHARS] + "…"
+        sys.stderr.write(f"print: {clipped}\n")
+    if len(prints) > MAX_PRINT_LINES:
+        sys.stderr.write(f"print: … {len(prints) - MAX_PRINT_LINES} more lines not shown\n")
 
 
 def policy_set_name(modules: Sequence[PolicyModule]) -> str | None:
