@@ -167,8 +167,9 @@ def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "-d",
         "--data",
         multiple=True,
-        metavar="FILE",
-        help="Data document (JSON/YAML) merged over the policies' data (repeatable).",
+        metavar="[NAME=]FILE",
+        help="Data document (JSON/YAML) merged over the policies' data, or mounted at "
+        "data.NAME (dotted: feeds.kev=FILE) (repeatable).",
     )(command)
     return click.argument("paths", nargs=-1, metavar="[PATH]...")(command)
 
@@ -345,9 +346,9 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "-d",
                 "--data",
                 multiple=True,
-                metavar="FILE",
+                metavar="[NAME=]FILE",
                 help="Data document (JSON/YAML) merged over the policies' data, e.g. stage "
-                "thresholds.",
+                "thresholds; NAME=FILE mounts it at data.NAME (repeatable).",
             ),
             click.option("-w", "--waivers", metavar="FILE", help="Waivers file (YAML or JSON)."),
             click.option(
@@ -711,6 +712,7 @@ def schema(which: str) -> None:
         "lint": "gate.lint:lint_command",
         "doc": "gate.catalog:doc_command",
         "init-rule": "gate.scaffold:init_rule_command",
+        "eval": "gate.policyeval:eval_command",
     },
 )
 def policy() -> None:
