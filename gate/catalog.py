@@ -8,6 +8,9 @@ does with it: the stage's ``gate_config.stages.<stage>.actions[<id>]`` from the 
 and ``deny`` when the stage sets no valid action — what the bundled pack's ``lib.action``
 does, so the catalogue shows the gate's real behaviour, a typo in ``data.json`` included.
 
+Only rules ``gate check`` evaluates are catalogued: packages under ``gate.``. A METADATA
+block in another package is listed apart, under "Not evaluated" (``not_evaluated`` in JSON).
+
 The output is deterministic (rules sorted by id; no times, versions or digests) so that a
 CI job can diff it against a committed copy: ``docs/rules.md`` is the bundled pack's.
 """

@@ -14,6 +14,21 @@ documents beside them and ``--data`` files. Each problem is a :class:`Finding`:
     ``custom.severity`` should be on gate's severity scale.
 ``duplicate-id`` (error)
     Two METADATA blocks declare the same ``custom.id``.
+``not-evaluated`` (error)
+    A package outside ``gate.`` defines ``deny``/``warn``: ``gate check`` queries
+    ``data.gate`` only, so the rule never runs (libraries without deny/warn may live anywhere).
+``rule-id-mismatch`` (error)
+    A result id written in the rule (``rule_id := "…"``, ``lib.result("…", …)``, ``"id": "…"``
+    in a result object) that no METADATA ``custom.id`` of its package declares: waivers,
+    stage actions and ``effective_from`` use the METADATA id.
+``data-unknown-rule`` / ``data-action`` / ``data-setting`` / ``data-stage-order`` (error),
+``data-action-unset`` (warning)
+    ``gate_config`` of the merged policy data (``data.json`` files and ``--data``): stage
+    actions naming no loaded rule (nor one of the bundled pack's, when it is not linted),
+    actions other than deny/warn/off, settings no rule reads by name (``lib.setting("…")``,
+    ``….settings.<name>``, or gate's own ``block_existing``), stages missing from
+    ``stage_order`` and back; a stage with actions that leaves a rule unset (it denies).
+    Each names the data file that set it and the JSON path, with a "did you mean".
 ``input-path`` (error)
     A rule reads ``input.<path>`` that the document JSON Schema does not have (a typo makes
     the reference undefined, so the rule silently never fires). Variables bound to parts of
@@ -49,6 +64,7 @@ from gate.catalog import ACTIONS, is_evaluated_package
 from gate.cli import debug_option, policy_path_options, text_or_json_option
 from gate.engines.outline import module_imports, static_path, string_literal
 from gate.engines.regorus import describe_error, import_regorus
+from gate.errors import PolicyError
 from gate.policy import (
     DEFAULT_POLICIES_NAME,
     MetadataBlock,
@@ -100,6 +116,9 @@ _COMPILER_LIMITS = ("is not supported", "Missing builtin function")
 _COMPILE_BATCH = 100
 """Entry points per bytecode compile: ~500 at once overflow the compiler's registers."""
 
+_LOCATED_DATA_FINDINGS = 200
+"""Data findings placed at their line; later ones say line 1 (a search per finding)."""
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.@:/+-]{1,80}")
 _LOCATIONS = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR_LINES = re.compile(r"^error:\s*(?P<msg>.*?)\s*$", re.MULTILINE)
 
@@ -888,6 +907,8 @@ class _DataCheck:
         if layered:
             self.settings |= set(_bundled_settings())
         self.findings: list[Finding] = []
+        self.texts: dict[str, str] = {}
+        """Data files as read again to place findings (their text; "" when unreadable)."""
 
     def run(self) -> list[Finding]:
         config = self.data.get("gate_config")
@@ -955,7 +976,7 @@ class _DataCheck:
                     where,
                     ERROR,
                     "data-action",
-                    f"action {json.dumps(action)} is not one of {', '.join(ACTIONS)} "
+                    f"action {_quoted(action)} is not one of {', '.join(ACTIONS)} "
                     "(the rule denies here)",
                     _close(str(action), list(ACTIONS), 'did you mean "{}"?'),
                 )
@@ -996,14 +1017,19 @@ class _DataCheck:
     ) -> None:
         path = ("gate_config", *keys)
         shown = self._file_of(keys)
-        line, column = _json_position(shown, path)
+        line, column = 1, 1
+        if len(self.findings) < _LOCATED_DATA_FINDINGS:
+            if shown not in self.texts:
+                self.texts[shown] = _data_text(shown)
+            line, column = _json_position(self.texts[shown], path)
+        where = ".".join(_shown_key(key) for key in path)
         self.findings.append(
-            Finding(shown, line, column, code, severity, f"{'.'.join(path)}: {message}", hint)
+            Finding(shown, line, column, code, severity, f"{where}: {message}", hint)
         )
 
     def _file_of(self, keys: tuple[str, ...]) -> str:
         """The last data file that sets ``gate_config.<keys>`` (stage keys: from the
-        bundle's per-file stages), else the last data file."""
+        bundle's per-file stages), else the last one with stages (it holds stage_order)."""
         if keys[0] == "stages":
             found = None
             for path, layer in self.layers:
@@ -1011,7 +1037,8 @@ class _DataCheck:
                     found = path
             if found:
                 return found
-        return self.data_files[-1] if self.data_files else "data"
+        staged = [path for path, layer in self.layers if layer]
+        return (staged or self.data_files or ["data"])[-1]
 
 
 def _has_path(node: Any, keys: Sequence[str]) -> bool:
@@ -1027,20 +1054,42 @@ def _close(word: str, choices: Sequence[str], template: str) -> str | None:
     return template.format(close[0]) if close else None
 
 
-def _json_position(shown: str, path: Sequence[str]) -> tuple[int, int]:
-    """Best-effort line and column of a JSON path's last key in a data file (1, 1 when the
-    file cannot be read again or the key is not written as a plain "key")."""
+def _shown_key(key: str) -> str:
+    """A data key as a message shows it: quoted (and cut) unless plain, so that a key
+    holding a newline or a screenful of text cannot forge or flood lint's output."""
+    return key if _PLAIN_KEY.fullmatch(key) else _quoted(key)
+
+
+def _quoted(value: Any) -> str:
+    """A JSON value as a message shows it: JSON, cut to 80 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:76] + "..."
+
+
+def _data_text(shown: str) -> str:
+    """A data file's text, read again (bounded like the load) to place findings; "" when
+    it cannot be (stdin, gone, not UTF-8)."""
+    from gate.inputs import read_bounded
+    from gate.policy import MAX_DATA_BYTES
+
     real = _real_path(shown)
+    if real is None:
+        return ""
     try:
-        text = real.read_text(encoding="utf-8-sig") if real is not None else ""
-    except (OSError, UnicodeDecodeError):
-        return 1, 1
+        return read_bounded(real, MAX_DATA_BYTES, shown, PolicyError).decode("utf-8-sig")
+    except (PolicyError, UnicodeDecodeError):
+        return ""
+
+
+def _json_position(text: str, path: Sequence[str]) -> tuple[int, int]:
+    """Best-effort line and column of a JSON path's last key in a data file's text (1, 1
+    when the key is not written as a plain "key")."""
     position = 0
     found = -1
     for key in path:
         if key.isdigit():
             continue  # a list index: the list's key is as close as a text search gets
-        at = text.find(json.dumps(key), position)
+        at = text.find(json.dumps(key, ensure_ascii=False), position)
         if at < 0:
             break
         found = position = at
@@ -1818,8 +1867,11 @@ def lint_command(
 
     \b
     Errors: modules that do not compile, missing METADATA fields, duplicate rule ids,
-    input paths the document schema does not have. Warnings: data paths nothing defines,
-    deny/warn that are not sets, clock, random and network builtins.
+    deny/warn outside package gate.* (never evaluated), result ids other than the METADATA
+    id, input paths the document schema does not have, data.json stage actions naming no
+    rule or no valid action, settings no rule reads, stages outside stage_order.
+    Warnings: data paths nothing defines, deny/warn that are not sets, clock, random and
+    network builtins, rules a stage leaves without an action.
     Exit codes: 0 no errors, 1 errors (or warnings with --strict), 2 usage error,
     3 the policies or data cannot be loaded.
     """

@@ -335,3 +335,16 @@ def test_a_fresh_repository_with_the_usual_mistakes_fails_lint_naming_each(gate_
     assert codes == {"not-evaluated", "rule-id-mismatch", "data-unknown-rule"}
     assert "rename the package to gate.org.tag_promotion" in result.out
     assert "org-team-lable: no rule has this id" in result.out
+
+
+def test_a_hostile_data_key_cannot_forge_or_flood_lint_output(gate_cli, repo):
+    forged = "x\n/etc/passwd:1:1: error: forged [compile]"
+    _edit_data(repo, lambda c: c["stages"]["prod"]["actions"].update({forged: "z" * 100_000}))
+    result = gate_cli("policy", "lint", repo / "policies")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert not any(line.startswith("/etc/passwd") for line in lines)
+    assert max(len(line) for line in lines) < 400
+    assert any(
+        'actions."x\\n/etc/passwd:1:1: error: forged [compile]": no rule' in line for line in lines
+    )
