@@ -232,12 +232,19 @@ class Vulnerability(Model):
         "or the ecosystem's version order is unknown, or when every fixed version is below "
         "the installed one; advice then names all of fixed_versions.",
     )
-    fix_available: bool = Field(description="True when at least one fixed version is known.")
+    fix_available: bool = Field(
+        description="True exactly when a fix is released: fixed_versions is not empty or "
+        "status is 'fixed' (a scanner can know a fix exists without naming its version). "
+        "The one field to test for 'is it fixable'."
+    )
     status: FixStatus = Field(
         "unknown",
-        description="Fix state: 'fixed' (a fix is released), 'affected' (none yet), "
-        "'will_not_fix', 'fix_deferred', 'end_of_life', 'not_affected' (vendor says so), "
-        "'unknown'.",
+        description="Fix state: 'fixed' (a fix is released), 'affected' / 'not_fixed' (none "
+        "yet), 'will_not_fix', 'fix_deferred', 'end_of_life', 'not_affected' (the vendor "
+        "says so), 'unknown'. When a fixed version is known, 'unknown', 'affected' and "
+        "'not_fixed' become 'fixed'; the vendor's other statements are kept as they are "
+        "(a distribution's 'will_not_fix' with an upstream fixed version from another "
+        "scanner), and fix_available is then true all the same.",
     )
     title: str | None = Field(None, description="Short title.")
     description: str | None = Field(None, description="Longer description.")

@@ -5,9 +5,10 @@ Rules, documented in the README:
   with package names compared as the ecosystem does (see :func:`package_name_key`).
   The same key from several scanners (or several times in one report) merges: every
   source is kept with its own severity, the entry's severity is the highest, aliases,
-  fixed versions and URLs are unions in first-seen order. Fixed versions are then put in
-  the ecosystem's version order and the version to upgrade to is picked
-  (:func:`with_fix_advice`).
+  fixed versions and URLs are unions in first-seen order; a source saying ``fixed`` beats
+  one saying there is no fix yet. Then the fix fields are made to agree (fixed versions in
+  the ecosystem's order, the version to upgrade to, status and fix_available:
+  :func:`settle_fix`).
 - Across reports, entries of one package version whose ids are each other's aliases
   (a GHSA in one report, its CVE in another that states the alias) join into one, named
   by the CVE (:func:`join_aliases`).
@@ -135,7 +136,7 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
         )
     fixed = _union(old.fixed_versions, new.fixed_versions)
     status = old.status if old.status != "unknown" else new.status
-    if fixed and status in ("unknown", "affected"):
+    if status in _NO_FIX_YET and new.status == "fixed":
         status = "fixed"
     # When an alias joins two entries, the CVE (if either is one) names the result.
     primary = new.id if is_cve(new.id) and not is_cve(old.id) else old.id
@@ -339,15 +340,34 @@ def match_attestations(
     return matched
 
 
-def with_fix_advice(vuln: Vulnerability) -> Vulnerability:
-    """``vuln`` with its fixed versions in its ecosystem's order and the version to upgrade
-    to (:mod:`gate.versions`), computed once here so that every policy advises the same."""
+_NO_FIX_YET = ("unknown", "affected", "not_fixed")
+"""Statuses a known fixed version contradicts. The others (will_not_fix, fix_deferred,
+end_of_life, not_affected) are the vendor's word about its own package and are kept even
+when another source knows a fixed version (upstream's, say): fix_available still says a
+fix exists."""
+
+
+def settle_fix(vuln: Vulnerability) -> Vulnerability:
+    """``vuln`` with its fix fields made to agree, as the document schema states them.
+
+    - ``fixed_versions`` in the ecosystem's version order (:mod:`gate.versions`), and
+      ``fix_version`` the lowest of them not below the installed version;
+    - a fixed version known and a status that says there is none (or says nothing) ⇒
+      ``status`` is ``fixed``;
+    - ``fix_available`` ⇔ a fixed version is known or ``status`` is ``fixed``.
+
+    Done once here, after merging, so that every policy reads the same answer whichever
+    scanner reported the finding and however it spells "fixed".
+    """
     ecosystem = vuln.package.type
     fixed = sort_versions(ecosystem, vuln.fixed_versions)
+    status = "fixed" if fixed and vuln.status in _NO_FIX_YET else vuln.status
     return vuln.model_copy(
         update={
             "fixed_versions": fixed,
             "fix_version": lowest_fix(ecosystem, vuln.package.version, fixed),
+            "status": status,
+            "fix_available": bool(fixed) or status == "fixed",
         }
     )
 
@@ -389,7 +409,7 @@ def merge_fragments(
     ]
     if statements:
         vulnerabilities = apply_vex(vulnerabilities, statements, resolution.subject)
-    vulnerabilities = [with_fix_advice(v) for v in vulnerabilities]
+    vulnerabilities = [settle_fix(v) for v in vulnerabilities]
     return {
         "subject": resolution.subject,
         "image": _merge_images(images),

@@ -1,0 +1,131 @@
+"""The document contract as the schema states it: fields that say one thing one way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, FIXTURES, corpus_rows
+from tests_support import normalize_fixture
+
+from gate.document import FindingSource, Package, Vulnerability, json_schema
+from gate.merge import merge_fragments
+from gate.sources.base import Fragment
+
+# --- fixability: status, fix_available and fixed_versions agree -------------------------
+
+
+def _vulnerability(tool: str, *, status: str = "unknown", fixed: list[str] | None = None):
+    return Vulnerability(
+        id="CVE-2024-1",
+        severity="high",
+        package=Package(name="openssl", version="3.0.11-1", type="deb"),
+        fixed_versions=fixed or [],
+        fix_available=bool(fixed),
+        status=status,
+        sources=[FindingSource(tool=tool, input=f"{tool}.json", severity="high")],
+    )
+
+
+def _merged(*vulnerabilities: Vulnerability) -> Vulnerability:
+    fragments = [
+        Fragment(format=f"{v.sources[0].tool}-json", tool=v.sources[0].tool, vulnerabilities=[v])
+        for v in vulnerabilities
+    ]
+    [merged] = merge_fragments(fragments)["vulnerabilities"]
+    return merged
+
+
+def _fixability(vuln: Vulnerability) -> tuple[str, bool, list[str]]:
+    return (vuln.status, vuln.fix_available, vuln.fixed_versions)
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected"),
+    [
+        # A scanner that says "fixed" without naming the version: a fix is released.
+        ([("trivy", "fixed", [])], ("fixed", True, [])),
+        # A fixed version known: no status says otherwise.
+        ([("grype", "unknown", ["3.0.13-1"])], ("fixed", True, ["3.0.13-1"])),
+        ([("grype", "affected", ["3.0.13-1"])], ("fixed", True, ["3.0.13-1"])),
+        ([("grype", "not_fixed", ["3.0.13-1"])], ("fixed", True, ["3.0.13-1"])),
+        # One scanner knows no fix yet, the other says there is one.
+        ([("trivy", "affected", []), ("grype", "fixed", [])], ("fixed", True, [])),
+        (
+            [("trivy", "affected", []), ("grype", "unknown", ["3.0.13-1"])],
+            ("fixed", True, ["3.0.13-1"]),
+        ),
+        # The distribution will not fix it; upstream's fix (another scanner) is still a fix.
+        (
+            [("trivy", "will_not_fix", []), ("grype", "unknown", ["3.0.13-1"])],
+            ("will_not_fix", True, ["3.0.13-1"]),
+        ),
+        # Nothing known: not fixable.
+        ([("trivy", "affected", [])], ("affected", False, [])),
+        ([("trivy", "unknown", [])], ("unknown", False, [])),
+        ([("trivy", "will_not_fix", [])], ("will_not_fix", False, [])),
+    ],
+)
+def test_status_fix_available_and_fixed_versions_agree(reports, expected):
+    merged = _merged(*(_vulnerability(t, status=s, fixed=f) for t, s, f in reports))
+    assert _fixability(merged) == expected
+
+
+def test_a_trivy_status_fixed_without_a_version_is_fixable_and_blocks(gate_cli, tmp_path):
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": "ghcr.io/acme/api:1.0",
+        "ArtifactType": "container_image",
+        "Results": [
+            {
+                "Target": "debian 12",
+                "Class": "os-pkgs",
+                "Type": "debian",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": "CVE-2024-1",
+                        "PkgName": "openssl",
+                        "InstalledVersion": "3.0.11-1",
+                        "Status": "fixed",
+                        "Severity": "CRITICAL",
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "trivy.json"
+    path.write_text(json.dumps(report))
+    normalized = gate_cli("normalize", path)
+    [vuln] = json.loads(normalized.out)["vulnerabilities"]
+    assert (vuln["status"], vuln["fix_available"], vuln["fixed_versions"]) == ("fixed", True, [])
+    result = gate_cli("check", path, "--stage", "dev", "-f", "json")
+    assert result.code == 1
+    assert "vuln-fixable-critical" in {v["id"] for v in json.loads(result.out)["violations"]}
+
+
+def _documents() -> list[Path]:
+    reports = sorted((FIXTURES / "reports").rglob("*.json"))
+    corpus = [CORPUS / path for path, _ in corpus_rows("trivy-json", "grype-json")]
+    # Kubernetes cluster reports are refused (not an image scan), on purpose.
+    return [p for p in [*reports, *corpus] if "k8s-" not in p.name]
+
+
+@pytest.mark.parametrize("path", _documents(), ids=lambda p: p.name)
+def test_every_normalised_vulnerability_keeps_the_fixability_invariant(path):
+    document = normalize_fixture(path)
+    for vuln in document["vulnerabilities"]:
+        fixed, status = vuln["fixed_versions"], vuln["status"]
+        assert vuln["fix_available"] == (bool(fixed) or status == "fixed"), vuln["id"]
+        assert not (fixed and status in ("unknown", "affected", "not_fixed")), vuln["id"]
+        assert vuln["fix_version"] is None or vuln["fix_version"] in fixed
+
+
+def test_the_schema_states_the_fixability_rules():
+    properties = json_schema()["$defs"]["Vulnerability"]["properties"]
+    assert (
+        "fixed_versions is not empty or status is 'fixed'"
+        in (properties["fix_available"]["description"])
+    )
+    assert "become 'fixed'" in properties["status"]["description"]
+    assert "not below the installed version" in properties["fix_version"]["description"]
