@@ -38,7 +38,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -133,6 +133,8 @@ class AstModule:
     path: str
     package: str
     rules: list[dict[str, Any]]
+    ast: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The whole module (package and imports too), for :mod:`gate.engines.values`."""
 
 
 def read_ast(entries: Sequence[dict[str, Any]]) -> list[AstModule]:
@@ -143,6 +145,7 @@ def read_ast(entries: Sequence[dict[str, Any]]) -> list[AstModule]:
             module["source"]["file"],
             ".".join(_ref_parts(module["ast"]["package"]["refr"]) or []),
             module["ast"]["rules"],
+            module["ast"],
         )
         for module in entries
     ]
@@ -218,6 +221,9 @@ class RegoResult:
     """Why the test did not pass: its value, or the engine's error with its location."""
     prints: tuple[str, ...] = ()
     """Output of ``print()`` calls during the test (``file:line: text``)."""
+    details: tuple[str, ...] = ()
+    """For a failed test: the first expression of its body that is false or undefined,
+    and the values in it (as ``opa test --var-values``)."""
 
     def describe(self) -> str:
         """One line: ``FAIL: file:line: package.name: message`` (pytest assert messages)."""
@@ -453,6 +459,7 @@ class RegoSuite:
         (``min_coverage``, a percentage, implies it)."""
         engine = self.engine
         merger: _CoverageMerger | None = None
+        explained = 0
         if coverage or min_coverage is not None:
             engine = engine.clone()  # leaves self.engine without coverage bookkeeping
             engine.set_enable_coverage(True)
@@ -461,12 +468,38 @@ class RegoSuite:
         results = []
         for test in self.tests if tests is None else tests:
             result, clone = run_test(engine, test)
+            if result.outcome == "fail" and explained < MAX_EXPLAINED_FAILURES:
+                explained += 1
+                result = replace(result, details=self.why_false(test))
             results.append(result)
             if merger is not None:
                 merger.add(clone)
         duration = (time.perf_counter() - started) * 1000
         report = merger.result(self.modules, self.ast) if merger is not None else None
         return RunReport(results, duration, report, min_coverage)
+
+    def why_false(self, test: RegoTest) -> tuple[str, ...]:
+        """The first false or undefined expression of ``test``'s body with its values
+        (see :mod:`gate.engines.values`); nothing when it cannot be told."""
+        from gate.engines.values import BodyProbe
+
+        module = next((m for m in self.ast if m.path == test.file), None)
+        source = next((m.text for m in self.modules if m.path == test.file), None)
+        if module is None or source is None:
+            return ()
+        for rule in module.rules:
+            spec = rule.get("Spec")
+            if spec is None or int(spec["span"]["line"]) != test.line or not spec["bodies"]:
+                continue
+            probe = BodyProbe(self.engine, source, module.ast)
+            stop = probe.first_stop(probe.statements(spec["bodies"][0]))
+            if stop is not None:
+                return tuple(stop.describe(f"{test.file}:{stop.statement.line}"))
+        return ()
+
+
+MAX_EXPLAINED_FAILURES = 20
+"""Failed tests whose failing expression is looked for (each probe costs a clone)."""
 
 
 def load_suite(
@@ -573,6 +606,7 @@ def render_text(report: RunReport, *, verbose: bool = False) -> str:
         out.append(f"{line} ({result.duration_ms:.2f} ms)" if verbose else line)
         if result.message:
             out.append(f"  {result.message}")
+        out.extend(f"  {line}" for line in result.details)
         if result.prints and (verbose or result.outcome != "pass"):
             out.append("  prints:")
             out.extend(f"    {text}" for text in result.prints)
@@ -618,6 +652,7 @@ def report_data(report: RunReport) -> dict[str, Any]:
                 "result": r.outcome,
                 "duration_ms": round(r.duration_ms, 3),
                 "message": r.message,
+                "details": list(r.details),
                 "prints": list(r.prints),
             }
             for r in report.results
@@ -684,7 +719,10 @@ def render_junit(report: RunReport) -> str:
                 tag = "failure" if result.outcome == "fail" else "error"
                 message = _xml_text(result.message or "")
                 problem = ET.SubElement(case, tag, message=message, type=tag)
-                problem.text = f"{result.test.location}: {result.test.id}: {message}"
+                details = "".join(f"\n{line}" for line in result.details)
+                problem.text = _xml_text(
+                    f"{result.test.location}: {result.test.id}: {message}{details}"
+                )
             if result.prints:
                 output = _xml_text("\n".join(result.prints) + "\n")
                 ET.SubElement(case, "system-out").text = output

@@ -261,3 +261,66 @@ def test_explain_points_at_the_findings_body_not_the_deny_wrapper(gate_cli, tmp_
     assert [v["msg"] for v in violations] == ["root"]
     rule = violations[0]["explanation"]["rule"]
     assert rule == {"file": f"{policies}/gate/r.rego", "line": 12}
+
+
+# ---------------------------------------------------------------------------------------
+# 3. a failing test shows its failing expression with the values in it
+# ---------------------------------------------------------------------------------------
+
+RULES = """package gate.r
+import rego.v1
+findings contains {"id": "r", "severity": "medium", "msg": m} if {
+\tsome label in object.keys(input.labels)
+\tm := sprintf("label %s", [label])
+}
+"""
+
+FAILING_TESTS = """package gate.r_test
+import data.gate.r as rule
+import rego.v1
+
+labels := {"team": "x", "owner": "y"}
+
+test_severity_is_high if {
+\tfound := rule.findings with input as {"labels": labels}
+\tsome f in found
+\tcount(found) == 2
+\tf.severity == "high"
+}
+
+test_long_value if {
+\tbig := concat("", [s | some _ in numbers.range(1, 300); s := "ab"])
+\tbig == "short"
+}
+
+test_passes if {
+\tcount(rule.findings) == 1 with input as {"labels": {"a": 1}}
+}
+"""
+
+
+def test_failing_test_shows_the_false_expression_and_its_values(gate_cli, tmp_path: Path) -> None:
+    policies = write(tmp_path / "p", {"r.rego": RULES, "r_test.rego": FAILING_TESTS})
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    at = lines.index(f"FAIL: {policies}/r_test.rego:7: gate.r_test.test_severity_is_high")
+    assert lines[at + 1 : at + 5] == [
+        "  undefined",
+        f'  {policies}/r_test.rego:11: f.severity == "high" is false or undefined',
+        '    f = {"id": "r", "msg": "label owner", "severity": "medium"} | '
+        '{"id": "r", "msg": "label team", "severity": "medium"}',
+        '    f.severity = "medium" | "medium"',
+    ]
+    assert "PASS: 1/3" in result.out
+
+
+def test_failing_expression_values_are_bounded(gate_cli, tmp_path: Path) -> None:
+    policies = write(tmp_path / "p", {"r.rego": RULES, "r_test.rego": FAILING_TESTS})
+    result = gate_cli("policy", "test", policies, "--format", "json")
+    tests = {t["name"]: t for t in json.loads(result.out)["tests"]}
+    details = tests["test_long_value"]["details"]
+    assert details[0].endswith('r_test.rego:16: big == "short" is false or undefined')
+    assert details[1].startswith('  big = "abab') and details[1].endswith('...')
+    assert len(details[1]) < 250
+    assert tests["test_passes"]["details"] == []

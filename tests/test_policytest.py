@@ -45,6 +45,9 @@ def test_failures_and_errors_are_listed_with_file_line_and_prints(gate_cli) -> N
     assert result.out == (
         f"FAIL: {CHECK_TEST}:11: testing.check_test.test_bob_allowed\n"
         "  undefined\n"
+        f'  {CHECK_TEST}:13: check.allowed with input as {{"user": "bob"}} is false or '
+        "undefined\n"
+        "    check.allowed = undefined\n"
         "  prints:\n"
         f"    {CHECK_TEST}:12: checking bob\n"
         f"FAIL: {CHECK_TEST}:17: testing.check_test.test_not_true\n"
