@@ -114,7 +114,15 @@ class Image(Model):
     """Image configuration and metadata."""
 
     created: str | None = Field(None, description="Build time, RFC 3339 UTC ('…Z').")
-    user: str | None = Field(None, description="Configured USER; empty string or null means root.")
+    user: str | None = Field(
+        None,
+        description="The configured USER, as written. Null means unknown: no image "
+        "configuration was read, which is no evidence of root (rules about the image "
+        "configuration stay silent, image-metadata-missing reports the gap). Root is a string "
+        "whose user part (before any ':group', spaces trimmed) is empty, '0' or 'root', e.g. "
+        "'', '0', 'root', '0:0', 'root:wheel'. Any other name or uid is not root: only the "
+        "image's /etc/passwd could map a name to uid 0, and the document does not carry it.",
+    )
     env: dict[str, str] = Field(default_factory=dict, description="Environment, NAME → value.")
     labels: dict[str, str] = Field(default_factory=dict, description="Image labels.")
     exposed_ports: list[str] = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,52 @@ def test_the_schema_states_the_fixability_rules():
     )
     assert "become 'fixed'" in properties["status"]["description"]
     assert "not below the installed version" in properties["fix_version"]["description"]
+
+
+# --- image.user: one meaning, stated once ------------------------------------------------
+
+USER_DESCRIPTION = json_schema()["$defs"]["Image"]["properties"]["user"]["description"]
+
+
+def _root_examples() -> list[str]:
+    """The values the schema names as root, quoted after its 'e.g.'."""
+    examples = USER_DESCRIPTION.split("e.g.", 1)[1].split(".", 1)[0]
+    return re.findall(r"'([^']*)'", examples)
+
+
+def test_the_schema_states_what_user_means():
+    assert USER_DESCRIPTION.startswith("The configured USER, as written. Null means unknown")
+    assert _root_examples() == ["", "0", "root", "0:0", "root:wheel"]
+
+
+def _check_as_user(gate_cli, tmp_path: Path, user: str) -> set[str]:
+    [inspect] = json.loads((FIXTURES / "image" / "inspect.json").read_text())
+    inspect["Config"]["User"] = user
+    path = tmp_path / "inspect.json"
+    path.write_text(json.dumps([inspect]))
+    result = gate_cli("check", path, "--stage", "dev", "-f", "json")
+    assert result.code in (0, 1), result.err
+    return {
+        v["id"] for v in json.loads(result.out)["violations"] + json.loads(result.out)["warnings"]
+    }
+
+
+@pytest.mark.parametrize("user", _root_examples())
+def test_the_pack_reports_every_user_the_schema_calls_root(gate_cli, tmp_path, user):
+    assert "image-root-user" in _check_as_user(gate_cli, tmp_path, user)
+
+
+@pytest.mark.parametrize("user", ["app", "1000:0", "65532:65532", "rootless"])
+def test_the_pack_passes_users_the_schema_does_not_call_root(gate_cli, tmp_path, user):
+    assert "image-root-user" not in _check_as_user(gate_cli, tmp_path, user)
+
+
+def test_an_unknown_user_is_null_and_not_root(gate_cli):
+    # A scan without image configuration: nothing is known about the user.
+    result = gate_cli("normalize", FIXTURES / "reports" / "grype" / "empty.json")
+    assert json.loads(result.out)["image"]["user"] is None
+    result = gate_cli("check", FIXTURES / "reports" / "grype" / "empty.json", "-f", "json")
+    assert result.code == 1
+    verdict = json.loads(result.out)
+    ids = {v["id"] for v in verdict["violations"] + verdict["warnings"]}
+    assert "image-root-user" not in ids and "image-metadata-missing" in ids
