@@ -321,6 +321,66 @@ def test_failing_expression_values_are_bounded(gate_cli, tmp_path: Path) -> None
     tests = {t["name"]: t for t in json.loads(result.out)["tests"]}
     details = tests["test_long_value"]["details"]
     assert details[0].endswith('r_test.rego:16: big == "short" is false or undefined')
-    assert details[1].startswith('  big = "abab') and details[1].endswith('...')
+    assert details[1].startswith('  big = "abab') and details[1].endswith("...")
     assert len(details[1]) < 250
     assert tests["test_passes"]["details"] == []
+
+
+# ---------------------------------------------------------------------------------------
+# 4. a builtin error at check names the rule, file:line and the offending value
+# ---------------------------------------------------------------------------------------
+
+BUILTIN_ERRORS = """package gate.r
+
+import rego.v1
+
+findings contains {{"id": "r", "msg": name}} if {{
+\tsome name, value in input.image.labels
+\tstartswith(name, "org.opencontainers.image.version")
+\t{call} > 0
+}}
+
+deny contains f if {{
+\tsome f in findings
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("to_number(value)", 'could not parse string as number: to_number("1.4.2")'),
+        (
+            "time.parse_rfc3339_ns(value)",
+            'Failed to parse datetime: premature end of input: time.parse_rfc3339_ns("1.4.2")',
+        ),
+    ],
+)
+def test_builtin_error_at_check_names_rule_line_and_value(
+    gate_cli, tmp_path: Path, call: str, message: str
+) -> None:
+    from conftest import fixture
+
+    policies = write(tmp_path / "p", {"gate/r.rego": BUILTIN_ERRORS.format(call=call)})
+    result = gate_cli("check", fixture("image/inspect-root.json"), "--policy", policies)
+    assert result.code == 3
+    assert result.out == ""
+    assert result.err.splitlines()[0] == (
+        f"error: {policies}/gate/r.rego:8: policy evaluation failed: {message} "
+        "in rule data.gate.r.findings"
+    )
+
+
+def test_builtin_error_never_shows_an_environment_value(gate_cli, tmp_path: Path) -> None:
+    from conftest import fixture
+
+    rule = (
+        "package gate.r\nimport rego.v1\n"
+        'deny contains "x" if {\n\tsome name, value in input.image.env\n'
+        '\tname == "SPRING_PROFILES_ACTIVE"\n\tto_number(value) > 1\n}\n'
+    )
+    policies = write(tmp_path / "p", {"gate/r.rego": rule})
+    result = gate_cli("check", fixture("image/inspect-root.json"), "--policy", policies)
+    assert result.code == 3
+    assert 'to_number("(not shown)") in rule data.gate.r.deny' in result.err
+    assert '"prod"' not in result.err

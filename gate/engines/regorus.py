@@ -12,6 +12,7 @@ from typing import Any
 
 from gate.engines.isolation import DEFAULT_TIMEOUT, run_isolated
 from gate.engines.outline import Outline, builtin_arities, builtin_functions, read_outline
+from gate.engines.values import explain_builtin_error
 from gate.errors import EngineError, PolicyError
 from gate.policy import PolicyModule, require_rules
 
@@ -171,6 +172,10 @@ class RegorusEngine:
             # Builtin errors (1/0, to_number("x")) abort the whole query in regorus; OPA
             # would make the rule undefined and fail open. Either way: no verdict.
             message, where = describe_error(exc)
+            found = explain_builtin_error(engine, outline, modules, _env_values(input_json))
+            if found is not None:
+                call, where = found
+                message = f"{message}: {call}"
             raise EngineError(f"policy evaluation failed: {message}", where=where) from exc
         return raw, list(engine.take_prints())
 
@@ -191,6 +196,16 @@ def show_prints(prints: Sequence[str]) -> None:
         sys.stderr.write(f"print: {clipped}\n")
     if len(prints) > MAX_PRINT_LINES:
         sys.stderr.write(f"print: … {len(prints) - MAX_PRINT_LINES} more lines not shown\n")
+
+
+def _env_values(input_json: str | None) -> list[str]:
+    """The image's environment values in an input document: never shown in a message."""
+    try:
+        image = json.loads(input_json or "{}").get("image")
+    except (ValueError, AttributeError):
+        return []
+    env = image.get("env") if isinstance(image, dict) else None
+    return [str(value) for value in env.values()] if isinstance(env, dict) else []
 
 
 def policy_set_name(modules: Sequence[PolicyModule]) -> str | None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gate.engines.outline import static_path
+from gate.engines.outline import Outline, static_path
+from gate.policy import PolicyModule
 
 PROBE_FILE = "<gate-probe>"
 MAX_EXPRESSIONS = 8
@@ -113,13 +114,16 @@ class BodyProbe:
         clone = self.engine.clone()
         try:
             clone.add_policy(PROBE_FILE, self.header + rule)
-            value = clone.eval_rule(f"data.{self.package}.{_PROBE}")
+            clone.eval_query("true")  # regorus analyses (unsafe variables…) on a first query
+        except RuntimeError:
+            return False, None, None
+        try:
+            # As JSON: Python has no set of objects. A probe's value is true or an array,
+            # so the engine's "<undefined>" string cannot be a value.
+            value = json.loads(clone.eval_rule_as_json(f"data.{self.package}.{_PROBE}"))
         except RuntimeError as exc:
-            message, where = describe_error(exc)
-            if where is not None and where.startswith(PROBE_FILE):
-                return False, None, message  # the probe itself does not compile
-            return True, None, message
-        return True, value, None
+            return True, None, describe_error(exc)[0]
+        return True, None if value == _UNDEFINED else value, None
 
     def first_stop(self, statements: Sequence[Statement]) -> Stop | None:
         """The first statement at which the body no longer holds, with its values; None
@@ -131,6 +135,36 @@ class BodyProbe:
                 continue
             return Stop(statement, error, tuple(self.values(statements[:index], statement)))
         return None
+
+    def solutions(
+        self, before: Sequence[Statement], statement: Statement, text: str
+    ) -> list[Any] | None:
+        """The values expression ``text`` takes after ``before`` (one per solution);
+        None when that cannot be evaluated."""
+        prefix = "".join(f"\t{s.text}\n" for s in before)
+        rule = f"{_PROBE} := [__v |\n{prefix}\t__v := {text}{statement.withs}\n]\n"
+        compiled, value, error = self._evaluate(rule)
+        return value if compiled and error is None and isinstance(value, list) else None
+
+    def builtin_calls(
+        self, statement: Statement, builtins: frozenset[str]
+    ) -> list[tuple[str, list[str]]]:
+        """The ``builtins`` a statement calls: ``(name, argument texts)``, last first."""
+        found: list[tuple[int, str, list[str]]] = []
+        stack: list[Any] = [statement.literal]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                call = node.get("Call")
+                if isinstance(call, dict):
+                    name, complete = static_path(call["fcn"])
+                    if complete and ".".join(name) in builtins:
+                        params = [self._text(_span_of(p)) for p in call.get("params") or []]
+                        found.append((-int(call["span"]["start"]), ".".join(name), params))
+                stack.extend(v for k, v in node.items() if k != "span" and k not in _LOCAL_SCOPES)
+        return [(name, params) for _, name, params in sorted(found)]
 
     def values(
         self, before: Sequence[Statement], statement: Statement
@@ -194,9 +228,16 @@ class BodyProbe:
 
 
 _QUOTES = (b'"', b"`")
+_UNDEFINED = "<undefined>"
 _IMPORT = re.compile(r"import\s+([\w.]+)(?:\s+as\s+(\w+))?")
 _LOCAL_SCOPES = frozenset({"ArrayCompr", "SetCompr", "ObjectCompr", "SomeVars"})
 _SKIPPED_VARS = frozenset({"input", "data", "_"})
+
+
+def _span_of(node: dict[str, Any]) -> dict[str, Any]:
+    ((_, body),) = node.items()
+    span: dict[str, Any] = body["span"]
+    return span
 
 
 def show_solutions(value: Any) -> str:
@@ -218,3 +259,100 @@ def short_json(value: Any) -> str:
 def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 160 else flat[:157] + "..."
+
+
+MAX_RULES_TRIED = 500
+MAX_CANDIDATES = 1000
+"""Argument tuples of one call tried alone to find the one that fails."""
+
+
+def explain_builtin_error(
+    engine: Any, outline: Outline, modules: Sequence[PolicyModule], secrets: Iterable[str] = ()
+) -> tuple[str, str] | None:
+    """After a query failed on a builtin error: ``(description, file:line)`` of the call
+    that failed, naming its rule and the argument values it failed on, e.g.
+    ``to_number("x") in rule data.gate.r.findings``. None when it cannot be told.
+
+    ``engine`` is the analysed engine with the input set. Rules are evaluated one by one
+    (a rule failing only because a rule it reads fails, such as ``deny`` reading
+    ``findings``, is passed over: none of its own calls fails alone). ``secrets`` (the
+    image's environment values) are never shown.
+    """
+    from gate.engines.outline import builtin_functions
+
+    builtins = builtin_functions(engine)
+    sources = {module.path: module.text for module in modules}
+    asts = {entry["source"]["file"]: entry["ast"] for entry in outline.ast}
+    hidden = {secret for secret in secrets if secret}
+    tried = 0
+    for rule in outline.rules:
+        if rule.function or tried >= MAX_RULES_TRIED:
+            continue
+        tried += 1
+        try:
+            engine.clone().eval_rule_as_json("data." + ".".join(rule.path))
+        except RuntimeError:
+            pass
+        else:
+            continue
+        path, _, line = rule.where.rpartition(":")
+        if path not in sources or path not in asts:
+            continue
+        probe = BodyProbe(engine, sources[path], asts[path])
+        for body in _bodies_at(asts[path], int(line)):
+            statements = probe.statements(body)
+            stop = probe.first_stop(statements)
+            if stop is None or stop.error is None:
+                continue
+            before = statements[: statements.index(stop.statement)]
+            for name, arguments in probe.builtin_calls(stop.statement, builtins):
+                failing = _failing_arguments(probe, before, stop.statement, name, arguments)
+                if failing is not None:
+                    shown = ", ".join(short_json(_redacted(a, hidden)) for a in failing)
+                    rule_name = "data." + ".".join(rule.path)
+                    return f"{name}({shown}) in rule {rule_name}", f"{path}:{stop.statement.line}"
+    return None
+
+
+def _bodies_at(ast: dict[str, Any], line: int) -> list[dict[str, Any]]:
+    for rule in ast.get("rules") or []:
+        spec = rule.get("Spec")
+        if spec is not None and int(spec["span"]["line"]) == line:
+            bodies: list[dict[str, Any]] = spec["bodies"]
+            return bodies
+    return []
+
+
+def _failing_arguments(
+    probe: BodyProbe,
+    before: Sequence[Statement],
+    statement: Statement,
+    name: str,
+    arguments: list[str],
+) -> list[Any] | None:
+    """The first argument values (as the statements before give them) with which ``name``
+    fails when called alone."""
+    from gate.engines.regorus import import_regorus
+
+    if not arguments:
+        return None
+    candidates = probe.solutions(before, statement, "[" + ", ".join(arguments) + "]")
+    alone = import_regorus().Engine()
+    for candidate in (candidates or [])[:MAX_CANDIDATES]:
+        if not isinstance(candidate, list):
+            continue
+        try:
+            alone.eval_query(f"{name}({', '.join(json.dumps(a) for a in candidate)})")
+        except RuntimeError:
+            return candidate
+    return None
+
+
+def _redacted(value: Any, hidden: set[str]) -> Any:
+    if isinstance(value, str):
+        return "(not shown)" if any(secret in value for secret in hidden) else value
+    if isinstance(value, list):
+        return [_redacted(item, hidden) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, hidden) for key, item in value.items()}
+    return value
