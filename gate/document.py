@@ -52,7 +52,20 @@ class Subject(Model):
     )
     registry: str | None = Field(None, description="Registry host, e.g. 'ghcr.io', 'docker.io'.")
     repository: str | None = Field(None, description="Repository path, e.g. 'acme/api'.")
-    tag: str | None = Field(None, description="Tag, e.g. '1.2.3'; null when unknown or untagged.")
+    tag: str | None = Field(
+        None,
+        description="The tag being gated, e.g. '1.2.3': the one --image names, else the "
+        "first tag of the image metadata (or of the first input naming the image) that "
+        "agrees with it; null when unknown or untagged. Every tag is in 'tags'.",
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        description="Every tag the inputs name for this image (docker inspect RepoTags, a "
+        "scan's artifact name and RepoTags, …), 'tag' first, then in input order, without "
+        "repeats; tags of other repositories that name the same image are included. Rules "
+        "about tag conventions read these: an image tagged both '1.2.3' and 'latest' has both "
+        "here.",
+    )
     digest: str | None = Field(
         None, description="Manifest (repo) digest 'sha256:…' of the image, when known."
     )

@@ -159,19 +159,26 @@ def resolve(
             digests |= claim.own_digests
     identity = ImageIdentity.of(subject, sorted(digests))
     evidence = []
-    names: list[str] = []
+    references: list[Subject] = []
+    tags = [subject.tag]
     for index, fragment in enumerate(fragments):
         claim = claims[index]
         # What did not match may still be unnamed, unverifiable or another image.
         match = matches.get(index) or _match(claim, identity)
         evidence.append(_evidence(fragment, claim, match, identity))
         if match in ABOUT_SUBJECT:
-            names += [
-                r.reference
-                for r in claim.references
-                if r.reference and identity.named_by(r.reference)
-            ]
-    named = subject.model_copy(update={"names": list(dict.fromkeys(names))})
+            naming = [r for r in claim.references if r.reference and identity.named_by(r.reference)]
+            references += naming
+            # Image metadata, or a scan proven by digest to be of this image, tags it with
+            # every tag it lists (RepoTags); an input matched by name only has the one tag.
+            proven = match in ("defines", "digest")
+            tags += [r.tag for r in (claim.references if proven else naming)]
+    named = subject.model_copy(
+        update={
+            "names": list(dict.fromkeys(r.reference for r in references if r.reference)),
+            "tags": list(dict.fromkeys(tag for tag in tags if tag)),
+        }
+    )
     return Resolution(named, identity, evidence)
 
 

@@ -179,3 +179,79 @@ def test_an_unknown_user_is_null_and_not_root(gate_cli):
     verdict = json.loads(result.out)
     ids = {v["id"] for v in verdict["violations"] + verdict["warnings"]}
     assert "image-root-user" not in ids and "image-metadata-missing" in ids
+
+
+# --- subject.tags: every tag the inputs name for the image --------------------------------
+
+
+def _inspect_tagged(tmp_path: Path, *tags: str) -> Path:
+    [inspect] = json.loads((FIXTURES / "image" / "inspect.json").read_text())
+    inspect["RepoTags"] = list(tags)
+    path = tmp_path / "inspect.json"
+    path.write_text(json.dumps([inspect]))
+    return path
+
+
+def _subject(gate_cli, *args: str | Path) -> dict:
+    result = gate_cli("normalize", *args)
+    assert result.code == 0, result.err
+    return json.loads(result.out)["subject"]
+
+
+TAGGED = ("ghcr.io/acme/shop-api:1.4.2", "ghcr.io/acme/shop-api:latest", "mirror.local/api:rc1")
+
+
+def test_tags_are_every_tag_image_metadata_names(gate_cli, tmp_path):
+    subject = _subject(gate_cli, _inspect_tagged(tmp_path, *TAGGED))
+    assert (subject["tag"], subject["tags"]) == ("1.4.2", ["1.4.2", "latest", "rc1"])
+
+
+def test_the_tag_image_names_comes_first(gate_cli, tmp_path):
+    path = _inspect_tagged(tmp_path, *TAGGED)
+    subject = _subject(gate_cli, path, "--image", "ghcr.io/acme/shop-api:latest")
+    assert (subject["tag"], subject["tags"]) == ("latest", ["latest", "1.4.2", "rc1"])
+
+
+def _trivy_of(tmp_path: Path, name: str, **metadata: object) -> Path:
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": name,
+        "ArtifactType": "container_image",
+        "Metadata": metadata,
+        "Results": [],
+    }
+    path = tmp_path / "trivy.json"
+    path.write_text(json.dumps(report))
+    return path
+
+
+def test_a_scan_proven_by_digest_adds_the_tag_it_names(gate_cli, tmp_path):
+    [inspect] = json.loads((FIXTURES / "image" / "inspect.json").read_text())
+    scan = _trivy_of(tmp_path, "ghcr.io/acme/shop-api:candidate", ImageID=inspect["Id"])
+    subject = _subject(gate_cli, _inspect_tagged(tmp_path, TAGGED[0]), scan)
+    assert subject["tags"] == ["1.4.2", "candidate"]
+
+
+def test_a_scan_by_another_tag_without_digests_adds_nothing(gate_cli, tmp_path):
+    # Without a digest, another tag of the same repository may be another image.
+    scan = _trivy_of(tmp_path, "ghcr.io/acme/shop-api:evil")
+    subject = _subject(gate_cli, _inspect_tagged(tmp_path, TAGGED[0]), scan)
+    assert subject["tags"] == ["1.4.2"]
+
+
+def test_tags_of_an_input_about_another_image_are_not_taken(gate_cli, tmp_path):
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": "ghcr.io/acme/other:9.9",
+        "ArtifactType": "container_image",
+        "Results": [],
+    }
+    other = tmp_path / "trivy.json"
+    other.write_text(json.dumps(report))
+    subject = _subject(gate_cli, _inspect_tagged(tmp_path, TAGGED[0]), other)
+    assert subject["tags"] == ["1.4.2"]
+
+
+def test_untagged_metadata_has_no_tags(gate_cli, tmp_path):
+    subject = _subject(gate_cli, _inspect_tagged(tmp_path))
+    assert (subject["tag"], subject["tags"]) == (None, [])
