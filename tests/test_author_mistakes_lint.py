@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fixture
 
 from gate.policy import RuleInfo
 from gate.verdict import apply_rollout, collect_results
@@ -348,3 +349,26 @@ def test_a_hostile_data_key_cannot_forge_or_flood_lint_output(gate_cli, repo):
     assert any(
         'actions."x\\n/etc/passwd:1:1: error: forged [compile]": no rule' in line for line in lines
     )
+
+
+def test_gate_check_waives_an_id_less_result_by_its_metadata_id(gate_cli, tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "legacy.rego").write_text(
+        "# METADATA\n# title: Legacy rule\n# description: Written before ids.\n"
+        "# custom:\n#   id: org-legacy\n#   severity: high\npackage gate.org.legacy\n\n"
+        'import rego.v1\n\ndeny contains "legacy rule fired" if input.schema_version\n'
+    )
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - rule: org-legacy\n    reason: migrating\n    owner: sec\n"
+        "    expires: 2099-01-01\n"
+    )
+    image = fixture("image/inspect.json")
+    blocked = gate_cli("check", image, "--policy", pack, "-f", "json")
+    assert blocked.code == 1
+    [violation] = json.loads(blocked.out)["violations"]
+    assert (violation["id"], violation["severity"]) == ("org-legacy", "high")
+    waived = gate_cli("check", image, "--policy", pack, "-f", "json", "--waivers", waivers)
+    assert waived.code == 0, waived.err
+    assert [w["id"] for w in json.loads(waived.out)["waived"]] == ["org-legacy"]
