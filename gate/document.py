@@ -218,6 +218,18 @@ class VexAssessment(Model):
     author: str | None = Field(None, description="Author or publisher of the VEX document.")
 
 
+class Epss(Model):
+    """FIRST's Exploit Prediction Scoring System estimate for a CVE."""
+
+    score: float = Field(
+        ge=0, le=1, description="Probability of exploitation in the next 30 days, 0–1."
+    )
+    percentile: float | None = Field(
+        None, ge=0, le=1, description="Share of all scored CVEs scored at or below it, 0–1."
+    )
+    date: str | None = Field(None, description="Day the score was computed, 'YYYY-MM-DD'.")
+
+
 class Vulnerability(Model):
     """One vulnerability in one package version, merged across scanners."""
 
@@ -270,7 +282,25 @@ class Vulnerability(Model):
     title: str | None = Field(None, description="Short title.")
     description: str | None = Field(None, description="Longer description.")
     urls: list[str] = Field(default_factory=list, description="Primary URL first, then references.")
-    published: str | None = Field(None, description="Publication date, RFC 3339 UTC.")
+    published: str | None = Field(
+        None, description="Publication date, RFC 3339 UTC, where the scanner has it."
+    )
+    epss: Epss | None = Field(
+        None,
+        description="EPSS estimate the scanner attached (Grype ≥ 0.88; Trivy does not carry "
+        "it); the most recent when several sources give one. Null when none did: no "
+        "evidence of a low probability.",
+    )
+    known_exploited: bool = Field(
+        False,
+        description="True when a source lists it as known exploited (CISA KEV: Grype's "
+        "knownExploited). False means no input said so, not that it is not exploited.",
+    )
+    cwes: list[str] = Field(
+        default_factory=list,
+        description="CWE ids of the weakness, as 'CWE-79' (Trivy CweIDs, Grype cwes, "
+        "CycloneDX cwes), union across sources.",
+    )
     sources: list[FindingSource] = Field(description="Every scanner that reported it.")
     vex: VexAssessment | None = Field(
         None, description="The VEX statement that applies, when any VEX input covers it."

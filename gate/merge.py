@@ -35,6 +35,7 @@ from gate.document import (
     SEVERITY_ORDER,
     Attestation,
     Cvss,
+    Epss,
     FindingSource,
     Image,
     InventoryPackage,
@@ -125,11 +126,39 @@ def _merge_attributions(old: list[FindingSource], new: list[FindingSource]) -> l
     return list(merged.values())
 
 
+def maven_name(name: str, purl: str | None) -> str:
+    """A Maven package's ``group:artifact``, whichever scanner named it: Trivy writes that,
+    Grype and most SBOMs the artifact id alone, with the group in the package URL."""
+    if ":" in name or not purl or not purl.startswith("pkg:maven/"):
+        return name
+    from urllib.parse import unquote
+
+    path = purl[len("pkg:maven/") :].split("?", 1)[0].split("#", 1)[0].split("@", 1)[0]
+    group, _, artifact = path.rpartition("/")
+    if not group or unquote(artifact) != name:
+        return name
+    return f"{unquote(group).replace('/', '.')}:{name}"
+
+
+def _more_recent(old: Epss | None, new: Epss | None) -> Epss | None:
+    if old is None or (new is not None and (new.date or "") > (old.date or "")):
+        return new
+    return old
+
+
 def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerability:
     package = old.package
-    if (package.purl is None and new.package.purl) or (package.path is None and new.package.path):
+    name = package.name
+    if package.type == "maven" and ":" not in name and ":" in new.package.name:
+        name = new.package.name  # group:artifact (maven_name), whoever reported it first
+    if (
+        (package.purl is None and new.package.purl)
+        or (package.path is None and new.package.path)
+        or name != package.name
+    ):
         package = package.model_copy(
             update={
+                "name": name,
                 "purl": package.purl or new.package.purl,
                 "path": package.path or new.package.path,
             }
@@ -156,6 +185,9 @@ def _merge_vulnerability(old: Vulnerability, new: Vulnerability) -> Vulnerabilit
             "advisories": _union(old.advisories, new.advisories),
             "urls": _union(old.urls, new.urls),
             "published": old.published or new.published,
+            "epss": _more_recent(old.epss, new.epss),
+            "known_exploited": old.known_exploited or new.known_exploited,
+            "cwes": _union(old.cwes, new.cwes),
             "sources": _merge_attributions(old.sources, new.sources),
         }
     )
@@ -354,7 +386,8 @@ def settle_fix(vuln: Vulnerability) -> Vulnerability:
       ``fix_version`` the lowest of them not below the installed version;
     - a fixed version known and a status that says there is none (or says nothing) ⇒
       ``status`` is ``fixed``;
-    - ``fix_available`` ⇔ a fixed version is known or ``status`` is ``fixed``.
+    - ``fix_available`` ⇔ a fixed version is known or ``status`` is ``fixed``;
+    - a Maven package is named ``group:artifact`` (:func:`maven_name`).
 
     Done once here, after merging, so that every policy reads the same answer whichever
     scanner reported the finding and however it spells "fixed".
@@ -362,8 +395,12 @@ def settle_fix(vuln: Vulnerability) -> Vulnerability:
     ecosystem = vuln.package.type
     fixed = sort_versions(ecosystem, vuln.fixed_versions)
     status = "fixed" if fixed and vuln.status in _NO_FIX_YET else vuln.status
+    package = vuln.package
+    if ecosystem == "maven":
+        package = package.model_copy(update={"name": maven_name(package.name, package.purl)})
     return vuln.model_copy(
         update={
+            "package": package,
             "fixed_versions": fixed,
             "fix_version": lowest_fix(ecosystem, vuln.package.version, fixed),
             "status": status,

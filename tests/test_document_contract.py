@@ -255,3 +255,99 @@ def test_tags_of_an_input_about_another_image_are_not_taken(gate_cli, tmp_path):
 def test_untagged_metadata_has_no_tags(gate_cli, tmp_path):
     subject = _subject(gate_cli, _inspect_tagged(tmp_path))
     assert (subject["tag"], subject["tags"]) == (None, [])
+
+
+# --- what scanners already give: EPSS, known exploited, CWEs, one Maven name --------------
+
+GRYPE_REPORT = FIXTURES / "reports" / "grype" / "image.json"
+
+
+def _grype_with(tmp_path: Path, **fields: object) -> Path:
+    report = json.loads(GRYPE_REPORT.read_text())
+    report["matches"] = report["matches"][:1]
+    report["matches"][0]["vulnerability"].update(fields)
+    path = tmp_path / "grype.json"
+    path.write_text(json.dumps(report))
+    return path
+
+
+def _only_vulnerability(gate_cli, *args: str | Path) -> dict:
+    result = gate_cli("normalize", *args)
+    assert result.code == 0, result.err
+    [vuln] = json.loads(result.out)["vulnerabilities"]
+    return vuln
+
+
+def test_grype_epss_kev_and_cwes_are_carried(gate_cli, tmp_path):
+    vuln_id = json.loads(GRYPE_REPORT.read_text())["matches"][0]["vulnerability"]["id"]
+    path = _grype_with(
+        tmp_path,
+        epss=[
+            {"cve": "CVE-1999-0001", "epss": 0.9, "percentile": 0.99, "date": "2025-06-18"},
+            {"cve": vuln_id, "epss": 0.0719, "percentile": 0.91123, "date": "2025-06-18"},
+        ],
+        knownExploited=[{"cve": vuln_id, "dateAdded": "2025-01-01"}],
+        cwes=[{"cve": vuln_id, "cwe": "CWE-79"}, {"cve": vuln_id, "cwe": "NVD-CWE-noinfo"}],
+    )
+    vuln = _only_vulnerability(gate_cli, path)
+    assert vuln["epss"] == {"score": 0.0719, "percentile": 0.91123, "date": "2025-06-18"}
+    assert vuln["known_exploited"] is True
+    assert vuln["cwes"] == ["CWE-79"]
+
+
+def test_without_exploitation_data_nothing_is_claimed(gate_cli, tmp_path):
+    vuln = _only_vulnerability(gate_cli, _grype_with(tmp_path))
+    assert (vuln["epss"], vuln["known_exploited"], vuln["cwes"]) == (None, False, [])
+
+
+@pytest.mark.parametrize(
+    "epss",
+    [
+        [{"cve": "CVE-1", "epss": 5, "percentile": 0.5}],
+        [{"cve": "CVE-1", "epss": "high"}],
+        [{"cve": "CVE-1", "epss": 0.5, "percentile": -1}],
+        {"epss": 0.5},
+    ],
+)
+def test_a_malformed_epss_is_no_verdict(gate_cli, tmp_path, epss):
+    result = gate_cli("check", _grype_with(tmp_path, epss=epss))
+    assert result.code == 3
+    assert "epss" in result.err
+
+
+def test_the_real_grype_epss_corpus_report_carries_scores():
+    path = CORPUS / "grype" / "grype-0.94-image-busybox-epss-dbv6.json"
+    if not path.exists():
+        pytest.skip("shared corpus not present")
+    vulnerabilities = normalize_fixture(path)["vulnerabilities"]
+    scored = [v for v in vulnerabilities if v["epss"]]
+    assert scored and all(0 <= v["epss"]["score"] <= 1 for v in scored)
+
+
+def test_trivy_cwe_ids_and_published_are_carried(gate_cli, tmp_path):
+    report = json.loads((FIXTURES / "reports" / "trivy" / "v2-image.json").read_text())
+    result = next(r for r in report["Results"] if r.get("Vulnerabilities"))
+    report["Results"] = [dict(result, Vulnerabilities=result["Vulnerabilities"][:1])]
+    report["Results"][0]["Vulnerabilities"][0].update(
+        CweIDs=["CWE-787", "NVD-CWE-Other", "cwe-20"], PublishedDate="2024-01-10T00:00:00Z"
+    )
+    path = tmp_path / "trivy.json"
+    path.write_text(json.dumps(report))
+    vuln = _only_vulnerability(gate_cli, path)
+    assert vuln["cwes"] == ["CWE-787", "CWE-20"]
+    assert vuln["published"] == "2024-01-10T00:00:00Z"
+
+
+def test_a_maven_package_has_one_name_whichever_scanner_reported_it(gate_cli):
+    trivy = FIXTURES / "reports" / "trivy" / "v2-image.json"
+    names = {
+        tuple(
+            sorted(
+                v["package"]["name"]
+                for v in json.loads(gate_cli("normalize", *paths).out)["vulnerabilities"]
+                if v["package"]["type"] == "maven" and "tomcat" in v["package"]["name"]
+            )
+        )
+        for paths in ((trivy,), (GRYPE_REPORT,), (GRYPE_REPORT, trivy), (trivy, GRYPE_REPORT))
+    }
+    assert names == {("org.apache.tomcat.embed:tomcat-embed-core",)}

@@ -100,7 +100,7 @@ from gate.sources.sbom import (
     describe_root_image,
     parse_purl,
 )
-from gate.sources.shape import array, at, kind, mapping, string_list, text_at
+from gate.sources.shape import array, at, cwe_ids, kind, mapping, string_list, text_at
 from gate.vex import VexStatement
 
 DEFAULT_TOOL = "cyclonedx"
@@ -555,6 +555,7 @@ class _Reader:
                 ]
             ),
             "published": rfc3339(vuln.get("published")),
+            "cwes": cwe_ids(vuln.get("cwes"), source, at(place, "cwes")),
             "sources": [
                 FindingSource(
                     tool=self.tool, input=source.path, severity=rated, severity_source=rater

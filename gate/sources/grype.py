@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from gate.document import (
     Cvss,
+    Epss,
     FindingSource,
     FixStatus,
     Image,
@@ -54,6 +55,8 @@ from gate.sources.image_config import (
 from gate.sources.shape import (
     array,
     at,
+    cwe_ids,
+    fraction,
     integer,
     kind,
     mapping,
@@ -93,6 +96,9 @@ class _Finding:
     advisories: list[str] = field(default_factory=list)
     fixed_versions: dict[str, None] = field(default_factory=dict)
     urls: dict[str, None] = field(default_factory=dict)
+    epss: Epss | None = None
+    known_exploited: bool = False
+    cwes: dict[str, None] = field(default_factory=dict)
 
     def offer(self, cvss: Cvss) -> None:
         """Keep ``cvss`` when it ranks above the current rating (the first wins ties)."""
@@ -113,6 +119,9 @@ class _Finding:
             status=self.status,
             description=self.description,
             urls=list(self.urls),
+            epss=self.epss,
+            known_exploited=self.known_exploited,
+            cwes=list(self.cwes),
             sources=[
                 FindingSource(
                     tool="grype",
@@ -244,6 +253,31 @@ def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerab
     return merge_vulnerabilities(listed)
 
 
+def _add_exploitation(
+    finding: _Finding, vuln: dict[str, Any], source: InputFile, place: str
+) -> None:
+    """EPSS, CISA KEV and CWEs of one vulnerability record (Grype ≥ 0.88, database v6):
+    ``epss: [{cve, epss, percentile, date}]``, ``knownExploited: [{cve, …}]``,
+    ``cwes: [{cve, cwe, …}]``. The finding's own id's EPSS is preferred."""
+    epss_place = at(place, "epss")
+    for index, item in enumerate(array(vuln.get("epss"), source, epss_place)):
+        here = at(epss_place, index)
+        entry = mapping(item, source, here)
+        score = fraction(entry.get("epss"), source, at(here, "epss"))
+        if score is None:
+            continue
+        about = text_at(entry, "cve", source, here)
+        if finding.epss is None or about == finding.id:
+            finding.epss = Epss(
+                score=score,
+                percentile=fraction(entry.get("percentile"), source, at(here, "percentile")),
+                date=text_at(entry, "date", source, here),
+            )
+    if array(vuln.get("knownExploited"), source, at(place, "knownExploited")):
+        finding.known_exploited = True
+    finding.cwes.update(dict.fromkeys(cwe_ids(vuln.get("cwes"), source, at(place, "cwes"))))
+
+
 def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
     """Map one match on its own."""
     vuln_place = at(place, "vulnerability")
@@ -303,9 +337,11 @@ def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
         )
     )
     _add_ratings(finding, vuln, source, vuln_place)
+    _add_exploitation(finding, vuln, source, vuln_place)
     for index, item in enumerate(related):
         here = at(related_place, index)
         _add_ratings(finding, item, source, here)
+        _add_exploitation(finding, item, source, here)
         finding.urls.update(dict.fromkeys(_related_urls(item, source, here)))
     return finding
 

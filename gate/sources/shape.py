@@ -8,6 +8,7 @@ JSON ``null`` counts as absent everywhere, as producers write it for empty value
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gate.inputs import InputFile
@@ -129,3 +130,32 @@ def time_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> st
     if moment is None:
         raise fail(source, at(place, name), f"not an RFC 3339 timestamp: {value!r}")
     return moment
+
+
+_CWE = re.compile(r"(?:CWE-)?([0-9]{1,6})", re.IGNORECASE)
+
+
+def cwe_ids(value: Any, source: InputFile, place: str) -> list[str]:
+    """CWE ids as ``CWE-79``, from ``"CWE-79"`` (Trivy), ``79`` (CycloneDX) or ``{"cwe":
+    "CWE-79"}`` (Grype). Placeholders that name no weakness (NVD's ``NVD-CWE-noinfo``,
+    ``NVD-CWE-Other``) are left out; a value of another type fails."""
+    found: list[str] = []
+    for index, item in enumerate(array(value, source, place)):
+        if isinstance(item, dict):
+            item = item.get("cwe")
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(item, str):
+            raise fail(source, at(place, index), f"expected a CWE id, got {kind(item)}")
+        match = _CWE.fullmatch(item.strip())
+        if match:
+            found.append(f"CWE-{int(match.group(1))}")
+    return list(dict.fromkeys(found))
+
+
+def fraction(value: Any, source: InputFile, place: str) -> float | None:
+    """A JSON number from 0 to 1 (a probability, a percentile); null → None."""
+    found = number(value, source, place)
+    if found is not None and not 0 <= found <= 1:
+        raise fail(source, place, f"expected a number from 0 to 1, got {found}")
+    return found

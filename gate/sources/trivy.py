@@ -65,6 +65,7 @@ from gate.sources.image_config import (
 from gate.sources.shape import (
     array,
     at,
+    cwe_ids,
     integer,
     kind,
     mapping,
@@ -402,6 +403,7 @@ class _Findings:
                 description=self._string(item, "Description", place),
                 urls=list(dict.fromkeys(_urls(item, self.source, place))),
                 published=rfc3339(self._string(item, "PublishedDate", place)),
+                cwes=cwe_ids(item.get("CweIDs"), self.source, at(place, "CweIDs")),
                 sources=[_attribution(self.source, rated, rated_by)],
             )
         )
