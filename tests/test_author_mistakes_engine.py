@@ -384,3 +384,15 @@ def test_builtin_error_never_shows_an_environment_value(gate_cli, tmp_path: Path
     assert result.code == 3
     assert 'to_number("(not shown)") in rule data.gate.r.deny' in result.err
     assert '"prod"' not in result.err
+
+
+@pytest.mark.parametrize("mount", ["gate", "gate.kev", "gate.kev.deny"])
+def test_data_option_cannot_mount_over_a_policy_package(
+    gate_cli, tmp_path: Path, mount: str
+) -> None:
+    policies = write(tmp_path / "p", {"gate/kev.rego": RULE_USING_KEV})
+    empty = tmp_path / "deny.json"
+    empty.write_text('{"deny": []}')
+    result = gate_cli("policy", "test", policies, "--data", f"{mount}={empty}")
+    assert result.code == 3
+    assert "would shadow policy package gate.kev" in result.err and str(empty) in result.err
