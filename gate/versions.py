@@ -76,7 +76,13 @@ def sort_versions(ecosystem: str | None, versions: Sequence[str]) -> list[str]:
     When the ecosystem is unknown or any version does not parse in it, the order is kept
     as given: a partial order would put an unparsed version in an arbitrary place.
     """
-    unique = list(dict.fromkeys(versions))
+    return list(_sorted(ecosystem, tuple(dict.fromkeys(versions))))
+
+
+# Comparisons cost far more than parsing (univers compares Debian versions in Python): a
+# report lists the same package's fixes once per CVE, so whole answers are cached.
+@lru_cache(maxsize=4096)
+def _sorted(ecosystem: str | None, unique: tuple[str, ...]) -> tuple[str, ...]:
     parsed = _parsed_all(ecosystem, unique)
     if parsed is None or len(unique) < 2:
         return unique
@@ -84,7 +90,7 @@ def sort_versions(ecosystem: str | None, versions: Sequence[str]) -> list[str]:
         order = sorted(range(len(unique)), key=lambda i: parsed[i])
     except Exception:  # a comparator that cannot compare two of its own versions
         return unique
-    return [unique[i] for i in order]
+    return tuple(unique[i] for i in order)
 
 
 def lowest_fix(ecosystem: str | None, installed: str | None, fixed: Sequence[str]) -> str | None:
@@ -96,6 +102,11 @@ def lowest_fix(ecosystem: str | None, installed: str | None, fixed: Sequence[str
     """
     if not ecosystem or not installed or not fixed:
         return None
+    return _lowest_fix(ecosystem, installed, tuple(fixed))
+
+
+@lru_cache(maxsize=4096)
+def _lowest_fix(ecosystem: str, installed: str, fixed: tuple[str, ...]) -> str | None:
     current = _parse(ecosystem, installed)
     if current is None:
         return None
