@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 Outcome = Literal["pass", "fail", "error"]
 TEST_PREFIX = "test_"
+UNDEFINED = "<undefined>"
+"""What regorus' ``eval_rule_as_json`` gives for an undefined rule (not true either way)."""
 FORMATS = ("text", "json", "junit")
 _SEPARATOR = "-" * 80
 
@@ -264,7 +266,9 @@ def run_test(engine: Any, test: RegoTest) -> tuple[RegoResult, Any]:
         )
     else:
         try:
-            value = clone.eval_rule(test.query)
+            # As JSON: a Python set cannot hold the objects a test rule may evaluate to.
+            value = json.loads(clone.eval_rule_as_json(test.query))
+            value = None if value == UNDEFINED else value
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # RuntimeError; also pyo3's PanicException (a regorus bug)

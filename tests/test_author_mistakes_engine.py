@@ -396,3 +396,16 @@ def test_data_option_cannot_mount_over_a_policy_package(
     result = gate_cli("policy", "test", policies, "--data", f"{mount}={empty}")
     assert result.code == 3
     assert "would shadow policy package gate.kev" in result.err and str(empty) in result.err
+
+
+def test_a_test_evaluating_to_a_set_of_objects_fails_with_its_value(
+    gate_cli, tmp_path: Path
+) -> None:
+    policies = write(
+        tmp_path / "p",
+        {"r_test.rego": 'package r_test\nimport rego.v1\ntest_set contains {"a": 1} if true\n'},
+    )
+    result = gate_cli("policy", "test", policies)
+    assert result.code == 1
+    assert f"FAIL: {policies}/r_test.rego:3: r_test.test_set" in result.out
+    assert '  evaluated to [{"a": 1}], not true' in result.out
