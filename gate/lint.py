@@ -342,7 +342,25 @@ def _parse_modules(
     for entry in json.loads(engine.get_ast_as_json()):
         source = by_path[entry["source"]["file"]]
         modules.append(_module(source, entry["ast"]))
+    findings.update(_arity_findings(engine, [s for s in sources if s not in broken]))
     return modules, broken
+
+
+def _arity_findings(engine: Any, sources: Sequence[PolicyModule]) -> set[Finding]:
+    """Calls with a wrong number of arguments, in every branch: regorus notices only when a
+    call is evaluated, so a branch no test takes would pass lint and tests."""
+    from gate.engines.outline import builtin_arities, read_outline
+
+    try:
+        outline = read_outline(engine, sources)
+    except PolicyError:
+        return set()  # nested too deeply to outline: the compile check reports what it can
+    found = set()
+    for call, problem in outline.arity_problems(builtin_arities(engine, outline)):
+        path = call.where.rsplit(":", 2)[0]  # "file:line:column"
+        line, column = _line_col(call.where, path)
+        found.add(Finding(path, line, column, "compile", ERROR, problem))
+    return found
 
 
 def _line_col(where: str | None, path: str) -> tuple[int, int]:

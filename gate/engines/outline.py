@@ -68,9 +68,16 @@ class Outline:
 
     def require_arity(self, builtin_arities: dict[str, int]) -> None:
         """Raise :class:`PolicyError` at the first call (in load order) with a wrong number
-        of arguments: regorus only notices when the call is evaluated. One argument more
-        than declared is Rego's output form (``count(xs, n)`` is ``n := count(xs)``)."""
+        of arguments: regorus only notices when the call is evaluated."""
+        for call, problem in self.arity_problems(builtin_arities):
+            raise PolicyError(f"policy does not compile: {problem}", where=call.where)
+
+    def arity_problems(self, builtin_arities: dict[str, int]) -> list[tuple[Call, str]]:
+        """Every call (in load order) with a wrong number of arguments, and what is wrong.
+        One argument more than declared is Rego's output form (``count(xs, n)`` is
+        ``n := count(xs)``)."""
         defined = {rule.path for rule in self.rules}
+        problems = []
         for call in self.calls:
             target = _user_function(call, defined)
             expected = (
@@ -80,11 +87,14 @@ class Outline:
             )
             if expected is not None and call.arguments not in (expected, expected + 1):
                 plural = "" if expected == 1 else "s"
-                raise PolicyError(
-                    f"policy does not compile: {'.'.join(call.name)} expects {expected} "
-                    f"argument{plural}, the call gives {call.arguments}",
-                    where=call.where,
+                problems.append(
+                    (
+                        call,
+                        f"{'.'.join(call.name)} expects {expected} argument{plural}, "
+                        f"the call gives {call.arguments}",
+                    )
                 )
+        return problems
 
     def require_no_recursion(self) -> None:
         """Raise :class:`PolicyError` when a function calls itself, directly or through
