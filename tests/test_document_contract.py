@@ -351,3 +351,13 @@ def test_a_maven_package_has_one_name_whichever_scanner_reported_it(gate_cli):
         for paths in ((trivy,), (GRYPE_REPORT,), (GRYPE_REPORT, trivy), (trivy, GRYPE_REPORT))
     }
     assert names == {("org.apache.tomcat.embed:tomcat-embed-core",)}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"cwes": [{"cwe": 5.5}]}, {"cwes": "CWE-79"}, {"knownExploited": {"cve": "CVE-1"}}],
+)
+def test_misshapen_cwes_or_kev_are_no_verdict(gate_cli, tmp_path, fields):
+    result = gate_cli("check", _grype_with(tmp_path, **fields))
+    assert result.code == 3
+    assert next(iter(fields)) in result.err
