@@ -2,7 +2,9 @@
 
 Field names here are the contract policy authors write against; the JSON Schema generated
 from these models is committed as ``gate/schema/document.schema.json`` and printed by
-``gate schema``. Change a name and every organisation's policies break: add, never rename.
+``gate schema``. Change a name and every organisation's policies break: add, never rename,
+unless ``SCHEMA_VERSION`` changes with it (v2 gave each idea one name: ``input`` for the
+input file, ``id``, a Package object for a package, ``*_count`` for counts).
 """
 
 from __future__ import annotations

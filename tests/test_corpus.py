@@ -41,7 +41,7 @@ def test_corpus_file_is_detected_and_normalises(local_path, kind):
     assert fragment.format == expected_format(local_path, kind)
     document = build_document(Settings(inputs=[path]), "prod")
     jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(document.model_dump_json()))
-    assert document.scans[0].findings == len(document.vulnerabilities) + len(
+    assert document.scans[0].finding_count == len(document.vulnerabilities) + len(
         document.secrets
     ) + len(document.misconfigurations) + len(document.licenses)
 
