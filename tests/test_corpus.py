@@ -64,7 +64,7 @@ def test_one_image_three_scanners_and_vex(gate_cli):
     document = json.loads(result.out)
     assert document["subject"]["digest"] == NGINX_DIGEST
     assert [s["tool"] for s in document["scans"]] == ["trivy", "grype", "snyk", "openvex"]
-    assert [s["findings"] for s in document["scans"]] == [99, 99, 65, 0]
+    assert [s["finding_count"] for s in document["scans"]] == [99, 99, 65, 0]
     vulnerabilities = document["vulnerabilities"]
     by_source_count: dict[int, int] = {}
     for vuln in vulnerabilities:
