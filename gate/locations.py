@@ -31,7 +31,10 @@ def _index(document: Document) -> dict[Key, list[str]]:
     for m in document.misconfigurations:
         add(("misconfiguration", m.id, m.target), [x.input for x in m.sources])
     for lic in document.licenses:
-        add(("license", lic.name, lic.package.name if lic.package else None), [x.input for x in lic.sources])
+        add(
+            ("license", lic.name, lic.package.name if lic.package else None),
+            [x.input for x in lic.sources],
+        )
     for a in document.attestations:
         add(("attestation", a.input), [a.input])
     defining = [s.input for s in document.scans if s.evidence.match == "defines"]

@@ -84,7 +84,9 @@ def test_the_sample_document_is_a_valid_v2_document() -> None:
     "change",
     [
         pytest.param({"schema_version": "1"}, id="version-1"),
-        pytest.param({"secrets": [{"rule_id": "k", "severity": "high", "sources": []}]}, id="rule_id"),
+        pytest.param(
+            {"secrets": [{"rule_id": "k", "severity": "high", "sources": []}]}, id="rule_id"
+        ),
         pytest.param(
             {"licenses": [{"name": "MIT", "package": "braces", "sources": []}]},
             id="licence-package-as-a-string",

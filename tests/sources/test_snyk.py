@@ -264,7 +264,11 @@ def test_cwe_and_nsp_identifiers_are_not_aliases() -> None:
 def test_licence_issues_are_licences_not_vulnerabilities() -> None:
     fragment = parse_fixture("container.json")
     [licence] = fragment.licenses  # listed twice, by two dependency paths
-    assert (licence.name, licence.severity, licence.target) == ("GPL-2.0", "high", "/app/package.json")
+    assert (licence.name, licence.severity, licence.target) == (
+        "GPL-2.0",
+        "high",
+        "/app/package.json",
+    )
     # The package object of a vulnerability in the same package, as Snyk names it.
     assert licence.package == Package(
         name="node-forge", version="1.3.1", type="npm", path="/app/package.json"
