@@ -357,6 +357,11 @@ class License(Model):
     confidence: float | None = Field(None, description="Detection confidence 0–1, for files.")
     sources: list[FindingSource] = Field(description="Every scanner that reported it.")
 
+    @property
+    def package_name(self) -> str | None:
+        """Name of the package the licence is of; None for the licence of a file."""
+        return self.package.name if self.package else None
+
 
 class Attribution(Model):
     """Which input said something."""

@@ -32,7 +32,7 @@ def _index(document: Document) -> dict[Key, list[str]]:
         add(("misconfiguration", m.id, m.target), [x.input for x in m.sources])
     for lic in document.licenses:
         add(
-            ("license", lic.name, lic.package.name if lic.package else None),
+            ("license", lic.name, lic.package_name),
             [x.input for x in lic.sources],
         )
     for a in document.attestations:

@@ -463,7 +463,7 @@ def merge_fragments(
         ),
         "licenses": _merge_all(
             (lic for f in fragments for lic in f.licenses),
-            lambda lic: (lic.name, lic.package.name if lic.package else None, lic.target),
+            lambda lic: (lic.name, lic.package_name, lic.target),
             _merge_sources,
         ),
         "packages": merge_packages(p for f in fragments for p in f.packages),

@@ -187,3 +187,45 @@ def test_policy_eval_takes_a_v2_document_and_a_hand_made_one_without_version(
     hand_made.write_text('{"image": {"user": "root"}}')
     result = gate_cli("policy", "eval", "input.image.user", "--input", hand_made)
     assert (result.code, json.loads(result.out)) == (0, "root")
+
+
+@pytest.mark.parametrize(
+    ("finding", "inputs"),
+    [
+        pytest.param(
+            {"kind": "license", "id": "AGPL-3.0-only", "package": "ghostscript"},
+            ["trivy.json"],
+            id="licence-by-package-name",
+        ),
+        pytest.param(
+            {"kind": "secret", "id": "aws-access-key-id", "target": "/app/.env", "line": 3},
+            ["trivy.json"],
+            id="secret-by-id",
+        ),
+        pytest.param(
+            {"kind": "attestation", "id": "provenance", "input": "reports/provenance.intoto.json"},
+            ["reports/provenance.intoto.json"],
+            id="attestation-by-input",
+        ),
+        pytest.param(
+            {"kind": "scan", "id": "reports/grype.json"}, ["reports/grype.json"], id="scan"
+        ),
+        pytest.param(
+            {"kind": "license", "id": "AGPL-3.0-only", "package": "braces"}, [], id="other-package"
+        ),
+    ],
+)
+def test_results_are_located_in_their_input_by_the_v2_names(
+    finding: dict[str, Any], inputs: list[str]
+) -> None:
+    from gate.locations import with_inputs
+    from gate.verdict import Result
+
+    document = Document.model_validate(
+        json.loads((FIXTURES / "documents" / "sample.json").read_text())
+    )
+    result = Result(
+        id="r", msg="m", severity="high", level="deny", package="gate.r", finding=finding
+    )
+    [located] = with_inputs([result], document)
+    assert located.inputs == inputs
