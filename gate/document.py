@@ -2,7 +2,9 @@
 
 Field names here are the contract policy authors write against; the JSON Schema generated
 from these models is committed as ``gate/schema/document.schema.json`` and printed by
-``gate schema``. Change a name and every organisation's policies break: add, never rename.
+``gate schema``. Change a name and every organisation's policies break: add, never rename,
+unless ``SCHEMA_VERSION`` changes with it (v2 gave each idea one name: ``input`` for the
+input file, ``id``, a Package object for a package, ``*_count`` for counts).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
-SCHEMA_ID = "https://gate.dev/schema/document/v1.json"
+SCHEMA_VERSION = "2"
+SCHEMA_ID = "https://gate.dev/schema/document/v2.json"
 
 Severity = Literal["critical", "high", "medium", "low", "negligible", "unknown"]
 SEVERITY_ORDER: tuple[Severity, ...] = (
@@ -213,7 +215,7 @@ class VexAssessment(Model):
     impact_statement: str | None = Field(None, description="Free-text impact statement.")
     action_statement: str | None = Field(None, description="What to do, for 'affected'.")
     timestamp: str | None = Field(None, description="When the statement was made, RFC 3339 UTC.")
-    source: str = Field(description="Input file of the VEX document.")
+    input: str = Field(description="Input file of the VEX document.")
     document_id: str | None = Field(None, description="Id of the VEX document, when it has one.")
     author: str | None = Field(None, description="Author or publisher of the VEX document.")
 
@@ -310,7 +312,7 @@ class Vulnerability(Model):
 class Secret(Model):
     """A secret found in the image or repository."""
 
-    rule_id: str = Field(description="Scanner rule id, e.g. 'aws-access-key-id'.")
+    id: str = Field(description="Scanner rule id, e.g. 'aws-access-key-id'.")
     category: str | None = Field(None, description="Category, e.g. 'AWS'.")
     severity: Severity = Field(description="Severity.")
     title: str | None = Field(None, description="Title.")
@@ -348,10 +350,17 @@ class License(Model):
     category: str | None = Field(
         None, description="Scanner category, e.g. 'forbidden', 'restricted', 'notice'."
     )
-    package: str | None = Field(None, description="Package name, for package licences.")
+    package: Package | None = Field(
+        None, description="Package the licence is of; null when it is the licence of a file."
+    )
     target: str | None = Field(None, description="File or package path.")
     confidence: float | None = Field(None, description="Detection confidence 0–1, for files.")
     sources: list[FindingSource] = Field(description="Every scanner that reported it.")
+
+    @property
+    def package_name(self) -> str | None:
+        """Name of the package the licence is of; None for the licence of a file."""
+        return self.package.name if self.package else None
 
 
 class Attribution(Model):
@@ -426,7 +435,7 @@ class Attestation(Model):
         "its SBOM lists (0: an empty SBOM describes nothing). Null when the content is not "
         "in the input (a referrer manifest) or for other kinds.",
     )
-    source: str = Field(description="Input file it came from.")
+    input: str = Field(description="Input file it came from.")
 
 
 ScanKind = Literal[
@@ -491,16 +500,16 @@ class Scan(Model):
     database: dict[str, str] = Field(
         default_factory=dict, description="Vulnerability database facts, e.g. built, schema."
     )
-    input_file: str = Field(description="Path of the input file as given.")
+    input: str = Field(description="Path of the input file as given.")
     input_sha256: str = Field(description="SHA-256 of the input file's bytes.")
-    findings: int = Field(
+    finding_count: int = Field(
         0,
         description="Findings this file contributed (vulnerabilities, secrets, "
         "misconfigurations, licences), after merging its own repeats.",
     )
-    packages: int = Field(0, description="SBOM packages this file listed.")
-    vex_statements: int = Field(0, description="VEX statements this file made.")
-    attestations: int = Field(0, description="Attestations this file carried.")
+    package_count: int = Field(0, description="SBOM packages this file listed.")
+    vex_statement_count: int = Field(0, description="VEX statements this file made.")
+    attestation_count: int = Field(0, description="Attestations this file carried.")
     evidence: Evidence = Field(
         default_factory=lambda: Evidence(match="unnamed"),
         description="Whether this input is about the gated image (only then does it count).",
@@ -517,7 +526,7 @@ class PreviousVerdict(Model):
     """A verdict of an earlier evaluation (attached to the image in its registry, or given as
     a file): the proof ``promotion-order`` looks for that the previous stage passed."""
 
-    source: str = Field(description="Input file, or the registry artifact it was read from.")
+    input: str = Field(description="Input file, or the registry artifact it was read from.")
     stage: str | None = Field(None, description="Stage it was evaluated for.")
     decision: Literal["pass", "fail"] | None = Field(None, description="Its decision.")
     evaluated_at: str | None = Field(None, description="When it was evaluated, RFC 3339 UTC.")
@@ -553,7 +562,7 @@ class ImageSignature(Model):
     """A signature of an image manifest (cosign, key-based), and what checking it found."""
 
     kind: Literal["cosign"] = Field(description="Signature scheme.")
-    source: str = Field(description="Input file, or the registry tag it was read from.")
+    input: str = Field(description="Input file, or the registry tag it was read from.")
     signed_digest: str | None = Field(None, description="Manifest digest the signed payload names.")
     docker_reference: str | None = Field(
         None, description="Image reference the signed payload names."
@@ -587,7 +596,7 @@ class Document(Model):
         },
     )
 
-    schema_version: Literal["1"] = Field("1", description="Document schema version.")
+    schema_version: Literal["2"] = Field("2", description="Document schema version.")
     subject: Subject = Field(default_factory=Subject, description="The image being promoted.")
     image: Image = Field(default_factory=Image, description="Image configuration and metadata.")
     vulnerabilities: list[Vulnerability] = Field(

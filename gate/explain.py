@@ -145,11 +145,11 @@ class _Evidence:
         return {"image.env": name, "set": present, "value": "(not shown)" if present else None}
 
     def _scan(self, finding: dict[str, Any]) -> dict[str, Any] | None:
-        scan = next((s for s in self.document.scans if s.input_file == finding.get("id")), None)
+        scan = next((s for s in self.document.scans if s.input == finding.get("id")), None)
         if scan is None:
-            return {"scans": [s.input_file for s in self.document.scans]}
+            return {"scans": [s.input for s in self.document.scans]}
         return {
-            "scan": scan.input_file,
+            "scan": scan.input,
             "tool": f"{scan.tool} {scan.tool_version or ''}".strip(),
             "created": scan.created,
             "kinds": scan.kinds,
@@ -162,9 +162,9 @@ class _Evidence:
 
     def _secret(self, finding: dict[str, Any]) -> dict[str, Any] | None:
         for secret in self.document.secrets:
-            if secret.rule_id == finding.get("id") and secret.target == finding.get("target"):
+            if secret.id == finding.get("id") and secret.target == finding.get("target"):
                 return {
-                    "secret": secret.rule_id,
+                    "secret": secret.id,
                     "title": secret.title,
                     "file": secret.target,
                     "lines": [secret.start_line, secret.end_line],
@@ -203,7 +203,7 @@ class _Evidence:
                     "matches_subject": a.matches_subject,
                     "builder_id": a.builder_id,
                     "subject_digests": a.subject_digests,
-                    "source": a.source,
+                    "input": a.input,
                 }
                 for a in self.document.attestations
             ],

@@ -1854,8 +1854,27 @@ def _vars_in(node: Any) -> Iterator[str]:
                 yield from _vars_in(value)
 
 
+# Document schema v1 names and their v2 names (issue 10): a policy written for v1 gets the
+# new name, not a guess. Only where the new name is a field of the object in question, since
+# ``source`` (of a CVSS rating, of a base image) and ``packages`` (of an attestation, of the
+# document) still exist elsewhere with their own meaning.
+_RENAMED_IN_V2 = {
+    "input_file": "input",
+    "source": "input",
+    "rule_id": "id",
+    "findings": "finding_count",
+    "packages": "package_count",
+    "vex_statements": "vex_statement_count",
+    "attestations": "attestation_count",
+}
+
+
 def _did_you_mean(key: str, keys: Sequence[str], before: str, after: str) -> str | None:
     """ "did you mean <before><closest key><after>?", or the keys there are."""
+    renamed = _RENAMED_IN_V2.get(key)
+    if renamed in keys:
+        where = _one_line(before + str(renamed) + after)
+        return f"did you mean {where}? ({key} was renamed in document schema_version 2)"
     close = difflib.get_close_matches(key, keys, n=1)
     if close:
         return f"did you mean {_one_line(before + close[0] + after)}?"

@@ -27,22 +27,25 @@ def _index(document: Document) -> dict[Key, list[str]]:
         add(("vulnerability", v.id, v.package.name, v.package.version), inputs)
         add(("vulnerability", v.id, v.package.name), inputs)
     for s in document.secrets:
-        add(("secret", s.rule_id, s.target, s.start_line), [x.input for x in s.sources])
+        add(("secret", s.id, s.target, s.start_line), [x.input for x in s.sources])
     for m in document.misconfigurations:
         add(("misconfiguration", m.id, m.target), [x.input for x in m.sources])
     for lic in document.licenses:
-        add(("license", lic.name, lic.package), [x.input for x in lic.sources])
+        add(
+            ("license", lic.name, lic.package_name),
+            [x.input for x in lic.sources],
+        )
     for a in document.attestations:
-        add(("attestation", a.source), [a.source])
-    defining = [s.input_file for s in document.scans if s.evidence.match == "defines"]
+        add(("attestation", a.input), [a.input])
+    defining = [s.input for s in document.scans if s.evidence.match == "defines"]
     for kind in ("image", "label", "env"):
         add((kind,), defining)
     for scan in document.scans:
-        add(("scan", scan.input_file), [scan.input_file])
+        add(("scan", scan.input), [scan.input])
     for verdict in document.promotion.verdicts:
-        add(("promotion",), [verdict.source])
+        add(("promotion",), [verdict.input])
     for signature in document.signatures:
-        add(("signature",), [signature.source])
+        add(("signature",), [signature.input])
     return index
 
 
@@ -61,7 +64,7 @@ def _key(finding: dict[str, Any]) -> list[Key]:
     if kind == "license":
         return [("license", fid, finding.get("package"))]
     if kind == "attestation":
-        return [("attestation", finding.get("source"))]
+        return [("attestation", finding.get("input"))]
     if kind == "scan":
         return [("scan", fid)]
     return [(kind,)]

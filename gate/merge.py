@@ -453,7 +453,7 @@ def merge_fragments(
         "vulnerabilities": sorted(vulnerabilities, key=_worst_first),
         "secrets": _merge_all(
             (s for f in fragments for s in f.secrets),
-            lambda s: (s.rule_id, s.target, s.start_line),
+            lambda s: (s.id, s.target, s.start_line),
             _merge_sources,
         ),
         "misconfigurations": _merge_all(
@@ -463,7 +463,7 @@ def merge_fragments(
         ),
         "licenses": _merge_all(
             (lic for f in fragments for lic in f.licenses),
-            lambda lic: (lic.name, lic.package, lic.target),
+            lambda lic: (lic.name, lic.package_name, lic.target),
             _merge_sources,
         ),
         "packages": merge_packages(p for f in fragments for p in f.packages),

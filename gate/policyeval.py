@@ -34,6 +34,19 @@ def read_document(given: str) -> str:
         raise InputError(f"--input: not a JSON document: {exc}", where=shown) from exc
     if not isinstance(document, dict):
         raise InputError("--input: a document is a JSON object", where=shown)
+    from gate.document import SCHEMA_VERSION
+
+    # A document of another schema version names fields differently: rules would read
+    # nothing where they expect a value and answer as if nothing were there. A hand-made
+    # document without a version is taken as written.
+    version = document.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"--input: document schema_version {json.dumps(version)[:40]} is not "
+            f"{SCHEMA_VERSION!r}: its field names differ from what the policies read",
+            where=shown,
+            hint="re-create it with `gate normalize` (see the README's v1 to v2 migration note)",
+        )
     return json.dumps(document)
 
 

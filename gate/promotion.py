@@ -56,7 +56,7 @@ def _verdict(
         check = check_envelope(claim.envelope, trusted)
         state, signer, reason = check.state, check.key_id, check.reason
     return PreviousVerdict(
-        source=claim.source or source,
+        input=claim.source or source,
         stage=claim.stage,
         decision=_decision(claim.decision),
         evaluated_at=claim.evaluated_at,
@@ -78,7 +78,7 @@ def _signature(
     signed = normal_digest(check.signed_digest)
     return ImageSignature(
         kind="cosign",
-        source=claim.source or source,
+        input=claim.source or source,
         signed_digest=signed,
         docker_reference=check.docker_reference,
         about_subject=signed is not None and signed in digests,

@@ -248,15 +248,15 @@ def _scan(source_file: InputFile, fragment: Fragment, evidence: Evidence) -> Sca
         artifact_type=fragment.artifact_type,
         artifact_digests=list(dict.fromkeys(fragment.artifact_digests)),
         database=fragment.database,
-        input_file=source_file.path,
+        input=source_file.path,
         input_sha256=source_file.sha256,
-        findings=len(fragment.vulnerabilities)
+        finding_count=len(fragment.vulnerabilities)
         + len(fragment.secrets)
         + len(fragment.misconfigurations)
         + len(fragment.licenses),
-        packages=len(fragment.packages),
-        vex_statements=len(fragment.vex),
-        attestations=len(fragment.attestations),
+        package_count=len(fragment.packages),
+        vex_statement_count=len(fragment.vex),
+        attestation_count=len(fragment.attestations),
         evidence=evidence,
     )
 
@@ -381,7 +381,7 @@ def _evaluate(settings: Settings) -> Verdict:
         input=InputInfo(
             sha256=input_digest,
             files=[
-                {"path": s.input_file, "format": s.format, "sha256": s.input_sha256}
+                {"path": s.input, "format": s.format, "sha256": s.input_sha256}
                 for s in document.scans
             ],
         ),

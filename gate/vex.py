@@ -255,7 +255,7 @@ def _assessment(statement: VexStatement) -> VexAssessment:
         impact_statement=statement.impact_statement,
         action_statement=statement.action_statement,
         timestamp=statement.timestamp,
-        source=statement.source,
+        input=statement.source,
         document_id=statement.document_id,
         author=statement.author,
     )

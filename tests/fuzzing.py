@@ -267,7 +267,7 @@ def normalise(path: Path) -> Outcome:
         return Outcome(refusal=exc)
     except Exception as exc:  # what the property looks for
         return Outcome(crash=exc)
-    return Outcome(findings=document.scans[0].findings)
+    return Outcome(findings=document.scans[0].finding_count)
 
 
 def loses_findings(format_name: str, mutation: Mutation, before: Outcome, after: Outcome) -> bool:

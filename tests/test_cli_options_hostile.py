@@ -234,7 +234,7 @@ def test_report_from_stdin_is_read(tmp_path):
     with TRIVY.open() as report:
         result = _gate("normalize", "-", "--at", SCAN_DAY, stdin=report)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["scans"][0]["input_file"] == "<stdin>"
+    assert json.loads(result.stdout)["scans"][0]["input"] == "<stdin>"
 
 
 def test_waivers_from_stdin_are_read_and_named(tmp_path):

@@ -41,7 +41,7 @@ def test_corpus_file_is_detected_and_normalises(local_path, kind):
     assert fragment.format == expected_format(local_path, kind)
     document = build_document(Settings(inputs=[path]), "prod")
     jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(document.model_dump_json()))
-    assert document.scans[0].findings == len(document.vulnerabilities) + len(
+    assert document.scans[0].finding_count == len(document.vulnerabilities) + len(
         document.secrets
     ) + len(document.misconfigurations) + len(document.licenses)
 
@@ -64,7 +64,7 @@ def test_one_image_three_scanners_and_vex(gate_cli):
     document = json.loads(result.out)
     assert document["subject"]["digest"] == NGINX_DIGEST
     assert [s["tool"] for s in document["scans"]] == ["trivy", "grype", "snyk", "openvex"]
-    assert [s["findings"] for s in document["scans"]] == [99, 99, 65, 0]
+    assert [s["finding_count"] for s in document["scans"]] == [99, 99, 65, 0]
     vulnerabilities = document["vulnerabilities"]
     by_source_count: dict[int, int] = {}
     for vuln in vulnerabilities:

@@ -74,8 +74,8 @@ def test_bundled_pack_is_shown_as_gate_policies():
         pytest.param(
             "gate/secrets/found.rego",
             "\ts := input.secrets[_]\n",
-            "\ts := input.secrets[_]\n\ts.rule == 1\n",
-            ("found.rego", "input-path", "did you mean s.rule_id?"),
+            "\ts := input.secrets[_]\n\ts.titel == 1\n",
+            ("found.rego", "input-path", "did you mean s.title?"),
             id="variable-bound-to-input",
         ),
         pytest.param(

@@ -144,7 +144,7 @@ def test_subject_digest_comes_from_a_scan_of_the_same_image():
 def test_secrets_merge_on_rule_file_and_line():
     def secret(tool: str, line: int) -> Secret:
         return Secret(
-            rule_id="aws-key",
+            id="aws-key",
             severity="critical",
             target="app/.env",
             start_line=line,
@@ -302,7 +302,7 @@ def test_sbom_packages_merge_by_purl_ignoring_qualifiers():
 def test_attestations_are_matched_to_the_gated_image(subject, digests, expected):
     from gate.document import Attestation
 
-    attestation = Attestation(kind="provenance", subject_digests=digests, source="p.json")
+    attestation = Attestation(kind="provenance", subject_digests=digests, input="p.json")
     metadata = Fragment(
         format="image-config", tool="oci", authority=10, kinds=["metadata"], subject=subject
     )
@@ -324,7 +324,7 @@ def test_attestation_naming_a_platform_manifest_of_the_gated_index_matches():
     )
     report = Fragment(format="trivy-json", tool="trivy", authority=1, artifact_digests=[DIGEST_9])
     statements = [
-        Attestation(kind="provenance", subject_digests=[digest], source="p.json")
+        Attestation(kind="provenance", subject_digests=[digest], input="p.json")
         for digest in (DIGEST_2, DIGEST_9)
     ]
     provenance = Fragment(format="in-toto", tool="in-toto", attestations=statements)

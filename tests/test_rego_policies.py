@@ -526,7 +526,7 @@ def _promoted(document: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[
 
 def _staging_verdict(digest: str, **changes: Any) -> dict[str, Any]:
     verdict = {
-        "source": "registry://registry.example.com/shop/web@sha256:ab",
+        "input": "registry://registry.example.com/shop/web@sha256:ab",
         "stage": "staging",
         "decision": "pass",
         "evaluated_at": "2025-05-31T12:00:00Z",

@@ -281,7 +281,7 @@ def test_assessment_carries_the_statement() -> None:
         impact_statement="reachable",
         action_statement="upgrade",
         timestamp="2024-01-01T00:00:00Z",
-        source="vex/acme.json",
+        input="vex/acme.json",
         document_id="doc-1",
         author="ACME",
     )

@@ -14,6 +14,7 @@ from gate.document import (
     InventoryPackage,
     License,
     Misconfiguration,
+    Package,
     ScanKind,
     Secret,
     Severity,
@@ -294,6 +295,11 @@ def purl_type(ecosystem: str | None, purl: str | None = None) -> str | None:
         return None
     key = ecosystem.strip().lower()
     return _ECOSYSTEM_TO_PURL.get(key, key or None)
+
+
+def licensed_package(name: str | None) -> Package | None:
+    """The package a licence finding names only by ``name``; None for a file's licence."""
+    return Package(name=name) if name else None
 
 
 def text(value: Any) -> str | None:

@@ -281,7 +281,7 @@ def _manifest_attestations(
                 subject_digests=subject_digests,
                 envelope="oci-manifest",
                 signed=bundle or any(text(notes.get(key)) for key in _SIGNING_KEYS),
-                source=source.path,
+                input=source.path,
             )
         )
     if found or signature or not subject_digests:
@@ -297,7 +297,7 @@ def _manifest_attestations(
             kind=_artifact_kind(artifact_type),
             subject_digests=subject_digests,
             envelope="oci-manifest",
-            source=source.path,
+            input=source.path,
         )
     ]
 
@@ -327,7 +327,7 @@ def _index_attestation(
         kind="other",
         subject_digests=[about] if about else [],
         envelope="oci-manifest",
-        source=source.path,
+        input=source.path,
     )
 
 

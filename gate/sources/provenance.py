@@ -282,7 +282,7 @@ def _attestation(found: _Wrapped, source: InputFile) -> tuple[Attestation, list[
         subject_digests=subject_digests,
         envelope=found.envelope,
         signed=found.signed,
-        source=source.path,
+        input=source.path,
     )
     predicate_place = at(place, "predicate")
     if attestation.kind == "sbom":

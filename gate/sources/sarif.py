@@ -111,7 +111,15 @@ from gate.document import (
 )
 from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
-from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity, text
+from gate.sources.base import (
+    Fragment,
+    fail,
+    licensed_package,
+    purl_type,
+    rfc3339,
+    severity,
+    text,
+)
 from gate.sources.cvss import cvss_version
 from gate.sources.image_config import first_reference, image_id, repo_digest, subject, unique
 from gate.sources.shape import array, at, integer, kind, mapping, string_list, text_at
@@ -754,7 +762,7 @@ class _Run:
 
     def _secret(self, found: _Reading) -> Secret:
         return Secret(
-            rule_id=found.rule_id,
+            id=found.rule_id,
             severity=found.rated,
             title=found.rule.short,
             target=found.location.uri,
@@ -770,7 +778,7 @@ class _Run:
             name=text(found.fields.get("License")) or found.rule_id.rpartition(":")[2],
             severity=found.rated,
             category=text(found.fields.get("Classification")),
-            package=text(found.fields.get("PkgName")),
+            package=licensed_package(text(found.fields.get("PkgName"))),
             target=text(found.fields.get("Path")) or found.location.uri,
             sources=found.attribution,
         )

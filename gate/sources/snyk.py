@@ -227,9 +227,9 @@ class _Listings:
             or self._string(item, "title", place)
             or required_at(item, "id", self.source, place)
         )
-        package = self._package(item, place, ecosystem, target).name
+        package = self._package(item, place, ecosystem, target)
         self.licenses.setdefault(
-            (name, package, target),
+            (name, package.name, target),
             License(
                 name=name,
                 severity=rated,

@@ -51,7 +51,7 @@ from gate.identifiers import set_apart
 from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
 from gate.reference import parse_reference
-from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity
+from gate.sources.base import Fragment, fail, licensed_package, purl_type, rfc3339, severity
 from gate.sources.cvss import vendor_cvss
 from gate.sources.image_config import (
     first_reference,
@@ -413,7 +413,7 @@ class _Findings:
         layer_place = at(place, "Layer")
         layer = mapping(item.get("Layer"), self.source, layer_place)
         return Secret(
-            rule_id=required_at(item, "RuleID", self.source, place),
+            id=required_at(item, "RuleID", self.source, place),
             category=self._string(item, "Category", place),
             severity=rated,
             title=self._string(item, "Title", place),
@@ -465,7 +465,7 @@ class _Findings:
             name=required_at(item, "Name", self.source, place),
             severity=rated,
             category=self._string(item, "Category", place),
-            package=self._string(item, "PkgName", place),
+            package=licensed_package(self._string(item, "PkgName", place)),
             target=self._string(item, "FilePath", place) or target,
             confidence=number(item.get("Confidence"), self.source, at(place, "Confidence")),
             sources=[_attribution(self.source, rated)],

@@ -81,9 +81,9 @@ doc := {
 			"artifact_type": "container_image",
 			"artifact_digests": [image_id, sprintf("ghcr.io/acme/api@%s", [digest])],
 			"database": {},
-			"input_file": "trivy.json",
+			"input": "trivy.json",
 			"input_sha256": "4444444444444444444444444444444444444444444444444444444444444444",
-			"findings": 0,
+			"finding_count": 0,
 			"evidence": {
 				"match": "digest",
 				"names": ["ghcr.io/acme/api:1.4.2", digest, image_id],
@@ -101,9 +101,9 @@ doc := {
 			"artifact_type": "container_image",
 			"artifact_digests": [image_id],
 			"database": {},
-			"input_file": "inspect.json",
+			"input": "inspect.json",
 			"input_sha256": "5555555555555555555555555555555555555555555555555555555555555555",
-			"findings": 0,
+			"finding_count": 0,
 			"evidence": {"match": "defines", "names": ["ghcr.io/acme/api:1.4.2", image_id], "counts_for": ["metadata"], "note": null},
 		},
 	],
@@ -118,7 +118,7 @@ key_id := "sha256:66666666666666666666666666666666666666666666666666666666666666
 # A cosign signature of this image that the trusted key verified.
 signature := {
 	"kind": "cosign",
-	"source": sprintf("registry://ghcr.io/acme/api:sha256-%s.sig", [substring(digest, 7, -1)]),
+	"input": sprintf("registry://ghcr.io/acme/api:sha256-%s.sig", [substring(digest, 7, -1)]),
 	"signed_digest": digest,
 	"docker_reference": "ghcr.io/acme/api",
 	"about_subject": true,
@@ -131,7 +131,7 @@ signature := {
 # A passing verdict of this image for an earlier stage, signed by the trusted key, from a day
 # before now.
 earlier_verdict(stage) := {
-	"source": sprintf("%s-verdict.json", [stage]),
+	"input": sprintf("%s-verdict.json", [stage]),
 	"stage": stage,
 	"decision": "pass",
 	"evaluated_at": "2025-05-31T12:00:00Z",
@@ -169,7 +169,7 @@ provenance := {
 	"materials": [],
 	"envelope": "dsse",
 	"signed": true,
-	"source": "provenance.intoto.jsonl",
+	"input": "provenance.intoto.jsonl",
 }
 
 # An SPDX SBOM attestation of this image.
@@ -180,7 +180,7 @@ sbom_attestation := object.union(provenance, {
 	"build_type": null,
 	"source_repository": null,
 	"source_revision": null,
-	"source": "sbom.att.json",
+	"input": "sbom.att.json",
 	"packages": 3,
 })
 
@@ -214,6 +214,12 @@ _lowest(fixed) := fixed[0] if count(fixed) > 0
 
 else := null
 
+# The package of a licence finding named pkg (null: the licence of a file), as the core
+# records it.
+license_package(pkg) := {"name": pkg, "version": null, "type": null, "purl": null, "path": null} if {
+	is_string(pkg)
+} else := null
+
 # A VEX assessment (OpenVEX) of the given status and justification.
 vex(status, justification) := {
 	"status": status,
@@ -221,7 +227,7 @@ vex(status, justification) := {
 	"impact_statement": null,
 	"action_statement": null,
 	"timestamp": "2025-05-01T00:00:00Z",
-	"source": "vex.openvex.json",
+	"input": "vex.openvex.json",
 	"document_id": "https://openvex.dev/docs/acme/vex-1",
 	"author": "Acme Security",
 }

@@ -286,7 +286,7 @@ evidence_kinds := {"vulnerability", "sbom", "vex", "attestation"}
 about_image_matches := {"defines", "digest", "name"}
 
 # scan_name(s) names a scan in messages: its input file, else its tool.
-scan_name(s) := text_or(s, "input_file", text_or(s, "tool", "unnamed scan"))
+scan_name(s) := text_or(s, "input", text_or(s, "tool", "unnamed scan"))
 
 # input_names lists every input for a message about one that is missing: "inputs: a, b".
 input_names := sprintf("inputs: %s", [concat(", ", names)]) if {
@@ -303,7 +303,7 @@ subject_digests := {d |
 }
 
 scan_finding(s) := {"kind": "scan", "id": id} if {
-	id := s.input_file
+	id := s.input
 	is_string(id)
 } else := {"kind": "scan", "id": null}
 
@@ -467,12 +467,18 @@ vex_unsupported := [v |
 vex_finding(v) := object.union(vulnerability_finding(v), {"vex": {
 	"status": v.vex.status,
 	"justification": text_or(v.vex, "justification", null),
-	"source": text_or(v.vex, "source", null),
+	"input": text_or(v.vex, "input", null),
 }})
 
 # ---------------------------------------------------------------------------------------
 # Licences: SPDX licence expressions, and which licence texts of the document are copyleft.
 # ---------------------------------------------------------------------------------------
+
+# license_package(l) names the package licence finding l is about; null for a file's licence.
+license_package(l) := name if {
+	name := l.package.name
+	str(name)
+} else := null
 
 # spdx_parse(e) reads an SPDX licence expression: {"tokens", "kinds", "terms"}, where terms
 # are [licence, exception or null] in order. Operators (AND, OR, WITH) are matched in any

@@ -284,7 +284,7 @@ def test_cosign_attestation_manifest_describes_no_image() -> None:
         "kind": "provenance",
         "predicate_type": SLSA_V02,
         "envelope": "oci-manifest",
-        "source": "manifest.json",
+        "input": "manifest.json",
     }
     # A tag-addressed cosign .att manifest does not say which image it is about.
     assert attestation.subject_digests == [] and attestation.signed is False
@@ -413,7 +413,7 @@ def test_cosign_signature_manifest_is_no_attestation() -> None:
 def test_buildkit_index_announces_an_attestation_of_its_image() -> None:
     fragment, source = parse_fixture("index.json")
     assert fragment.kinds == ["metadata", "attestation"]
-    assert [(a.kind, a.subject_digests, a.signed, a.source) for a in fragment.attestations] == [
+    assert [(a.kind, a.subject_digests, a.signed, a.input) for a in fragment.attestations] == [
         ("other", [MANIFEST_DIGEST], False, source.path)
     ]
     data = index(
@@ -435,7 +435,7 @@ def test_buildkit_index_announces_an_attestation_of_its_image() -> None:
         "kind": "other",
         "subject_digests": ["sha256:" + "a" * 64],
         "envelope": "oci-manifest",
-        "source": "manifest.json",
+        "input": "manifest.json",
     }
 
 

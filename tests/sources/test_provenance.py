@@ -177,7 +177,7 @@ def test_slsa_v02_statement() -> None:
         ),
     ]
     assert (attestation.envelope, attestation.signed) == ("none", False)
-    assert attestation.source == "provenance/slsa-v0.2-statement.json"
+    assert attestation.input == "provenance/slsa-v0.2-statement.json"
     assert fragment.image is not None and fragment.image.base is not None
     assert fragment.image.base.model_dump(exclude_none=True) == {
         "name": "docker.io/library/debian:12.5-slim",
@@ -191,7 +191,7 @@ def test_dsse_envelope_holds_the_same_statement() -> None:
     bare = parse_fixture("slsa-v0.2-statement.json").attestations[0]
     wrapped = parse_fixture("dsse-envelope.json").attestations[0]
     assert (wrapped.envelope, wrapped.signed) == ("dsse", True)
-    unwrapped = {"envelope", "signed", "source"}
+    unwrapped = {"envelope", "signed", "input"}
     assert wrapped.model_dump(exclude=unwrapped) == bare.model_dump(exclude=unwrapped)
 
 
@@ -643,4 +643,4 @@ def test_corpus(local_path: str) -> None:
             "https://github.com/"
         )
         assert attestation.source_revision and len(attestation.source_revision) == 40
-        assert attestation.source == local_path
+        assert attestation.input == local_path

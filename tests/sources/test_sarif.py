@@ -10,6 +10,7 @@ import pytest
 from conftest import CORPUS, FIXTURES, corpus_params, load_input
 from tests_support import parse_corpus, refusal, stand_in
 
+from gate.document import Package
 from gate.merge import vulnerability_key
 from gate.sources.base import Fragment
 from gate.sources.sarif import SarifSource
@@ -168,7 +169,7 @@ def test_trivy_vulnerabilities() -> None:
 def test_trivy_secret_licence_and_misconfiguration() -> None:
     fragment = parse_fixture("trivy-image.sarif.json")
     [secret] = fragment.secrets
-    assert (secret.rule_id, secret.title, secret.severity) == (
+    assert (secret.id, secret.title, secret.severity) == (
         "aws-access-key-id",
         "AWS Access Key ID",
         "critical",
@@ -183,7 +184,7 @@ def test_trivy_secret_licence_and_misconfiguration() -> None:
     assert (licence.name, licence.category, licence.package, licence.severity) == (
         "GPL-3.0-only",
         "restricted",
-        "libreadline8",
+        Package(name="libreadline8"),
         "high",
     )
     assert licence.target == "OS Packages"

@@ -9,6 +9,7 @@ import pytest
 from conftest import CORPUS, FIXTURES, corpus_params, load_input
 from tests_support import parse_corpus, refusal, replaced, stand_in
 
+from gate.document import Package
 from gate.errors import SourceError
 from gate.merge import package_name_key
 from gate.sources.base import Fragment, purl_type
@@ -263,11 +264,14 @@ def test_cwe_and_nsp_identifiers_are_not_aliases() -> None:
 def test_licence_issues_are_licences_not_vulnerabilities() -> None:
     fragment = parse_fixture("container.json")
     [licence] = fragment.licenses  # listed twice, by two dependency paths
-    assert (licence.name, licence.severity, licence.package, licence.target) == (
+    assert (licence.name, licence.severity, licence.target) == (
         "GPL-2.0",
         "high",
-        "node-forge",
         "/app/package.json",
+    )
+    # The package object of a vulnerability in the same package, as Snyk names it.
+    assert licence.package == Package(
+        name="node-forge", version="1.3.1", type="npm", path="/app/package.json"
     )
     assert all(not v.id.startswith("snyk:lic:") for v in fragment.vulnerabilities)
 

@@ -17,6 +17,7 @@ from gate.document import (
     Image,
     Layer,
     License,
+    Package,
     Secret,
     Subject,
     Vulnerability,
@@ -243,7 +244,7 @@ def test_fix_status(status: str | None, fixed_version: str, expected: str) -> No
 def test_secret_mapping(image_scan: Fragment) -> None:
     assert image_scan.secrets == [
         Secret(
-            rule_id="aws-access-key-id",
+            id="aws-access-key-id",
             category="AWS",
             severity="critical",
             title="AWS Access Key ID",
@@ -281,7 +282,7 @@ def test_license_mapping(image_scan: Fragment) -> None:
             name="GPL-3.0-only",
             severity="high",
             category="restricted",
-            package="libreadline8",
+            package=Package(name="libreadline8"),
             target="OS Packages",
             confidence=1.0,
             sources=[FindingSource(tool="trivy", input="v2-image.json", severity="high")],

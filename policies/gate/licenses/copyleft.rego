@@ -76,11 +76,12 @@ _sbom_names := {p.name | some p in _sbom_hits}
 # input order. (Grouping by sorting: filtering the list once per package is quadratic.)
 _scanner_rows := sort(rows) if {
 	texts := data.lib.gate.copyleft_texts
-	rows := [[l.package, i, l.name] |
+	rows := [[pkg, i, l.name] |
 		l := input.licenses[i]
 		texts[l.name]
 		not _exempt_os_finding(l)
-		lib.str(l.package)
+		pkg := lib.license_package(l)
+		lib.str(pkg)
 	]
 }
 

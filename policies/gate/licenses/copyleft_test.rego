@@ -8,7 +8,7 @@ npm(name, licenses) := object.union(fx.inventory_package(name, "3.2.3", "npm", l
 
 # A scanner's (Trivy's) licence finding.
 lic(name, pkg, target) := {
-	"name": name, "severity": "unknown", "category": "restricted", "package": pkg,
+	"name": name, "severity": "unknown", "category": "restricted", "package": fx.license_package(pkg),
 	"target": target, "confidence": null,
 	"sources": [{"tool": "trivy", "input": "trivy.json", "severity": "unknown", "severity_source": null}],
 }
@@ -154,7 +154,7 @@ test_bad_entries_do_not_crash if {
 		null, "junk", {"name": null, "licenses": ["GPL-2.0-only"]}, {"name": "x", "licenses": null},
 		{"name": "y", "licenses": [null, 42, ""]}, {"name": "ok", "licenses": ["GPL-2.0-only"]},
 	]
-	ls := [null, {"name": "GPL-2.0", "package": null}, {"name": null, "package": "z"}]
+	ls := [null, {"name": "GPL-2.0", "package": null}, {"name": null, "package": {"name": "z"}}, {"name": "GPL-2.0", "package": "v1-string"}]
 	d := object.union(with_packages(ps), {"licenses": ls})
 	found := rule.findings with input as d with data.gate_config as fx.config
 	count(found) == 1

@@ -28,7 +28,7 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 	l := input.licenses[_]
 	name := l.name
 	forbidden_names[name]
-	pkg := lib.text_or(l, "package", null)
+	pkg := lib.license_package(l)
 	finding := {"kind": "license", "id": name, "package": pkg}
 	msg := sprintf("%s is licensed under %s, which is forbidden", [_what(l), name])
 	remediation := sprintf("Replace %s with an alternative under an acceptable licence, or obtain legal approval and record it as a waiver.", [_what(l)])
@@ -38,7 +38,10 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 # finding per package and licence, thousands of them sharing a few dozen names.
 _forbidden_names := {name | some name in {n | n := input.licenses[_].name}; lib.str(name); forbidden(name)}
 
-_what(l) := sprintf("package %s", [l.package]) if lib.str(l.package)
+_what(l) := sprintf("package %s", [pkg]) if {
+	pkg := lib.license_package(l)
+	lib.str(pkg)
+}
 else := sprintf("file %s", [l.target]) if lib.str(l.target)
 else := "a component"
 

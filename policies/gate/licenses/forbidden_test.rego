@@ -5,7 +5,7 @@ import data.lib.fixtures_test as fx
 import rego.v1
 
 lic(name, pkg) := {
-	"name": name, "severity": "unknown", "category": null, "package": pkg,
+	"name": name, "severity": "unknown", "category": null, "package": fx.license_package(pkg),
 	"target": null, "confidence": null, "sources": [],
 }
 

@@ -55,14 +55,14 @@ test_unrecorded_evidence_is_reported if {
 
 test_inputs_that_prove_nothing_about_an_image_are_not_judged if {
 	# Image metadata and misconfiguration-only reports (hadolint) are not evidence kinds.
-	lint := {"tool": "hadolint", "kinds": ["misconfiguration"], "input_file": "hadolint.json", "evidence": {"match": "unnamed", "counts_for": []}}
+	lint := {"tool": "hadolint", "kinds": ["misconfiguration"], "input": "hadolint.json", "evidence": {"match": "unnamed", "counts_for": []}}
 	d := object.union(fx.doc, {"scans": array.concat(fx.doc.scans, [lint])})
 	count(rule.findings) == 0 with input as d with data.gate_config as fx.config
 }
 
 test_an_empty_sbom_is_reported if {
 	sbom := {
-		"tool": "cyclonedx", "kinds": ["sbom", "vulnerability"], "input_file": "bom.json", "packages": 0,
+		"tool": "cyclonedx", "kinds": ["sbom", "vulnerability"], "input": "bom.json", "package_count": 0,
 		"evidence": {"match": "name", "counts_for": ["vulnerability"], "note": "an SBOM that lists no packages describes nothing"},
 	}
 	d := object.union(fx.doc, {"scans": array.concat(fx.doc.scans, [sbom])})

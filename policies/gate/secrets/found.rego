@@ -25,7 +25,7 @@ remediation := "Revoke and rotate the credential now (it has been exposed to eve
 findings contains lib.result(rule_id, msg, lib.severity_of(s), remediation, finding) if {
 	s := input.secrets[_]
 	is_object(s)
-	secret_rule := lib.text_or(s, "rule_id", "unknown-rule")
+	secret_rule := lib.text_or(s, "id", "unknown-rule")
 	target := lib.text_or(s, "target", null)
 	line := _line(s)
 	finding := {"kind": "secret", "id": secret_rule, "target": target, "line": line}

@@ -5,7 +5,7 @@ import data.lib.fixtures_test as fx
 import rego.v1
 
 aws := {
-	"rule_id": "aws-access-key-id", "category": "AWS", "severity": "critical",
+	"id": "aws-access-key-id", "category": "AWS", "severity": "critical",
 	"title": "AWS Access Key ID", "target": "/app/.env", "start_line": 3, "end_line": 3,
 	"match": "AWS_ACCESS_KEY_ID=********************", "layer": null,
 	"sources": [{"tool": "trivy", "input": "trivy.json", "severity": "critical", "severity_source": null}],
@@ -30,7 +30,7 @@ test_denied_in_every_stage_including_dev if {
 }
 
 test_missing_fields_give_null_target_and_line if {
-	s := {"rule_id": "private-key", "severity": "high", "sources": []}
+	s := {"id": "private-key", "severity": "high", "sources": []}
 	found_r := rule.deny with input as with_secrets([s]) with data.gate_config as fx.config
 	some r in found_r
 	r.finding == {"kind": "secret", "id": "private-key", "target": null, "line": null}

@@ -90,7 +90,7 @@ _what_was_found := "no earlier verdict was given" if {
 
 _stages_found := sort({lib.text_or(v, "stage", "unknown") | some v in _verdicts})
 
-_not_counted(v) := sprintf("%s (of %s): %s", [lib.text_or(v, "source", "an unnamed verdict"), _digests(v), concat(", ", _problems(v))])
+_not_counted(v) := sprintf("%s (of %s): %s", [lib.text_or(v, "input", "an unnamed verdict"), _digests(v), concat(", ", _problems(v))])
 
 _digests(v) := concat(", ", ds) if {
 	ds := [lib.digest_label(d) | d := v.subject_digests[_]; is_string(d)]

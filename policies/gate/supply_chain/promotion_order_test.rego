@@ -197,7 +197,7 @@ test_no_verdict_counts_when_the_evaluation_time_is_unknown if {
 
 test_every_verdict_and_every_reason_is_listed if {
 	bad := object.union(staging, {
-		"source": "registry://ghcr.io/acme/api@sha256:9999", "decision": "fail",
+		"input": "registry://ghcr.io/acme/api@sha256:9999", "decision": "fail",
 		"subject_digests": [other_digest, "sha256:abc"], "about_subject": false,
 		"signature": "invalid", "signature_reason": "bad signature", "evaluated_at": "2024-01-01T00:00:00Z",
 	})
@@ -247,7 +247,7 @@ test_malformed_promotion_data_does_not_crash if {
 }
 
 test_a_flood_of_verdicts_is_cut_short_in_the_message if {
-	failing := [object.union(staging, {"source": sprintf("v%d.json", [i]), "decision": "fail"}) | some i in numbers.range(1, 25)]
+	failing := [object.union(staging, {"input": sprintf("v%d.json", [i]), "decision": "fail"}) | some i in numbers.range(1, 25)]
 	m := the_message(with_verdicts(failing))
 	endswith(m, "; v10.json (of sha256:111111111111…): a failing verdict; and 15 more")
 	not contains(m, "v11.json")

@@ -33,8 +33,8 @@ findings contains lib.result(rule_id, msg, "high", remediation, finding) if {
 	a.matches_subject == true
 	builder := lib.text_or(a, "builder_id", null)
 	not _trusted(builder)
-	source := lib.text_or(a, "source", "an unnamed input")
-	finding := {"kind": "attestation", "id": "provenance", "source": source, "builder_id": builder}
+	source := lib.text_or(a, "input", "an unnamed input")
+	finding := {"kind": "attestation", "id": "provenance", "input": source, "builder_id": builder}
 	msg := _message(builder, source)
 	remediation := "Build the image on a trusted builder, or ask the security team to add this builder to gate_config.trusted_builders."
 }

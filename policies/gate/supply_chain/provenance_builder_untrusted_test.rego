@@ -29,7 +29,7 @@ test_untrusted_builder_warns_in_every_stage if {
 	r.id == "provenance-builder-untrusted"
 	r.severity == "high"
 	r.msg == "the build provenance in provenance.intoto.jsonl names builder https://ci.example.com/builder, which is not on the trusted list"
-	r.finding == {"kind": "attestation", "id": "provenance", "source": "provenance.intoto.jsonl", "builder_id": evil}
+	r.finding == {"kind": "attestation", "id": "provenance", "input": "provenance.intoto.jsonl", "builder_id": evil}
 	every stage in ["dev", "staging"] {
 		count(rule.warn) == 1 with input as fx.in_stage(d, stage) with data.gate_config as fx.config
 		count(rule.deny) == 0 with input as fx.in_stage(d, stage) with data.gate_config as fx.config

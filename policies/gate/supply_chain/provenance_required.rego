@@ -36,7 +36,7 @@ findings contains lib.result(rule_id, msg, "high", remediation, _finding(source)
 	not _of_this_image
 	some a in data.lib.gate.provenance
 	a.matches_subject == false
-	source := lib.text_or(a, "source", null)
+	source := lib.text_or(a, "input", null)
 	msg := sprintf("the build provenance in %s is for another image: its subjects (%s) are not this image (%s)", [
 		_name(source), _digests(a), _image_digests,
 	])
@@ -47,14 +47,14 @@ findings contains lib.result(rule_id, msg, "high", remediation, _finding(source)
 	not _of_this_image
 	some a in data.lib.gate.provenance
 	a.matches_subject == null
-	source := lib.text_or(a, "source", null)
+	source := lib.text_or(a, "input", null)
 	msg := sprintf("cannot tell whether provenance is of this image: pass image metadata with its digest (the build provenance in %s has subjects %s)", [
 		_name(source), _digests(a),
 	])
 	remediation := "Pass image metadata that records the image's digest (e.g. `docker image inspect IMAGE`, or the image reference by digest) together with its provenance."
 }
 
-_finding(source) := {"kind": "attestation", "id": "provenance", "source": source}
+_finding(source) := {"kind": "attestation", "id": "provenance", "input": source}
 
 _name(source) := source if is_string(source) else := "an unnamed input"
 

@@ -8,7 +8,7 @@ with_attestations(atts) := json.patch(fx.doc, [{"op": "replace", "path": "/attes
 
 other_digest := "sha256:9999999999999999999999999999999999999999999999999999999999999999"
 
-of_another_image := object.union(fx.provenance, {"subject_digests": [other_digest], "matches_subject": false, "source": "old.intoto.jsonl"})
+of_another_image := object.union(fx.provenance, {"subject_digests": [other_digest], "matches_subject": false, "input": "old.intoto.jsonl"})
 
 of_unknown_subject := object.union(fx.provenance, {"matches_subject": null})
 
@@ -26,7 +26,7 @@ test_missing_provenance_by_stage if {
 	r.id == "provenance-required"
 	r.severity == "high"
 	r.msg == "no build provenance was given"
-	r.finding == {"kind": "attestation", "id": "provenance", "source": null}
+	r.finding == {"kind": "attestation", "id": "provenance", "input": null}
 	count(rule.warn) == 0 with input as d with data.gate_config as fx.config
 	count(rule.warn) == 1 with input as fx.in_stage(d, "staging") with data.gate_config as fx.config
 	count(rule.deny) == 0 with input as fx.in_stage(d, "staging") with data.gate_config as fx.config
@@ -38,7 +38,7 @@ test_provenance_of_another_image if {
 	count(found) == 1
 	some r in found
 	r.msg == sprintf("the build provenance in old.intoto.jsonl is for another image: its subjects (%s) are not this image (%s, %s)", [other_digest, fx.digest, fx.image_id])
-	r.finding == {"kind": "attestation", "id": "provenance", "source": "old.intoto.jsonl"}
+	r.finding == {"kind": "attestation", "id": "provenance", "input": "old.intoto.jsonl"}
 }
 
 test_provenance_of_an_unknown_subject if {
@@ -46,12 +46,12 @@ test_provenance_of_an_unknown_subject if {
 	count(found) == 1
 	some r in found
 	r.msg == sprintf("cannot tell whether provenance is of this image: pass image metadata with its digest (the build provenance in provenance.intoto.jsonl has subjects %s)", [fx.digest])
-	r.finding == {"kind": "attestation", "id": "provenance", "source": "provenance.intoto.jsonl"}
+	r.finding == {"kind": "attestation", "id": "provenance", "input": "provenance.intoto.jsonl"}
 }
 
 test_one_result_per_attestation_that_does_not_match if {
 	found := rule.findings with input as with_attestations([of_another_image, of_unknown_subject]) with data.gate_config as fx.config
-	{r.finding.source | some r in found} == {"old.intoto.jsonl", "provenance.intoto.jsonl"}
+	{r.finding.input | some r in found} == {"old.intoto.jsonl", "provenance.intoto.jsonl"}
 }
 
 test_missing_fields_do_not_crash if {

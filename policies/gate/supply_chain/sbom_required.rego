@@ -55,7 +55,7 @@ _other_images := sprintf("; not of this image: %s", [concat(", ", sort(files))])
 	count(files) > 0
 } else := ""
 
-_uncounted_attestations contains lib.text_or(a, "source", "an unnamed input") if {
+_uncounted_attestations contains lib.text_or(a, "input", "an unnamed input") if {
 	some a in data.lib.gate.attestations
 	a.kind == "sbom"
 	not _counts(a)

@@ -13,15 +13,15 @@ syft_scan := {
 	"tool": "syft", "tool_version": "1.4.1", "format": "spdx-json", "kinds": ["sbom"],
 	"created": "2025-06-01T10:00:00Z", "artifact_name": "ghcr.io/acme/api:1.4.2",
 	"artifact_type": "container_image", "artifact_digests": [], "database": {},
-	"input_file": "sbom.spdx.json", "input_sha256": "6666666666666666666666666666666666666666666666666666666666666666",
-	"findings": 0,
+	"input": "sbom.spdx.json", "input_sha256": "6666666666666666666666666666666666666666666666666666666666666666",
+	"finding_count": 0,
 	"evidence": {"match": "name", "names": ["ghcr.io/acme/api:1.4.2"], "counts_for": ["sbom"], "note": null},
 }
 
 # The same SBOM as the core records it when it names another image, or no packages.
 of_another_image := object.union(syft_scan, {"evidence": {"match": "other-image", "names": ["docker.io/library/nginx:1.25"], "counts_for": [], "note": "it is about docker.io/library/nginx:1.25"}})
 
-empty_sbom := object.union(syft_scan, {"packages": 0, "evidence": {"counts_for": [], "note": "an SBOM that lists no packages describes nothing"}})
+empty_sbom := object.union(syft_scan, {"package_count": 0, "evidence": {"counts_for": [], "note": "an SBOM that lists no packages describes nothing"}})
 
 test_sbom_attestation_of_this_image_passes if {
 	count(rule.findings) == 0 with input as fx.doc with data.gate_config as fx.config
@@ -81,7 +81,7 @@ test_nothing_at_all_does_not_crash if {
 	found := rule.findings with input as object.union(fx.doc, {"scans": null, "attestations": null}) with data.gate_config as fx.config
 	some r in found
 	r.msg == "no SBOM of this image was given (no inputs at all)"
-	d := object.union(fx.doc, {"scans": [null, {"kinds": null}], "attestations": [null, "x", {"kind": "sbom", "source": 42, "matches_subject": false}]})
+	d := object.union(fx.doc, {"scans": [null, {"kinds": null}], "attestations": [null, "x", {"kind": "sbom", "input": 42, "matches_subject": false}]})
 	count(rule.findings) == 1 with input as d with data.gate_config as fx.config
 }
 

@@ -44,7 +44,7 @@ _message(image) := sprintf("no cosign signature of %s was found", [image]) if {
 	count(_signatures) == 0
 } else := sprintf("no verified cosign signature of %s: %s", [image, lib.listed([_not_counted(s) | some s in _signatures], "; ")])
 
-_not_counted(s) := sprintf("%s: %s", [lib.text_or(s, "source", "an unnamed signature"), concat(", ", _problems(s))])
+_not_counted(s) := sprintf("%s: %s", [lib.text_or(s, "input", "an unnamed signature"), concat(", ", _problems(s))])
 
 _problems(s) := [p | some p in [_subject_problem(s), _state_problem(s)]; p != ""]
 

@@ -10,7 +10,7 @@ with_signatures(sigs) := json.patch(fx.doc, [{"op": "replace", "path": "/signatu
 
 without_trust_keys(d) := object.union(d, {"promotion": {"trust_keys": 0}})
 
-of_another_image := object.union(fx.signature, {"source": "old.sig", "signed_digest": other_digest, "about_subject": false})
+of_another_image := object.union(fx.signature, {"input": "old.sig", "signed_digest": other_digest, "about_subject": false})
 
 # the_message(d) is the message of d's one finding.
 the_message(d) := m if {
@@ -49,16 +49,16 @@ test_a_signature_of_another_image_does_not_count if {
 
 test_a_signature_by_an_untrusted_key_does_not_count if {
 	s := object.union(fx.signature, {"state": "untrusted", "key_id": other_digest})
-	the_message(with_signatures([s])) == sprintf("no verified cosign signature of this image (sha256:111111111111…): %s: signed by an untrusted key (sha256:999999999999…)", [fx.signature.source])
+	the_message(with_signatures([s])) == sprintf("no verified cosign signature of this image (sha256:111111111111…): %s: signed by an untrusted key (sha256:999999999999…)", [fx.signature.input])
 }
 
 test_an_invalid_signature_does_not_count if {
-	s := object.union(fx.signature, {"source": "tampered.sig", "state": "invalid", "reason": "the signature does not match the payload"})
+	s := object.union(fx.signature, {"input": "tampered.sig", "state": "invalid", "reason": "the signature does not match the payload"})
 	the_message(with_signatures([s])) == "no verified cosign signature of this image (sha256:111111111111…): tampered.sig: invalid signature (the signature does not match the payload)"
 }
 
 test_an_unverified_signature_does_not_count if {
-	s := object.union(fx.signature, {"source": "image.sig", "state": "unverified", "reason": "no trusted key"})
+	s := object.union(fx.signature, {"input": "image.sig", "state": "unverified", "reason": "no trusted key"})
 	the_message(without_trust_keys(with_signatures([s]))) == "no verified cosign signature of this image (sha256:111111111111…): image.sig: signed but not verified (no --trust-key is configured)"
 	the_message(with_signatures([s])) == "no verified cosign signature of this image (sha256:111111111111…): image.sig: signature not verified (no trusted key)"
 	unsigned := object.union(s, {"state": "unsigned"})
@@ -68,7 +68,7 @@ test_an_unverified_signature_does_not_count if {
 test_every_signature_and_every_reason_is_listed if {
 	bad := object.union(of_another_image, {"state": "invalid", "reason": "bad"})
 	d := with_signatures([bad, object.union(fx.signature, {"state": "untrusted"})])
-	the_message(d) == sprintf("no verified cosign signature of this image (sha256:111111111111…): old.sig: it signs another image (sha256:999999999999…), invalid signature (bad); %s: signed by an untrusted key (sha256:666666666666…)", [fx.signature.source])
+	the_message(d) == sprintf("no verified cosign signature of this image (sha256:111111111111…): old.sig: it signs another image (sha256:999999999999…), invalid signature (bad); %s: signed by an untrusted key (sha256:666666666666…)", [fx.signature.input])
 }
 
 test_only_the_verified_state_counts if {
@@ -96,7 +96,7 @@ test_malformed_signatures_do_not_crash if {
 }
 
 test_a_flood_of_signatures_is_cut_short_in_the_message if {
-	sigs := [object.union(of_another_image, {"source": sprintf("s%d.sig", [i])}) | some i in numbers.range(1, 30)]
+	sigs := [object.union(of_another_image, {"input": sprintf("s%d.sig", [i])}) | some i in numbers.range(1, 30)]
 	m := the_message(with_signatures(sigs))
 	endswith(m, "; s10.sig: it signs another image (sha256:999999999999…); and 20 more")
 	not contains(m, "s11.sig")

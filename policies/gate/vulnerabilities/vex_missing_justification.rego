@@ -27,7 +27,7 @@ rule_id := "vex-missing-justification"
 findings contains lib.result(rule_id, msg, "medium", remediation, finding) if {
 	some v in data.lib.gate.vex_unsupported
 	finding := lib.vex_finding(v)
-	source := lib.text_or(v.vex, "source", "an unnamed VEX input")
+	source := lib.text_or(v.vex, "input", "an unnamed VEX input")
 	msg := sprintf("%s in %s still counts: the VEX not_affected statement in %s gives no justification or impact statement", [
 		v.id, lib.package_label(v), source,
 	])

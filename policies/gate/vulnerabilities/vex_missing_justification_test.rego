@@ -18,7 +18,7 @@ test_unjustified_not_affected_warns_and_still_counts if {
 	r.severity == "medium"
 	r.msg == "CVE-2024-0001 in openssl 3.0.11-1 still counts: the VEX not_affected statement in vex.openvex.json gives no justification or impact statement"
 	r.finding.id == "CVE-2024-0001"
-	r.finding.vex == {"status": "not_affected", "justification": null, "source": "vex.openvex.json"}
+	r.finding.vex == {"status": "not_affected", "justification": null, "input": "vex.openvex.json"}
 	# The vulnerability still blocks.
 	count(fixable_critical.deny) == 1 with input as d with data.gate_config as fx.config
 }

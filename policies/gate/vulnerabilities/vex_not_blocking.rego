@@ -31,10 +31,10 @@ findings contains lib.result(rule_id, msg, "low", remediation, finding) if {
 	some v in data.lib.gate.vex_suppressed
 	finding := lib.vex_finding(v)
 	msg := sprintf("%s in %s does not block: VEX %s%s from %s", [
-		v.id, lib.package_label(v), v.vex.status, _reason(finding.vex.justification), _source(finding.vex.source),
+		v.id, lib.package_label(v), v.vex.status, _reason(finding.vex.justification), _source(finding.vex.input),
 	])
 	remediation := sprintf("Check that the VEX statement in %s about %s is right and comes from someone entitled to make it; drop it to make the vulnerability count again.", [
-		_source(finding.vex.source), v.id,
+		_source(finding.vex.input), v.id,
 	])
 }
 

@@ -21,7 +21,7 @@ test_suppressed_vulnerability_warns_with_the_statement if {
 		"kind": "vulnerability", "id": "CVE-2023-45853", "aliases": [], "advisories": [], "package": "zlib1g",
 		"version": "1:1.2.13.dfsg-1", "purl": "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1",
 		"fixed_versions": ["1:1.2.13.dfsg-1+deb12u1"],
-		"vex": {"status": "not_affected", "justification": "vulnerable_code_not_in_execute_path", "source": "vex.openvex.json"},
+		"vex": {"status": "not_affected", "justification": "vulnerable_code_not_in_execute_path", "input": "vex.openvex.json"},
 	}
 	# ... and the vulnerability rule no longer reports it.
 	count(fixable_high.findings) == 0 with input as d with data.gate_config as fx.config
@@ -83,8 +83,8 @@ test_malformed_statements_do_not_crash_and_do_not_suppress if {
 		object.union(zlib, {"id": "CVE-1", "vex": "not_affected"}),
 		object.union(zlib, {"id": "CVE-2", "vex": {}}),
 		object.union(zlib, {"id": "CVE-3", "vex": {"status": null, "justification": 42}}),
-		object.union(zlib, {"id": "CVE-4", "vex": {"status": "not_affected", "justification": 42, "source": null}}),
-		json.patch(not_affected, [{"op": "remove", "path": "/vex/source"}]),
+		object.union(zlib, {"id": "CVE-4", "vex": {"status": "not_affected", "justification": 42, "input": null}}),
+		json.patch(not_affected, [{"op": "remove", "path": "/vex/input"}]),
 	]
 	d := fx.with_vulnerabilities(vs)
 	found := rule.findings with input as d with data.gate_config as fx.config
