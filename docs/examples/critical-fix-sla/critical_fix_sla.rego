@@ -58,7 +58,11 @@ fix_state(v) := sprintf("fixed in %s", [concat(", ", v.fixed_versions)]) if {
 	is_string(v.fixed_versions[0])
 } else := "no fix released"
 
-remediation(v) := sprintf("Upgrade %s to %s or later and rebuild the image.", [v.package.name, v.fixed_versions[0]]) if {
+# fix_version: the lowest fixed version not below the installed one (fixed_versions[0] may be
+# a downgrade to another release line); when gate cannot order the versions, name them all.
+remediation(v) := sprintf("Upgrade %s to %s or later and rebuild the image.", [v.package.name, v.fix_version]) if {
+	is_string(v.fix_version)
+} else := sprintf("Upgrade %s to one of %s and rebuild the image.", [v.package.name, concat(", ", v.fixed_versions)]) if {
 	is_string(v.fixed_versions[0])
 } else := "No fix is released: mitigate, publish a VEX statement if the image is not affected, or file a waiver with an owner and an expiry."
 

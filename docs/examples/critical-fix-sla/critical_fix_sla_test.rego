@@ -18,10 +18,13 @@ vuln(id, severity, published, fixed) := {
 	"severity": severity,
 	"package": {"name": "openssl", "version": "3.0.11-1", "type": "deb", "purl": "pkg:deb/debian/openssl@3.0.11-1"},
 	"fixed_versions": fixed,
+	"fix_version": first_or_null(fixed),
 	"fix_available": count(fixed) > 0,
 	"published": published,
 	"vex": null,
 }
+
+first_or_null(xs) := xs[0] if count(xs) > 0 else := null
 
 # scanned(vulnerabilities, stage) is a document judged on 2026-03-01.
 scanned(vulnerabilities, stage) := {
