@@ -713,6 +713,9 @@ def schema(which: str) -> None:
         "doc": "gate.catalog:doc_command",
         "init-rule": "gate.scaffold:init_rule_command",
         "eval": "gate.policyeval:eval_command",
+        "build": "gate.opabundle:build_command",
+        "push": "gate.opabundle:push_command",
+        "pull": "gate.opabundle:pull_command",
     },
 )
 def policy() -> None:

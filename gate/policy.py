@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ def load_policies(
     data: Iterable[str | Path] = (),
     *,
     include_tests: bool = False,
+    verify_key: str | None = None,
 ) -> PolicyBundle:
     """Load the policies under ``paths``, or the bundled pack when none are given.
 
@@ -103,7 +105,11 @@ def load_policies(
     default = default_policy_dir()
     resolved = [default if str(p) == DEFAULT_POLICIES_NAME else p for p in paths] or [default]
     return load_bundle(
-        resolved, data, include_tests=include_tests, shown_as={str(default): DEFAULT_POLICIES_NAME}
+        resolved,
+        data,
+        include_tests=include_tests,
+        shown_as={str(default): DEFAULT_POLICIES_NAME},
+        verify_key=verify_key,
     )
 
 
@@ -146,6 +152,7 @@ def load_bundle(
     *,
     include_tests: bool = False,
     shown_as: dict[str, str] | None = None,
+    verify_key: str | None = None,
 ) -> PolicyBundle:
     """Load Rego modules and data from ``policy_paths`` (files or directories) and ``data_paths``.
 
@@ -169,11 +176,39 @@ def load_bundle(
         data_sources.append(DataSource(shown, raw, mount))
         files.append((shown, hashlib.sha256(raw).hexdigest()))
 
+    revisions: list[str] = []
+    bundled_files = 0
     for given in policy_paths:
         root = Path(given)
         if not root.exists():
             raise UsageError("no such policy file or directory", where=str(given))
         root_name = (shown_as or {}).get(str(given), str(given))
+        from gate.opabundle import VERIFY_KEY_ENV, bundle_files, is_bundle_file
+
+        if is_bundle_file(root):
+            revision, in_bundle = bundle_files(root, root_name, verify_key)
+            revisions.append(revision)
+            bundled_files += len(in_bundle)
+            for item in in_bundle:
+                if item.name.endswith(".rego"):
+                    modules.append(PolicyModule(item.shown, _decode(item.raw, item.shown)))
+                    files.append((item.shown, hashlib.sha256(item.raw).hexdigest()))
+                else:
+                    folder = item.name.rpartition("/")[0]
+                    mount = (
+                        _mount_of(folder.replace("/", "."), item.shown, PolicyError)
+                        if folder
+                        else ()
+                    )
+                    add_data(item.shown, item.raw, mount)
+            continue
+        if verify_key or os.environ.get(VERIFY_KEY_ENV):
+            if root_name != DEFAULT_POLICIES_NAME:
+                raise PolicyError(
+                    "a bundle verify key is given but this policy source is not a signed bundle",
+                    where=root_name,
+                    hint="build and sign it: gate policy build PATH -o B.tar.gz --sign-key KEY",
+                )
         for path in _walk(root):
             shown = _display(path, root, root_name)
             if path.suffix == ".rego":
@@ -202,7 +237,14 @@ def load_bundle(
             hint="give a .rego file or a directory of them",
         )
     refuse_shadowing_data(modules, data, data_sources)
-    return PolicyBundle(tuple(modules), data, tuple(files), tuple(layers))
+    bundle = PolicyBundle(tuple(modules), data, tuple(files), tuple(layers))
+    # A bundle alone is the policy set it was built from: its revision names that digest.
+    if len(revisions) == 1 and len(files) == bundled_files and bundle.digest != revisions[0]:
+        raise PolicyError(
+            f"bundle revision {revisions[0]} is not the digest of its files ({bundle.digest})",
+            where=", ".join(str(p) for p in policy_paths),
+        )
+    return bundle
 
 
 def stage_configs(data: dict[str, Any]) -> dict[str, Any]:
