@@ -167,6 +167,7 @@ IMPORT_NAMES = {
     "urllib3": "urllib3",
     "cryptography": "cryptography",
     "univers": "univers",
+    "pyjwt": "jwt",
 }
 
 
