@@ -436,6 +436,12 @@ def evidence_option_list() -> list[Callable[..., Any]]:
             "cosign image signatures (repeatable).",
         ),
         click.option(
+            "--verify-key",
+            metavar="FILE",
+            help="Public key (PEM, RSA or EC P-256) every --policy bundle.tar.gz must be "
+            "signed with (exit 3 otherwise); default: $GATE_BUNDLE_VERIFY_KEY.",
+        ),
+        click.option(
             "--attached",
             is_flag=True,
             help="Also read SBOMs, provenance and VEX attached to a registry:// image "
@@ -481,7 +487,12 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
     forced = _parse_types(options["types"], inputs)
     output = options["output"]
     # Files the run reads, and policy paths: no output may replace one.
-    keys = [options.get("sign_key"), options.get("registry_ca"), *options["trust_keys"]]
+    keys = [
+        options.get("sign_key"),
+        options.get("registry_ca"),
+        options.get("verify_key"),
+        *options["trust_keys"],
+    ]
     reads = [*inputs, *data, *(f for f in [waivers, options.get("baseline"), *keys] if f)]
     policy_paths = [
         default_policy_dir() if path == DEFAULT_POLICIES_NAME else path
@@ -511,6 +522,7 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
         explain=options.get("explain", False),
         timeout=options.get("timeout"),
         trust_keys=list(options["trust_keys"]),
+        bundle_verify_key=options.get("verify_key"),
         platform=options["platform"],
         attached=options["attached"],
         registry=RegistryOptions(

@@ -69,6 +69,9 @@ class Settings:
     data's ``gate_config.timeout_seconds``, else 300."""
     trust_keys: list[str] = field(default_factory=list)
     """Public keys (PEM) that verdict and image signatures are checked against."""
+    bundle_verify_key: str | None = None
+    """Public key (PEM) a ``--policy bundle.tar.gz`` must be signed with (``--verify-key``);
+    None: ``$GATE_BUNDLE_VERIFY_KEY``, else bundles are not verified."""
     promotion: bool = False
     """``gate promote``: a missing previous-stage verdict blocks instead of warning."""
     platform: str = "linux/amd64"
@@ -290,7 +293,9 @@ def resolve_stage(requested: str | None, data: dict[str, Any]) -> str:
 
 def load_policies(settings: Settings) -> PolicyBundle:
     """Load the policies asked for, or the default pack shipped with gate."""
-    return load_policy_paths(settings.policies, settings.data)
+    return load_policy_paths(
+        settings.policies, settings.data, verify_key=settings.bundle_verify_key
+    )
 
 
 def normalize(settings: Settings) -> Document:

@@ -298,6 +298,26 @@ def test_build_sign_verify_check_gives_the_directory_verdict(
     assert refused.code == 3
     assert "does not verify" in refused.err
     assert refused.out == ""
+    monkeypatch.delenv("GATE_BUNDLE_VERIFY_KEY")
+    by_option = gate_cli(*common, "--policy", bundle_path, "--verify-key", public_path)
+    assert by_option.code == 1
+    assert json.loads(by_option.out) == json.loads(from_directory.out)
+    refused = gate_cli(*common, "--policy", bundle_path, "--verify-key", other_public)
+    assert refused.code == 3
+    assert "does not verify" in refused.err
+
+
+def test_verify_key_refuses_an_unsigned_bundle_on_check(
+    tmp_path: Path, gate_cli: Any, default_bundle: bytes
+) -> None:
+    _, public_path = _write_keys(tmp_path, "ec")
+    bundle_path = tmp_path / "policy.tar.gz"
+    bundle_path.write_bytes(default_bundle)
+    common = ["check", DEMO_REPORT, "--at", "2026-01-01T00:00:00Z", "--policy", bundle_path]
+    refused = gate_cli(*common, "--verify-key", public_path)
+    assert refused.code == 3
+    assert "not signed" in refused.err
+    assert gate_cli(*common).code == 1  # without a key, an unsigned bundle is a policy set
 
 
 def test_build_refuses_to_overwrite_a_policy(tmp_path: Path, gate_cli: Any) -> None:
