@@ -188,6 +188,18 @@ def test_tampered_signature_is_rejected(tmp_path: Path, signed: tuple[bytes, Pat
         _load(tmp_path, _rebuilt(raw, change), public)
 
 
+def test_unsigned_token_claiming_alg_none_is_rejected(
+    tmp_path: Path, signed: tuple[bytes, Path, Path]
+) -> None:
+    raw, public, _ = signed
+    token = json.loads(_files(raw)[".signatures.json"])["signatures"][0]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, None, algorithm="none")
+    change = {".signatures.json": json.dumps({"signatures": [forged]}).encode()}
+    with pytest.raises(PolicyError, match="does not verify"):
+        _load(tmp_path, _rebuilt(raw, change), public)
+
+
 def test_signature_by_another_key_is_rejected(
     tmp_path: Path, signed: tuple[bytes, Path, Path]
 ) -> None:
