@@ -18,7 +18,7 @@ from gate.errors import ExitCode, GateError, UsageError
 # tests/test_cli.py::test_choices_match_registries, so that `gate --help` needs none of
 # the heavy imports (pydantic models, rich) and stays instant.
 FORMAT_NAMES = ("table", "json", "sarif", "junit", "github", "gitlab", "markdown")
-ENGINE_NAMES = ("regorus",)
+ENGINE_NAMES = ("opa", "regorus")
 
 
 class State:
@@ -371,6 +371,30 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Rego engine.",
             ),
+            click.option(
+                "--opa-url",
+                metavar="URL",
+                help="The OPA server --engine opa asks: http(s)://HOST:PORT.",
+            ),
+            click.option(
+                "--opa-token",
+                metavar="TOKEN",
+                help="Bearer token for the OPA server (never printed); also $GATE_OPA_TOKEN.",
+            ),
+            click.option(
+                "--opa-ca",
+                metavar="FILE",
+                help="CA certificates (PEM) the OPA server's TLS is checked against.",
+            ),
+            click.option(
+                "--opa-bundle",
+                metavar="[NAME]",
+                is_flag=False,
+                flag_value="",
+                help="Pinned mode: upload nothing and evaluate only if the server's bundle (NAME, "
+                "or its only one) has this policy set's digest as revision. Without it, push "
+                "mode uploads the policies (a dedicated OPA only).",
+            ),
             click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr."),
             click.option(
                 "--explain",
@@ -519,6 +543,7 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
         data=list(data),
         waivers=waivers,
         engine=options.get("engine", "regorus"),
+        opa=_opa_options(options),
         explain=options.get("explain", False),
         timeout=options.get("timeout"),
         trust_keys=list(options["trust_keys"]),
@@ -534,6 +559,33 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
         dockerfile=options.get("dockerfile"),
         config_file=click.get_current_context().meta.get(CONFIG_META),
     )
+
+
+def _opa_options(options: dict[str, Any]) -> Any:
+    """``--opa-*`` as :class:`gate.engines.opa.OpaOptions` (None unless ``--engine opa``)."""
+    # Not --opa-token: $GATE_OPA_TOKEN may be set for a whole CI while some jobs use regorus.
+    given = [name for name in ("opa_url", "opa_bundle") if options.get(name) is not None]
+    if options.get("engine") != "opa":
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} needs --engine opa")
+        return None
+    if not options.get("opa_url"):
+        raise UsageError(
+            "--engine opa needs --opa-url", hint="e.g. --opa-url https://opa.internal:8181"
+        )
+    if options.get("opa_ca") and not os.path.isfile(options["opa_ca"]):
+        raise UsageError("--opa-ca: no such file", where=options["opa_ca"])
+    from gate.engines.opa import OpaOptions, parse_server
+
+    opa = OpaOptions(
+        url=options["opa_url"],
+        token=options.get("opa_token") or None,
+        ca_file=options.get("opa_ca"),
+        bundle=options.get("opa_bundle"),
+    )
+    # A bad URL is a usage error, found before any work.
+    parse_server(opa.url, with_token=bool(opa.token))
+    return opa
 
 
 def report_targets(options: dict[str, Any]) -> list[tuple[str, str]]:

@@ -41,6 +41,7 @@ from gate.waivers import apply_waivers, load_waivers
 
 if TYPE_CHECKING:
     from gate.baseline import GivenBaseline
+    from gate.engines.opa import OpaOptions
     from gate.registry.options import RegistryOptions
     from gate.signing import TrustedKey
 
@@ -88,6 +89,8 @@ class Settings:
     """The image's Dockerfile: where code-scanning outputs place results."""
     config_file: str | None = None
     """The .gate.yaml the options came from, recorded in the verdict."""
+    opa: OpaOptions | None = None
+    """The OPA server ``--engine opa`` asks (``--opa-url`` and friends)."""
 
     def evaluation_timeout(self, data: dict[str, Any]) -> float:
         """The time limit of the policy evaluation (see :attr:`timeout`)."""
@@ -335,7 +338,7 @@ def _evaluate(settings: Settings) -> Verdict:
     baseline = _load_baseline(settings.baseline)
     document = build_document(settings, stage)
     input_json, input_digest = document_json(document)
-    engine = make_engine(settings.engine)
+    engine = make_engine(settings.engine, opa=settings.opa, policy_digest=bundle.digest)
     tree = engine.evaluate(
         bundle.modules,
         bundle.data,

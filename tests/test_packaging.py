@@ -135,12 +135,12 @@ def test_the_wheel_metadata_names_image_gate_and_the_gate_command(built):
     assert "[console_scripts]\ngate = gate.cli:main\n" in entry_points
 
 
-def test_the_opa_client_is_only_an_extra(built):
-    """Nothing imports opa_client yet: a default install must not carry it."""
+def test_the_opa_client_is_pinned(built):
+    """`--engine opa` needs it; pinned, since its defaults decide what is uploaded."""
     _, wheel = built
     requires = _wheel_metadata(wheel).get_all("Requires-Dist") or []
     opa = [r for r in requires if r.startswith("opa-python-client")]
-    assert opa == ['opa-python-client==3.0.0; extra == "opa"']
+    assert opa == ["opa-python-client==3.0.0"]
     assert any(r.startswith("gordon-to-regorus==0.13.0") for r in requires)
 
 
@@ -168,6 +168,7 @@ IMPORT_NAMES = {
     "cryptography": "cryptography",
     "univers": "univers",
     "pyjwt": "jwt",
+    "opa-python-client": "opa_client",
 }
 
 
@@ -183,7 +184,6 @@ def test_every_runtime_dependency_is_imported_by_gate():
     assert {name: module in imported for name, module in IMPORT_NAMES.items()} == dict.fromkeys(
         IMPORT_NAMES, True
     )
-    assert "opa_client" not in imported
 
 
 def test_the_sdist_builds_the_wheel_and_holds_the_policies(built):
