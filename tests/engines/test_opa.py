@@ -157,6 +157,18 @@ def test_leftovers_are_reported_and_refused_next_time(standin, capsys):
         engine.evaluate([GOOD], {"limit": 1}, json.dumps({"n": 5}), "data.gate")
 
 
+def test_v0_policies_are_refused_not_rewritten(standin):
+    # opa-python-client's default (rego_compat=True) would rewrite this and upload the
+    # rewrite; what runs must be what was reviewed.
+    v0 = PolicyModule("policies/v0.rego", 'package gate.v0\n\ndeny[msg] {\n  msg := "x"\n}\n')
+    engine = make_engine("opa", opa=OpaOptions(standin.url))
+    with pytest.raises(PolicyError) as raised:
+        engine.evaluate([v0], {}, "{}", "data.gate")
+    assert str(raised.value.where).startswith("policies/v0.rego:")
+    uploads = [p for m, p in standin.requests if m == "PUT" and p.startswith("/v1/policies/")]
+    assert len(uploads) == 1
+
+
 def test_evaluates_and_requires_deny_or_warn(standin):
     engine = make_engine("opa", opa=OpaOptions(standin.url))
     value = engine.evaluate([GOOD], {"limit": 1}, json.dumps({"n": 5}), "data.gate")
