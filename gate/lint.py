@@ -113,6 +113,18 @@ IMPURE_BUILTINS: dict[str, tuple[str, str, str]] = {
 # Compiler messages that describe a limit of the bytecode compiler rather than a mistake
 # in the policy: the interpreter that `gate check` uses runs these rules fine.
 _COMPILER_LIMITS = ("is not supported", "Missing builtin function")
+_OPA_ONLY = (
+    "crypto.",
+    "io.jwt.",
+    "net.cidr_intersects",
+    "net.cidr_merge",
+    "net.cidr_overlap",
+    "strings.render_template",
+    "rego.metadata.",
+)
+"""Builtins (or families) OPA has and the embedded engine, regorus, lacks: a policy calling one
+runs only with --engine opa (with regorus, `gate check` refuses it: exit 3)."""
+_UNKNOWN_FUNCTION = re.compile(r"Unknown function: '(?P<name>[^']+)'")
 _COMPILE_BATCH = 100
 """Entry points per bytecode compile: ~500 at once overflow the compiler's registers."""
 
@@ -564,7 +576,21 @@ class _CompileCheck:
 
     def _handle(self, path: str, line: int, column: int, message: str) -> None:
         module = self.modules[path]
-        if not any(limit in message for limit in _COMPILER_LIMITS):
+        unknown = _UNKNOWN_FUNCTION.search(message)
+        if unknown and unknown.group("name").startswith(_OPA_ONLY):
+            name = unknown.group("name")
+            self.findings.append(
+                Finding(
+                    path,
+                    line,
+                    column,
+                    "engine-builtin",
+                    WARNING,
+                    f"{name} is an OPA builtin the embedded engine (regorus) lacks: the policy "
+                    "runs only with --engine opa; with regorus, gate check refuses it (exit 3)",
+                )
+            )
+        elif not any(limit in message for limit in _COMPILER_LIMITS):
             self.findings.append(Finding(path, line, column, "compile", ERROR, message))
         rule = _rule_at(module, line)
         if rule is None:
