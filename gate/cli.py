@@ -161,16 +161,20 @@ text_or_json_option = click.option(
 """--format of the commands that print text for people or JSON for machines (lint, diff)."""
 
 
+data_option = click.option(
+    "-d",
+    "--data",
+    multiple=True,
+    metavar="[NAME=]FILE",
+    help="Data document (JSON/YAML) merged over the policies' data, e.g. stage thresholds; "
+    "NAME=FILE mounts it at data.NAME (dotted: feeds.kev=FILE) (repeatable).",
+)
+"""--data, as every command that loads policies takes it."""
+
+
 def policy_path_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """PATH... (default: the bundled pack) and --data, as every `gate policy` command takes."""
-    command = click.option(
-        "-d",
-        "--data",
-        multiple=True,
-        metavar="[NAME=]FILE",
-        help="Data document (JSON/YAML) merged over the policies' data, or mounted at "
-        "data.NAME (dotted: feeds.kev=FILE) (repeatable).",
-    )(command)
+    command = data_option(command)
     return click.argument("paths", nargs=-1, metavar="[PATH]...")(command)
 
 
@@ -342,14 +346,7 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Policy file or directory (repeatable); default: the bundled pack, which "
                 "'gate:policies' names (to layer your rules on it).",
             ),
-            click.option(
-                "-d",
-                "--data",
-                multiple=True,
-                metavar="[NAME=]FILE",
-                help="Data document (JSON/YAML) merged over the policies' data, e.g. stage "
-                "thresholds; NAME=FILE mounts it at data.NAME (repeatable).",
-            ),
+            data_option,
             click.option("-w", "--waivers", metavar="FILE", help="Waivers file (YAML or JSON)."),
             click.option(
                 "-f",

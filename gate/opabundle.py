@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from gate.cli import data_option
 from gate.errors import PolicyError, UsageError
 
 MANIFEST = ".manifest"
@@ -435,13 +436,7 @@ def write_bundle_file(raw: bytes, output: str, reads: Sequence[str]) -> None:
 
 @click.command("build")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="[NAME=]FILE",
-    help="Data document merged at the root, or mounted at data.NAME (repeatable).",
-)
+@data_option
 @click.option("-o", "--output", required=True, metavar="FILE", help="Bundle to write (.tar.gz).")
 @click.option(
     "--sign-key",

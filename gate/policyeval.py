@@ -16,7 +16,13 @@ from typing import Any
 
 import click
 
-from gate.cli import _options, evaluation_settings, evidence_option_list, input_options
+from gate.cli import (
+    _options,
+    data_option,
+    evaluation_settings,
+    evidence_option_list,
+    input_options,
+)
 from gate.errors import ExitCode, InputError, UsageError
 from gate.inputs import MAX_INPUT_BYTES, parse_structured, read_given
 
@@ -81,13 +87,7 @@ def query_answer(raw: str) -> tuple[bool, Any]:
     metavar="PATH",
     help="Policy file or directory (repeatable); default: the bundled pack ('gate:policies').",
 )
-@click.option(
-    "-d",
-    "--data",
-    multiple=True,
-    metavar="[NAME=]FILE",
-    help="Data document merged at the root, or mounted at data.NAME (repeatable).",
-)
+@data_option
 @click.option(
     "--timeout", type=float, metavar="SECONDS", help="Evaluation time limit (default: 300)."
 )

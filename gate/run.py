@@ -119,7 +119,11 @@ def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fra
 
 def parse_fragment(source_file: InputFile, raw: bytes, forced: str | None = None) -> Fragment:
     """Detect (or take ``forced``) the format of ``raw`` and normalise it."""
-    data = parse_json(raw, source_file.path)
+    return normalise_data(source_file, parse_json(raw, source_file.path), forced)
+
+
+def normalise_data(source_file: InputFile, data: Any, forced: str | None = None) -> Fragment:
+    """Detect (or take ``forced``) the format of parsed ``data`` and normalise it."""
     if forced is not None:
         source = SOURCES.get(forced)
         if source is None:

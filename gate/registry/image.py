@@ -259,7 +259,7 @@ class _Budget:
 def _artifact_inputs(
     client: RegistryClient, image: RegistryImage, digest: str, budget: _Budget
 ) -> Iterator[tuple[InputFile, Fragment]]:
-    from gate.run import parse_fragment
+    from gate.run import normalise_data
 
     repository = image.ref.repository
     artifact = client.get_manifest(repository, digest)
@@ -272,10 +272,11 @@ def _artifact_inputs(
         shown = f"{where}#{number}"
         size = budget.take(layer.get("size"), shown)
         raw = client.get_blob(repository, str(layer.get("digest")), size)
-        if not _recognised(raw, shown):
+        data = _recognised(raw, shown)
+        if data is None:
             continue
         source = InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
-        yield source, parse_fragment(source, raw)
+        yield source, normalise_data(source, data)
 
 
 def _cosign_signatures(
@@ -303,12 +304,14 @@ def _cosign_signatures(
     yield source, Fragment(format="cosign-signature", tool="cosign", signatures=claims)
 
 
-def _recognised(raw: bytes, shown: str) -> bool:
-    """A JSON document of a format gate reads; anything else attached is not evidence here."""
+def _recognised(raw: bytes, shown: str) -> Any:
+    """``raw`` parsed, when it is a JSON document of a format gate reads; else None: anything
+    else attached is not evidence here."""
     try:
-        return detect(parse_json(raw, shown), shown) is not None
+        data = parse_json(raw, shown)
+        return data if detect(data, shown) is not None else None
     except InputError:
-        return False
+        return None
 
 
 def _input_file(shown: str, manifest: Manifest) -> InputFile:
