@@ -10,10 +10,12 @@ import click
 
 from gate.cli import (
     ConfigCommand,
+    _options,
     debug_option,
     evaluation_options,
     evaluation_settings,
     input_options,
+    registry_option_list,
     report_verdict,
     signing_key,
 )
@@ -120,9 +122,7 @@ def promotion_lines(outcome: Outcome) -> str:
     default="table",
     show_default=True,
 )
-@click.option("--registry-ca", metavar="FILE", help="CA bundle (PEM) for registry TLS.")
-@click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST[:PORT]")
-@click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Platform of an image index.")
+@lambda command: _options(command, registry_option_list())
 @debug_option
 def verdicts_command(
     reference: str,
