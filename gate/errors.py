@@ -42,6 +42,10 @@ class UsageError(GateError):
 class InputError(GateError):
     """An input file cannot be read or is not a format gate understands."""
 
+    input_format: str | None = None
+    """Set when raised while reading an input: the format forced or detected (None when no
+    format was recognised), so that metrics can count parse failures by format."""
+
 
 class SourceError(InputError):
     """A recognised report has content that cannot be normalised."""
@@ -64,4 +68,13 @@ class RegistryError(GateError):
 
     Unreachable hosts, refused credentials, TLS failures, content that does not match its
     digest, oversized responses. Messages name the registry and never carry credentials.
+    """
+
+
+class DecisionLogError(GateError):
+    """The decision log cannot be opened, migrated, read or written.
+
+    A verdict whose recording was asked for and failed is no verdict (exit 3): an audit
+    trail with holes is worse than a failed step. Messages show the log's URL with its
+    password masked.
     """
