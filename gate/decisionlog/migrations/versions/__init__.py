@@ -1,0 +1,1 @@
+"""Schema revisions, oldest first; a released revision is never edited, only followed."""
