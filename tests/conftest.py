@@ -15,6 +15,9 @@ from gate.inputs import InputFile
 
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
+# postgres_url / fresh_postgres_url: a throwaway PostgreSQL cluster on loopback.
+pytest_plugins = ["postgres"]
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -154,8 +157,9 @@ def format_params(fmt: str) -> list[Any]:
     ]
 
 
-NOT_INPUTS = ("inputs", "documents", "golden", "scenarios", "policies")
-"""Folders of fixtures/ that hold no input reports (bad inputs, documents, expected output)."""
+NOT_INPUTS = ("inputs", "documents", "golden", "scenarios", "policies", "harbor")
+"""Folders of fixtures/ that hold no input reports (bad inputs, documents, expected output,
+Harbor's webhook payloads and the API answers tests/harbor_standin.py serves)."""
 
 
 def input_fixtures() -> list[Any]:
