@@ -78,3 +78,10 @@ class DecisionLogError(GateError):
     trail with holes is worse than a failed step. Messages show the log's URL with its
     password masked.
     """
+
+
+class MetricsError(GateError):
+    """Metrics asked for cannot be delivered: a textfile that cannot be written, a
+    Pushgateway that cannot be reached or refuses them, a multiprocess directory that is not
+    set up. Messages show the Pushgateway URL with its password masked.
+    """

@@ -108,9 +108,11 @@ def same_file(first: str | Path, second: str | Path) -> bool:
         return os.path.realpath(first) == os.path.realpath(second)
 
 
-def write_output(text: str, output: str | None) -> None:
+def write_output(text: str, output: str | None, *, mode: int | None = None) -> None:
     """Write ``text`` to standard output (``None`` or ``-``) or to the file ``output``.
 
+    ``mode`` sets the permissions of a file written atomically (default: those of the file
+    it replaces, else what the umask allows), for a file another user's daemon must read.
     Raises :class:`GateError` (no verdict) when it cannot be written: a report that never
     arrived must not look like a pass.
     """
@@ -119,7 +121,7 @@ def write_output(text: str, output: str | None) -> None:
     elif _is_special(output):
         _write_in_place(text, output)
     else:
-        _write_atomically(text, output)
+        _write_atomically(text, output, mode)
 
 
 class ClosedStdout(io.TextIOBase):
@@ -166,12 +168,13 @@ def _write_in_place(text: str, output: str) -> None:
         raise GateError(f"cannot write output: {exc.strerror or exc}", where=output) from exc
 
 
-def _write_atomically(text: str, output: str) -> None:
+def _write_atomically(text: str, output: str, mode: int | None = None) -> None:
     target = Path(os.path.realpath(output))  # through a symlink: replace its file, keep it
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = 0o666 & ~_umask()
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:
+            mode = 0o666 & ~_umask()
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(

@@ -169,6 +169,7 @@ IMPORT_NAMES = {
     "univers": "univers",
     "pyjwt": "jwt",
     "opa-python-client": "opa_client",
+    "prometheus-client": "prometheus_client",
 }
 
 
