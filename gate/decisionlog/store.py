@@ -110,9 +110,13 @@ SUMMARY_COLUMNS = [column for column in decisions.columns if column.name != "ver
 class DecisionLog:
     """A decision log opened at a URL; see :func:`gate.decisionlog.open_log`."""
 
-    def __init__(self, engine: Engine, shown_url: str, password: str | None) -> None:
+    def __init__(
+        self, engine: Engine, shown_url: str, password: str | None, files: list[str]
+    ) -> None:
         self._engine = engine
         self.shown_url = shown_url
+        self.files = files
+        """The files of a SQLite log (database, WAL, shared memory): never an output."""
         self._password = password
 
     @classmethod
@@ -120,11 +124,14 @@ class DecisionLog:
         """Connect, then create or migrate the schema; see :func:`gate.decisionlog.open_log`."""
         parsed = _parse_url(url)
         shown = parsed.render_as_string(hide_password=True)
+        files: list[str] = []
         if parsed.drivername == POSTGRES_DRIVER:
             engine = _postgres_engine(parsed, shown)
         else:
             engine = _sqlite_engine(parsed, shown, create=create)
-        log = cls(engine, shown, parsed.password)
+            database = _sqlite_path(parsed)
+            files = [database + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+        log = cls(engine, shown, parsed.password, files)
         try:
             log._migrate(create=create)
         except BaseException:
