@@ -308,6 +308,7 @@ class LazyGroup(click.Group):
     lazy={
         "diff": "gate.diff:diff_command",
         "init": "gate.scaffold:init_command",
+        "log": "gate.decisionlog.commands:log_group",
         "promote": "gate.registry.commands:promote_command",
         "verdicts": "gate.registry.commands:verdicts_command",
         "verify-verdict": "gate.registry.commands:verify_verdict_command",
