@@ -107,7 +107,9 @@ def log_group() -> None:
     help="table for people; json: a list of decision summaries.",
 )
 @debug_option
-def list_command(log_url: str | None, output_format: str, limit: int, **filters: str | None) -> None:
+def list_command(
+    log_url: str | None, output_format: str, limit: int, **filters: str | None
+) -> None:
     """List recorded decisions, newest first."""
     from gate.output import write_output
 
