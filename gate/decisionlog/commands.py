@@ -107,9 +107,7 @@ def log_group() -> None:
     help="table for people; json: a list of decision summaries.",
 )
 @debug_option
-def list_command(
-    log_url: str | None, output_format: str, limit: int, **filters: str | None
-) -> None:
+def list_command(log_url: str | None, output_format: str, limit: int, **filters: Any) -> None:
     """List recorded decisions, newest first."""
     from gate.output import write_output
 
@@ -220,7 +218,7 @@ def show_command(log_url: str | None, decision_id: int, output_format: str) -> N
 @click.option("-o", "--output", metavar="FILE", help="Write here instead of stdout.")
 @debug_option
 def export_command(
-    log_url: str | None, output_format: str, output: str | None, **filters: str | None
+    log_url: str | None, output_format: str, output: str | None, **filters: Any
 ) -> None:
     """Export decisions, newest first, streamed (any number of them)."""
     query = parse_query(**filters)
