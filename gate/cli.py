@@ -310,6 +310,7 @@ class LazyGroup(click.Group):
         "init": "gate.scaffold:init_command",
         "log": "gate.decisionlog.commands:log_group",
         "promote": "gate.registry.commands:promote_command",
+        "serve": "gate.server.commands:serve_command",
         "verdicts": "gate.registry.commands:verdicts_command",
         "verify-verdict": "gate.registry.commands:verify_verdict_command",
         "waivers": "gate.waivers_cli:waivers_group",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from gate.document import SEVERITY_ORDER, Context, Document, Evidence, Scan, Sub
 from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.identity import spellings
-from gate.inputs import parse_json, read_input
+from gate.inputs import MAX_INPUT_BYTES, InputFile, parse_json, read_input
 from gate.locations import with_inputs
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle, stage_configs
@@ -23,7 +24,7 @@ from gate.policy import load_policies as load_policy_paths
 from gate.promotion import judge
 from gate.reference import parse_reference
 from gate.registry.reference import is_registry_input
-from gate.sources import SOURCES, Fragment, InputFile, detect
+from gate.sources import SOURCES, Fragment, detect
 from gate.sources.base import accepts_forced, describe_json
 from gate.verdict import (
     Counts,
@@ -37,7 +38,7 @@ from gate.verdict import (
     relaxed_rules,
     rule_summaries,
 )
-from gate.waivers import apply_waivers, load_waivers
+from gate.waivers import Waiver, apply_waivers, load_waivers, waivers_from_document
 
 if TYPE_CHECKING:
     from gate.baseline import GivenBaseline
@@ -62,6 +63,12 @@ class Settings:
     policies: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)
     waivers: str | None = None
+    waivers_document: Any | None = None
+    """A parsed waivers document given in memory (a server request), validated as a file
+    is; used when :attr:`waivers` names no file."""
+    contents: dict[str, bytes] = field(default_factory=dict)
+    """Inputs given in memory (a server request): an input named here is read from these
+    bytes, never opened as a path, even when a file of that name exists."""
     engine: str = DEFAULT_ENGINE
     explain: bool = False
     """Attach to each result where its rule is and the input values that made it fire."""
@@ -111,10 +118,61 @@ def format_time(moment: dt.datetime) -> str:
     return moment.strftime(pattern)
 
 
+@dataclass
+class Phases:
+    """Seconds one :func:`evaluate` call spent: reading and merging the inputs (normalise),
+    the engine and the results (evaluate), and the whole call (total)."""
+
+    normalise: float = 0.0
+    evaluate: float = 0.0
+    total: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The phases by name, as metrics observe them."""
+        return {"normalise": self.normalise, "evaluate": self.evaluate, "total": self.total}
+
+
+@contextmanager
+def _timed(phases: Phases | None, name: str) -> Iterator[None]:
+    # Recorded on failure too: a run that ends with no verdict still took its time.
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if phases is not None:
+            setattr(phases, name, time.perf_counter() - start)
+
+
+@contextmanager
+def _input_format(forced: str | None) -> Iterator[None]:
+    """Name the forced format on an input error that no recognised format named."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.input_format is None:
+            exc.input_format = forced
+        raise
+
+
 def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fragment]:
     """Read, detect and normalise one input file."""
-    source_file, raw = read_input(given)
-    return source_file, parse_fragment(source_file, raw, forced)
+    with _input_format(forced):
+        source_file, raw = read_input(given)
+        return source_file, parse_fragment(source_file, raw, forced)
+
+
+def content_fragment(
+    name: str, raw: bytes, forced: str | None = None
+) -> tuple[InputFile, Fragment]:
+    """Detect and normalise an input given in memory as ``raw``, described as a file named
+    ``name`` would be (its bytes' SHA-256), bounded as a file is."""
+    with _input_format(forced):
+        if len(raw) > MAX_INPUT_BYTES:
+            raise InputError(
+                f"larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", where=name
+            )
+        source_file = InputFile(path=name, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+        return source_file, parse_fragment(source_file, raw, forced)
 
 
 def parse_fragment(source_file: InputFile, raw: bytes, forced: str | None = None) -> Fragment:
@@ -149,15 +207,18 @@ def normalise_data(source_file: InputFile, data: Any, forced: str | None = None)
         source = found
     try:
         fragment = source.parse(data, source_file)
-    except (SourceError, InputError):
+    except (SourceError, InputError) as exc:
+        exc.input_format = source.format
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         # A source bug or a shape nobody anticipated: still never a pass, and still one line.
-        raise SourceError(
+        failure = SourceError(
             f"cannot normalise this {source.format} file ({type(exc).__name__}: {exc})",
             where=source_file.path,
             hint="run with --debug for the traceback and report it with the file's shape",
-        ) from exc
+        )
+        failure.input_format = source.format
+        raise failure from exc
     return fragment
 
 
@@ -227,7 +288,10 @@ def _read_inputs(settings: Settings) -> Iterator[tuple[InputFile, Fragment]]:
     attached: list[Iterator[tuple[InputFile, Fragment]]] = []
     for given in settings.inputs:
         forced = settings.types.get(given) or settings.types.get("*")
-        if is_registry_input(given):
+        if given in settings.contents:
+            # Checked first: a name given in memory is never a path or a registry to reach.
+            yield content_fragment(given, settings.contents[given], forced)
+        elif is_registry_input(given):
             from gate.registry.image import read_registry_input
 
             image, artifacts = read_registry_input(given, settings, forced)
@@ -326,21 +390,46 @@ def document_json(document: Document) -> tuple[str, str]:
     return input_json, f"sha256:{digest}"
 
 
-def evaluate(settings: Settings) -> Verdict:
+def evaluate(
+    settings: Settings, *, bundle: PolicyBundle | None = None, phases: Phases | None = None
+) -> Verdict:
     """Run the gate: inputs → document → policies → waivers → :class:`Verdict`.
 
+    ``bundle``: policies already loaded (a server's), instead of loading ``settings.policies``.
+    ``phases``: filled with the time each phase took, also when no verdict is given.
     Raises a :class:`gate.errors.GateError` subclass whenever no verdict can be given.
     """
-    with _collector_paused():
-        return _evaluate(settings)
+    with _collector_paused(), _timed(phases, "total"):
+        return _evaluate(settings, bundle or load_policies(settings), phases)
 
 
-def _evaluate(settings: Settings) -> Verdict:
-    bundle = load_policies(settings)
+def given_waivers(settings: Settings) -> list[Waiver]:
+    """The waivers of a run: the ``waivers`` file, else the in-memory document, else none."""
+    if settings.waivers:
+        return load_waivers(settings.waivers)
+    if settings.waivers_document is not None:
+        return waivers_from_document(settings.waivers_document, "request")
+    return []
+
+
+def _evaluate(settings: Settings, bundle: PolicyBundle, phases: Phases | None) -> Verdict:
     stage = resolve_stage(settings.stage, bundle.data)
-    waivers = load_waivers(settings.waivers) if settings.waivers else []
+    waivers = given_waivers(settings)
     baseline = _load_baseline(settings.baseline)
-    document = build_document(settings, stage)
+    with _timed(phases, "normalise"):
+        document = build_document(settings, stage)
+    with _timed(phases, "evaluate"):
+        return _judge(settings, bundle, stage, document, waivers, baseline)
+
+
+def _judge(
+    settings: Settings,
+    bundle: PolicyBundle,
+    stage: str,
+    document: Document,
+    waivers: list[Waiver],
+    baseline: GivenBaseline | None,
+) -> Verdict:
     input_json, input_digest = document_json(document)
     engine = make_engine(settings.engine, opa=settings.opa, policy_digest=bundle.digest)
     tree = engine.evaluate(
@@ -429,4 +518,12 @@ def _count_severities(document: Document) -> dict[str, int]:
     return counts
 
 
-__all__ = ["Settings", "Subject", "build_document", "evaluate", "normalize", "resolve_stage"]
+__all__ = [
+    "Phases",
+    "Settings",
+    "Subject",
+    "build_document",
+    "evaluate",
+    "normalize",
+    "resolve_stage",
+]

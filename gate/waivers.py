@@ -88,17 +88,31 @@ def load_waivers(path: str) -> list[Waiver]:
     Raises :class:`WaiverError` naming the file and the entry (``waivers[2].expires``)
     for the first problem found, so a hand-edited file is easy to fix.
     """
-    path, raw = read_given(path, MAX_WAIVERS_BYTES, WaiverError)
-    text = decode_text(raw, path)
+    shown, raw = read_given(path, MAX_WAIVERS_BYTES, WaiverError)
+    return waivers_from_document(parse_waivers_text(raw, shown), shown)
+
+
+def parse_waivers_text(raw: bytes, shown: str) -> Any:
+    """Parse the bytes of a waivers file (JSON when ``shown`` ends in ``.json``, else YAML)
+    into the document :func:`waivers_from_document` validates."""
+    text = decode_text(raw, shown)
     try:
-        loaded = parse_structured(text, as_yaml=not path.endswith(".json"))
+        return parse_structured(text, as_yaml=not shown.endswith(".json"))
     except ValueError as exc:
-        raise WaiverError(f"not valid YAML/JSON: {exc}", where=path) from exc
-    if loaded is None:
-        raise WaiverError("empty waivers file", where=path, hint="start it with `waivers:`")
-    loaded = _dates_as_text(loaded)
-    _validate(loaded, path)
-    return [_to_waiver(index, entry, path) for index, entry in enumerate(loaded["waivers"])]
+        raise WaiverError(f"not valid YAML/JSON: {exc}", where=shown) from exc
+
+
+def waivers_from_document(document: Any, shown: str) -> list[Waiver]:
+    """Validate a parsed waivers document, read from a file or given in a server request.
+
+    ``shown`` names it in errors (``request: waivers[2].expires``); raises
+    :class:`WaiverError` for the first problem, as :func:`load_waivers` does for a file.
+    """
+    if document is None:
+        raise WaiverError("empty waivers file", where=shown, hint="start it with `waivers:`")
+    loaded = _dates_as_text(document)
+    _validate(loaded, shown)
+    return [_to_waiver(index, entry, shown) for index, entry in enumerate(loaded["waivers"])]
 
 
 def _dates_as_text(value: Any) -> Any:
