@@ -25,6 +25,9 @@ FIXTURE_FORMATS: dict[str, str | None] = {
     "reports/grype/": "grype-json",
     "reports/hadolint/": "hadolint-json",
     "reports/harbor/": "harbor",
+    # tests/test_harbor.py: what Harbor's API serves, and a webhook payload (not a report)
+    "harbor/vulnerabilities.json": "harbor",
+    "harbor/webhook-": None,
     "reports/sarif/": "sarif",
     "reports/snyk/": "snyk-json",
     # k8s-cluster.json too: Trivy's own shape, recognised and then refused by the parser
