@@ -59,6 +59,9 @@ class HarborStandIn:
     ) -> None:
         self.credentials = (username, password)
         self.reports: dict[tuple[str, str, str], bytes] = {}
+        self.project_ids: dict[str, str] = {}
+        """Project id -> name: as in Harbor, a numeric project in the path is an id unless
+        the request says ``X-Is-Resource-Name: true``."""
         self.mode: str | None = None
         self.delay = 0.0
         self.huge_bytes = 0
@@ -143,7 +146,10 @@ def _handler(harbor: HarborStandIn) -> type[BaseHTTPRequestHandler]:
             if any(want not in ("*", got) for want, got in zip(shape, parts, strict=False)):
                 return None
             # The router decodes the path once; Harbor decodes the repository name again.
-            key = (unquote(parts[4]), unquote(unquote(parts[6])), unquote(parts[8]))
+            project = unquote(parts[4])
+            if project.isdigit() and self.headers.get("X-Is-Resource-Name") != "true":
+                project = harbor.project_ids.get(project, "")
+            key = (project, unquote(unquote(parts[6])), unquote(parts[8]))
             body = harbor.reports.get(key)
             if body is None:
                 return None

@@ -366,6 +366,15 @@ def test_a_nested_repository_is_url_encoded_twice(harbor):
     assert "/repositories/payments%252Fshop-api/artifacts/" in harbor.requests[-1].path
 
 
+def test_a_numeric_project_name_is_not_read_as_another_projects_id(harbor):
+    other = report_about(DIGEST)
+    (report,) = other.values()
+    report["vulnerabilities"] = []
+    harbor.project_ids["42"] = "acme"  # project id 42 holds another report of the digest
+    harbor.serve("42", "shop-api", DIGEST, json.dumps(other).encode())
+    assert json.loads(fetch(harbor, ScanEvent("42", "shop-api", DIGEST))) == other
+
+
 def test_the_fetched_report_is_judged_by_gates_own_source_and_policies(harbor, tmp_path):
     """The bytes the client returns are what the server evaluates: the fixable critical fails."""
     from gate.run import Settings, evaluate
