@@ -383,6 +383,8 @@ def _postgres_engine(url: URL, shown: str) -> Engine:
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     try:
+        import psycopg  # noqa: F401  # SQLAlchemy's postgresql+psycopg dialect drives it
+
         return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     except ImportError as exc:
         raise DecisionLogError(
