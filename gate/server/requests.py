@@ -121,7 +121,7 @@ def parse_json_request(body: bytes, config: ServeConfig) -> Settings:
             raise UsageError("'content' is required", where=place)
         contents[name] = _content_bytes(entry["content"])
         if "type" in entry:
-            types[name] = _text(entry["type"], f"{place}.type")
+            types[name] = _input_type(entry["type"], f"{place}.type")
     _refuse_too_many(contents)
     waivers = request.get("waivers")
     if "waivers" in request and not config.allow_request_waivers:
@@ -243,6 +243,18 @@ def _input_name(value: Any, where: str, seen: dict[str, bytes]) -> str:
     if name in seen:
         raise UsageError(f"input name {name!r} is given twice", where=where)
     return name
+
+
+def _input_type(value: Any, where: str) -> str:
+    from gate.sources import SOURCES
+
+    kind = _text(value, where)
+    if kind not in SOURCES:
+        raise UsageError(
+            f"unknown input type {kind[:80]!r}; choose from {', '.join(sorted(SOURCES))}",
+            where=where,
+        )
+    return kind
 
 
 def _content_bytes(content: Any) -> bytes:

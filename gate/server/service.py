@@ -269,6 +269,8 @@ class GateService:
                 return self._reload_failed(str(exc), exc, forced)
             current = self._policy
             if current is not None and bundle.digest == current.digest:
+                if self._reload_error is not None:  # the broken set was put back: not stale
+                    self.metrics.observe_policy_reload(ok=True)
                 self._reload_error = self._failed = None
                 return True
             if not forced and bundle.digest == self._failed:
