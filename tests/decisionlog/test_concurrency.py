@@ -54,3 +54,22 @@ def test_parallel_writers_lose_nothing(log_url: str, passing_verdict: Verdict) -
         assert by_worker == {f"w{n}": RECORDS_EACH for n in range(PROCESSES)}
     finally:
         log.close()
+
+
+def test_threads_of_one_process_share_a_log(log_url: str, passing_verdict: Verdict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = as_json(passing_verdict)
+    log = open_log(log_url)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            ids = list(
+                pool.map(
+                    lambda _: log.record(passing_verdict, verdict_json=text, source="server"),
+                    range(100),
+                )
+            )
+        assert len(set(ids)) == 100
+        assert sorted(r.id for r in log.list(DecisionQuery(limit=1000))) == sorted(ids)
+    finally:
+        log.close()

@@ -125,3 +125,13 @@ def test_urls_gate_cannot_use_are_usage_errors(url: str, message: str) -> None:
     with pytest.raises(UsageError, match=message) as caught:
         open_log(url)
     assert "hunter2" not in str(caught.value) + (caught.value.hint or "")
+
+
+def test_a_file_that_is_not_a_database_is_refused_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "passwd"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(DecisionLogError, match="not a database"):
+        open_log(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
