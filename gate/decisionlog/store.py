@@ -9,6 +9,7 @@ other writers, so parallel CI jobs queue rather than fail.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -42,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from gate.decisionlog import SOURCES, DecisionQuery, DecisionRecord
+from gate.decisionlog import DEFAULT_LIST_LIMIT, SOURCES, DecisionQuery, DecisionRecord
 from gate.errors import DecisionLogError, UsageError
 
 if TYPE_CHECKING:
@@ -181,7 +182,11 @@ class DecisionLog:
         return _record(found) if found is not None else None
 
     def list(self, query: DecisionQuery) -> list[DecisionRecord]:
-        """Decisions matching ``query``, newest first, without their verdict JSON."""
+        """Decisions matching ``query``, newest first, without their verdict JSON; at most
+        ``query.limit``, else :data:`DEFAULT_LIST_LIMIT` (the answer is built in memory:
+        :meth:`export` streams any number)."""
+        if query.limit is None:
+            query = dataclasses.replace(query, limit=DEFAULT_LIST_LIMIT)
         with self._transaction("read") as connection:
             rows = connection.execute(_select(SUMMARY_COLUMNS, query)).mappings().all()
         return [_record(row) for row in rows]

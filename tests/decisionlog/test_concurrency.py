@@ -46,7 +46,7 @@ def test_parallel_writers_lose_nothing(log_url: str, passing_verdict: Verdict) -
     assert len(set(returned)) == PROCESSES * RECORDS_EACH
     log = open_log(log_url, create=False)
     try:
-        rows = log.list(DecisionQuery())
+        rows = log.list(DecisionQuery(limit=PROCESSES * RECORDS_EACH))
         assert sorted(r.id for r in rows) == sorted(returned)
         by_worker = {f"w{n}": 0 for n in range(PROCESSES)}
         for row in rows:

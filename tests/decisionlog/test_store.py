@@ -240,3 +240,16 @@ def test_the_migrated_schema_is_the_store_s_schema(log: DecisionLog) -> None:
 
 def test_ping_answers_on_a_reachable_log(log: DecisionLog) -> None:
     log.ping()
+
+
+def test_list_is_bounded_without_a_limit(log: DecisionLog, passing_verdict: Verdict) -> None:
+    from gate.decisionlog import DEFAULT_LIST_LIMIT
+
+    text = as_json(passing_verdict)
+    ids = [
+        log.record(passing_verdict, verdict_json=text, source="cli")
+        for _ in range(DEFAULT_LIST_LIMIT + 3)
+    ]
+    assert [r.id for r in log.list(DecisionQuery())] == ids[::-1][:DEFAULT_LIST_LIMIT]
+    assert len(log.list(DecisionQuery(limit=DEFAULT_LIST_LIMIT + 3))) == DEFAULT_LIST_LIMIT + 3
+    assert log.export(DecisionQuery(), io.StringIO()) == DEFAULT_LIST_LIMIT + 3
