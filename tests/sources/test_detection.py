@@ -25,7 +25,7 @@ FIXTURE_FORMATS: dict[str, str | None] = {
     "reports/grype/": "grype-json",
     "reports/hadolint/": "hadolint-json",
     "reports/harbor/": "harbor",
-    # tests/test_harbor_integration.py: Harbor API answers and webhook payloads (no reports)
+    # tests/test_harbor_integration.py: what Harbor's API serves, and a webhook payload
     "harbor/vulnerabilities.json": "harbor",
     "harbor/webhook-": None,
     "reports/sarif/": "sarif",
