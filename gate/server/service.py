@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -351,7 +352,7 @@ class GateService:
             "log": log_state,
         }
         ready = policy is not None and bool(log_state["ok"])
-        return ready, {"ready": ready, **state}
+        return ready, {"ready": ready, "worker": os.getpid(), **state}
 
     # -- decisions ------------------------------------------------------------------------
 

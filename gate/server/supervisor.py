@@ -96,6 +96,14 @@ def run_worker(config: ServeConfig, sock: socket.socket) -> int:
             server_header=False,
         )
     )
+
+    def stop(number: int, frame: FrameType | None) -> None:
+        # Before uvicorn listens for signals, and after: uvicorn raises the stop signal again
+        # once it has shut down, which would end an orderly stop as if killed.
+        server.should_exit = True
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, stop)
     server.run(sockets=[sock])
     return 0 if server.started else 3
 
