@@ -62,6 +62,12 @@ _REPORT_TYPES = (
 _PREFERRED_FIELDS = (("score_v3", "vector_v3", "3.0"), ("score_v2", "vector_v2", "2.0"))
 
 
+def _holds_a_scan(report: dict[str, Any]) -> bool:
+    """Return True for a wrapped report that records a scan; what its fields hold is checked
+    where they are read (Harbor's Go structs write a clean scan's findings as ``null``)."""
+    return {"scanner", "generated_at", "vulnerabilities"} <= report.keys()
+
+
 def _is_report(data: Any) -> bool:
     """Return True for a bare Harbor vulnerability report."""
     return (
@@ -102,6 +108,15 @@ class HarborSource:
                 )
             place = f'["{keys[0]}"]'
             report = mapping(wrapper[keys[0]], source, place)
+            if not _holds_a_scan(report):
+                # Harbor answers {"<type>": {}} for an artifact it holds no report of: that is
+                # the absence of a scan, never a clean one.
+                raise fail(
+                    source,
+                    place,
+                    'no vulnerability report here: expected "scanner", "generated_at" and '
+                    '"vulnerabilities" (an array, or null for a clean scan)',
+                )
         scanner_place = at(place, "scanner")
         scanner = mapping(report.get("scanner"), source, scanner_place)
         artifact_place = at(place, "artifact")

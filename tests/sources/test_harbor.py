@@ -240,12 +240,28 @@ def test_status(fields: dict[str, Any], status: str) -> None:
     assert vuln.status == status
 
 
-def test_empty_and_omitted_vulnerabilities() -> None:
+def test_a_clean_scan_has_no_findings() -> None:
     assert parse(bare()).vulnerabilities == []
     report = bare()
-    del report["vulnerabilities"]
+    report["vulnerabilities"] = None  # how Harbor's Go structs write an empty list
     fragment = parse({MIME: report})
     assert fragment.vulnerabilities == [] and fragment.kinds == ["vulnerability"]
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        pytest.param({}, id="empty"),  # Harbor's answer for an artifact it holds no report of
+        pytest.param({"scanner": {"name": "Trivy"}, "generated_at": "2026-01-01T00:00:00Z"},
+                     id="no-vulnerabilities"),
+        pytest.param({"generated_at": "2026-01-01T00:00:00Z", "vulnerabilities": []},
+                     id="no-scanner"),
+        pytest.param({"scanner": {"name": "Trivy"}, "vulnerabilities": []}, id="no-time"),
+    ],
+)  # fmt: skip
+def test_a_wrapper_without_a_scan_is_refused_not_read_as_clean(report: dict[str, Any]) -> None:
+    message = refusal(SOURCE, {MIME: report}, "reports/harbor.json")
+    assert message.startswith(f'reports/harbor.json: ["{MIME}"]: no vulnerability report here')
 
 
 def test_several_reports_in_the_wrapper_are_refused() -> None:
