@@ -436,6 +436,26 @@ def evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             ),
             *evidence_option_list(),
             click.option(
+                "--log",
+                "log_url",
+                metavar="URL",
+                envvar="GATE_DECISION_LOG",
+                help="Record the verdict in this decision log (sqlite:///PATH, "
+                "postgresql://USER@HOST/DB; also $GATE_DECISION_LOG). A verdict it cannot "
+                "record is exit 3.",
+            ),
+            click.option(
+                "--metrics-file",
+                metavar="PATH",
+                help="Write this run's Prometheus metrics to PATH (node_exporter textfile "
+                "collector).",
+            ),
+            click.option(
+                "--pushgateway",
+                metavar="URL",
+                help="Push this run's Prometheus metrics to the Pushgateway at URL.",
+            ),
+            click.option(
                 "--sign-key",
                 metavar="FILE",
                 envvar="GATE_SIGNING_KEY",
@@ -499,7 +519,7 @@ def registry_option_list() -> list[Callable[..., Any]]:
 
 def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any:
     """Check the evaluation options together and build :class:`gate.run.Settings`."""
-    from gate.output import check_output_path
+    from gate.output import check_output_path, same_file
     from gate.policy import DEFAULT_POLICIES_NAME, default_policy_dir
     from gate.registry.options import RegistryOptions
     from gate.run import Settings
@@ -523,6 +543,13 @@ def evaluation_settings(inputs: tuple[str, ...], options: dict[str, Any]) -> Any
     ]
     if output is not None:
         check_output_path(output, reads=reads, policy_paths=policy_paths)
+    metrics_file = options.get("metrics_file")
+    if metrics_file:
+        check_output_path(
+            metrics_file, reads=reads, policy_paths=policy_paths, option="--metrics-file"
+        )
+        if output is not None and same_file(metrics_file, output):
+            raise UsageError("--metrics-file: that file is already the --output")
     if "output_format" in options:  # a format the output file cannot hold: before any work
         from gate.formats import output_format_for
 
@@ -681,6 +708,7 @@ def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
     Every option can also be set as GATE_<OPTION> (GATE_STAGE=prod, GATE_REPORT="sarif=g.sarif")
     or in the nearest .gate.yaml; flags win over the environment, which wins over the file.
     """
+    from gate.observe import RunObserver
     from gate.run import evaluate
 
     settings = evaluation_settings(inputs, options)
@@ -690,7 +718,11 @@ def check(inputs: tuple[str, ...], attach: bool, **options: Any) -> None:
             "--attach needs the image read from its registry",
             hint="give the image as an input or --image: registry://HOST/REPO:TAG",
         )
-    verdict = evaluate(settings)
+    observer = RunObserver.from_options(options)
+    observer.open()
+    with observer.observing(settings) as phases:
+        verdict = evaluate(settings, phases=phases)
+        observer.record(verdict, phases, settings)
     extra = None
     if attach:
         from gate.registry.verdicts import attach_to_subject

@@ -26,7 +26,7 @@ from gate.registry.copy import copy_manifest
 from gate.registry.image import RegistryImage, client_for, resolve_image
 from gate.registry.reference import RegistryRef, is_registry_input, parse_registry_ref
 from gate.registry.verdicts import attach_verdict
-from gate.run import Settings, evaluate
+from gate.run import Phases, Settings, evaluate
 from gate.verdict import PromotionRecord, TagChange, Verdict
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def promote(
     force: bool = False,
     dry_run: bool = False,
     sign_key: SigningKey | None = None,
+    phases: Phases | None = None,
 ) -> Outcome:
     """Evaluate the registry image ``image`` and, on a pass, tag its digest as ``to`` says."""
     if not to:
@@ -107,7 +108,8 @@ def promote(
 
     pinned = resolve_image(client(source), source, settings.platform)
     verdict = evaluate(
-        replace(settings, inputs=[*settings.inputs, str(pinned.ref)], promotion=True)
+        replace(settings, inputs=[*settings.inputs, str(pinned.ref)], promotion=True),
+        phases=phases,
     )
     if verdict.subject.digest != pinned.manifest.digest:
         raise RegistryError(

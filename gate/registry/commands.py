@@ -60,6 +60,7 @@ def promote_command(
     points at another digest is not moved (exit 1) unless it floats (latest, 1, 1.2) or
     --force is given.
     """
+    from gate.observe import RunObserver
     from gate.promote import promote
 
     image = options["image"]
@@ -74,7 +75,13 @@ def promote_command(
         )
     settings = evaluation_settings(inputs, {**options, "image": None})
     key = signing_key(options["sign_key"])
-    outcome = promote(settings, image, destinations, force=force, dry_run=dry_run, sign_key=key)
+    observer = RunObserver.from_options(options)
+    observer.open()
+    with observer.observing(settings) as phases:
+        outcome = promote(
+            settings, image, destinations, force=force, dry_run=dry_run, sign_key=key, phases=phases
+        )
+        observer.record(outcome.verdict, phases, settings)
     report_verdict(outcome.verdict, options, promotion_lines(outcome))
     sys.exit(int(outcome.exit_code))
 

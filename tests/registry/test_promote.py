@@ -494,3 +494,30 @@ def test_promote_on_an_authenticated_registry(
     assert TEST_PASSWORD not in promoted.out + promoted.err
     assert client.find_manifest("auth/api", "1.0.0-staging") == digest
     assert client.referrers("auth/api", digest)
+
+
+def test_the_promotion_is_recorded_in_the_decision_log(repo: Repo, tmp_path: Path) -> None:
+    import sqlite3
+
+    digest = repo.push("1.2.4")
+    database = tmp_path / "decisions.db"
+    result = repo.promote(
+        "1.2.4", "--to", "1.2.4-staging", "--stage", "staging", "--log", f"sqlite:///{database}"
+    )
+    assert result.code == 0, result.err
+    with sqlite3.connect(database) as connection:
+        [(decision, subject, verdict)] = connection.execute(
+            "SELECT decision, subject_digest, verdict_json FROM decisions"
+        ).fetchall()
+    assert (decision, subject) == ("pass", digest)
+    assert json.loads(verdict)["promotion"]["written"] == [repo.ref("1.2.4-staging")]
+
+
+def test_an_unreachable_log_stops_the_promotion_before_any_tag_moves(repo: Repo) -> None:
+    repo.push("1.2.5")
+    result = repo.promote(
+        "1.2.5", "--to", "1.2.5-staging", "--stage", "staging", "--log",
+        "postgresql://gate:pw@127.0.0.1:1/gate",
+    )  # fmt: skip
+    assert result.code == 3
+    assert repo.tag("1.2.5-staging") is None
