@@ -224,7 +224,7 @@ def preflight(config: Any) -> None:
     if config.harbor is not None:
         resolve_stage(config.harbor.stage, bundle.data)
     if config.engine == "regorus":
-        compile_check(bundle, settings.evaluation_timeout(bundle.data))
+        compile_check(bundle)
     open_log(config.log_url).close()
 
 

@@ -188,11 +188,14 @@ class Decided:
     image: str | None = None
 
 
-def compile_check(bundle: PolicyBundle, timeout: float) -> None:
+def compile_check(bundle: PolicyBundle) -> None:
     """Compile ``bundle`` as ``gate check`` does before evaluating (every module parses and
     passes the engine's analysis, calls resolve, ``deny``/``warn`` exist under data.gate),
-    in a forked child: a hostile module cannot end the worker. Raises PolicyError."""
-    from gate.engines.isolation import run_isolated
+    in a forked child: a hostile module cannot end the worker. Raises PolicyError.
+
+    Bounded as ``gate policy lint`` is ($GATE_TIMEOUT, the data's timeout, else 300 s), not
+    by ``--timeout``, which limits each request's evaluation."""
+    from gate.engines.isolation import TIMEOUT_ENV, resolve_timeout, run_isolated
     from gate.engines.regorus import RegorusEngine, policy_set_name
     from gate.policy import require_rules
     from gate.run import QUERY
@@ -203,7 +206,11 @@ def compile_check(bundle: PolicyBundle, timeout: float) -> None:
         bundle.rules()  # METADATA blocks that do not parse fail here, not per request
 
     run_isolated(
-        check, timeout=timeout, what="policy compile check", where=policy_set_name(bundle.modules)
+        check,
+        timeout=resolve_timeout(None, bundle.data),
+        what="policy compile check",
+        where=policy_set_name(bundle.modules),
+        limit_names=(TIMEOUT_ENV,),
     )
 
 
@@ -277,9 +284,8 @@ class GateService:
             if not forced and bundle.digest == self._failed:
                 return False
             if self.config.engine == "regorus":
-                timeout = self.config.settings_for({}).evaluation_timeout(bundle.data)
                 try:
-                    self._executor.submit(compile_check, bundle, timeout).result()
+                    self._executor.submit(compile_check, bundle).result()
                 except GateError as exc:
                     return self._reload_failed(bundle.digest, exc, forced)
             self._policy = LoadedPolicy(bundle, utc_now())

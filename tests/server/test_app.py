@@ -220,6 +220,13 @@ def test_an_undeclared_body_over_max_body_is_413_while_streaming(make_client):
     error_of(response, 413, 2)
 
 
+def test_an_evaluation_over_the_timeout_is_no_verdict(make_client):
+    client = make_client(timeout=0.001)
+    assert client.get("/readyz").status_code == 200  # --timeout bounds requests, not compiling
+    response = post_check(client, check_body(TRIVY, stage="dev", at=AT))
+    assert "exceeded --timeout" in error_of(response, 422, 3)["error"]
+
+
 def test_a_full_evaluation_queue_answers_503_with_retry_after(make_client):
     client = make_client(queue_limit=0)
     response = post_check(client, check_body(EMPTY, stage="dev", at=AT))

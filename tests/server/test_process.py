@@ -86,10 +86,11 @@ def test_tokens_from_the_environment_reach_every_worker(serve, tmp_path):
     assert token not in served.stderr()
 
 
-def test_sighup_reloads_the_policies_of_every_worker(serve, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_reloads_the_policies_of_every_worker(serve, tmp_path, workers):
     policies = policy_copy(tmp_path)
     served = serve(
-        "--log", log_url(tmp_path), "--workers", "2", "--policy", str(policies),
+        "--log", log_url(tmp_path), "--workers", str(workers), "--policy", str(policies),
         "--reload-interval", "0",
     )  # fmt: skip
     with served.client() as client:
@@ -103,9 +104,9 @@ def test_sighup_reloads_the_policies_of_every_worker(serve, tmp_path):
             state = readiness(client)
             if state["policy"]["digest"] != before:  # type: ignore[index]
                 reloaded.add(state["worker"])
-            return len(reloaded) == 2
+            return len(reloaded) == workers
 
-        wait_for(every_worker_reloaded, "both workers to reload on SIGHUP")
+        wait_for(every_worker_reloaded, "every worker to reload on SIGHUP")
         verdict = verdict_of(client.post("/v1/check", json=check_body(EMPTY, stage="dev", at=AT)))
         assert verdict["policy"]["digest"] != before
     assert served.process.poll() is None  # SIGHUP never stops the server
