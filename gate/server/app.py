@@ -11,6 +11,7 @@ or a verdict the decision log could not record (then no verdict is returned).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import os
@@ -53,15 +54,16 @@ JSON_TYPE = "application/json"
 
 
 def bearer_authorised(tokens: Sequence[str], authorization: str | None) -> bool:
-    """Whether ``Authorization: Bearer <token>`` names one of ``tokens`` (each compared in
-    constant time, all of them always, so that timing tells nothing of which matched)."""
+    """Whether ``Authorization: Bearer <token>`` names one of ``tokens``: SHA-256 digests
+    compared in constant time (so that not even a token's length leaks), all of them always
+    (so that timing tells nothing of which matched)."""
     scheme, _, given = (authorization or "").partition(" ")
-    candidate = given.strip().encode()
-    if scheme.lower() != "bearer" or not candidate:
+    if scheme.lower() != "bearer" or not given.strip():
         return False
+    candidate = hashlib.sha256(given.strip().encode("utf-8", "replace")).digest()
     matched = False
     for token in tokens:
-        matched |= hmac.compare_digest(candidate, token.encode())
+        matched |= hmac.compare_digest(candidate, hashlib.sha256(token.encode()).digest())
     return matched
 
 

@@ -511,3 +511,21 @@ def test_the_app_module_is_not_imported_by_the_cli():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_client_that_never_sends_its_body_is_cut_off_before_any_queueing():
+    import asyncio
+
+    from gate.server.requests import read_body
+    from gate.server.service import BodyTimeout
+
+    class Stalled:
+        headers: dict[str, str] = {"content-length": "10"}
+
+        async def stream(self):
+            await asyncio.Event().wait()  # a slow client: the bytes never come
+            yield b""
+
+    with pytest.raises(BodyTimeout) as caught:
+        asyncio.run(read_body(Stalled(), 1024, 0.05))  # type: ignore[arg-type]
+    assert caught.value.status == 408
