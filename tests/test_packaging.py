@@ -203,6 +203,9 @@ IMPORT_NAMES = {
     "sqlalchemy": "sqlalchemy",
     "alembic": "alembic",
     "psycopg": "psycopg",
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+    "python-multipart": "python_multipart",
 }
 
 

@@ -137,7 +137,10 @@ def create_app(
 
     async def check(request: Request) -> Response:
         body = await read_body(request, config.max_body, config.read_timeout)
-        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        from python_multipart.multipart import parse_options_header
+
+        media_type, _ = parse_options_header(request.headers.get("content-type", ""))
+        kind = media_type.decode("latin-1")
         if kind == "multipart/form-data":
             settings = await parse_multipart_request(request, body, config)
         elif kind == JSON_TYPE:
