@@ -65,15 +65,22 @@ class RunObserver:
     pushgateway: str | None = None
     source: str = "cli"
     recorded_id: int | None = None
+    stage: str | None = None
     _log: DecisionLog | None = field(default=None, repr=False)
     _metrics: GateMetrics | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> RunObserver:
+        """The observer the options ask for; a Pushgateway URL gate cannot use is exit 2."""
+        pushgateway = options.get("pushgateway") or None
+        if pushgateway:
+            from gate.metrics import PushTarget
+
+            PushTarget.parse(pushgateway)
         return cls(
             log_url=options.get("log_url") or None,
             metrics_file=options.get("metrics_file") or None,
-            pushgateway=options.get("pushgateway") or None,
+            pushgateway=pushgateway,
         )
 
     def open(self) -> None:
@@ -85,7 +92,10 @@ class RunObserver:
         if self.metrics_file or self.pushgateway:
             from gate.metrics import GateMetrics
 
-            self._metrics = GateMetrics()
+            try:
+                self._metrics = GateMetrics()
+            except GateError as exc:  # e.g. a server's PROMETHEUS_MULTIPROC_DIR in this env
+                _not_delivered(exc)
 
     @contextmanager
     def observing(self, settings: Settings) -> Iterator[Phases]:
@@ -93,6 +103,7 @@ class RunObserver:
         from gate.run import Phases
 
         phases = Phases()
+        self.stage = settings.stage
         started = time.perf_counter()
         try:
             yield phases
@@ -110,6 +121,7 @@ class RunObserver:
 
     def record(self, verdict: Verdict, phases: Phases, settings: Settings) -> None:
         """Record and count ``verdict``; a log that cannot record it is exit 3."""
+        self.stage = verdict.stage
         if self._metrics is not None:
             self._metrics.observe_verdict(verdict, phases.as_dict(), source=self.source)
             if settings.waivers:
@@ -137,7 +149,15 @@ class RunObserver:
             if self.metrics_file:
                 self._metrics.write_textfile(self.metrics_file)
             if self.pushgateway:
-                self._metrics.push(self.pushgateway)
+                # Its own job, grouped by stage: runs of other stages, and the servers that
+                # the alert rules watch (job "gate"), keep their series.
+                self._metrics.push(
+                    self.pushgateway, job="gate-cli", grouping={"stage": self.stage or "unknown"}
+                )
         except (GateError, OSError) as exc:
-            # Metrics are about the gate, not the image: they never change the decision.
-            click.echo(f"warning: metrics not delivered: {exc}", err=True)
+            _not_delivered(exc)
+
+
+def _not_delivered(error: Exception) -> None:
+    # Metrics are about the gate, not the image: they never change the decision.
+    click.echo(f"warning: metrics not delivered: {error}", err=True)

@@ -681,3 +681,17 @@ def test_importing_gate_cli_and_gate_metrics_does_not_import_prometheus_client()
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_gate_check_pushes_its_run_under_its_own_job_and_stage(recorder, gate_cli):
+    gateway = recorder()
+    given = ["fixtures/reports/trivy/v2-image.json", "fixtures/image/inspect.json"]
+    result = gate_cli("check", *(ROOT / g for g in given), "--stage", "dev", "-q",
+                      "--pushgateway", gateway.url)  # fmt: skip
+    assert result.code == 1 and "warning" not in result.err
+    (request,) = gateway.seen
+    assert request["path"] == "/metrics/job/gate-cli/stage/dev"  # not the servers' job "gate"
+    assert (
+        'gate_decisions_total{advisory="false",decision="fail",source="cli",stage="dev"} 1.0'
+        in (request["body"])
+    )

@@ -157,3 +157,28 @@ def test_the_recorded_verdict_renders_again(gate_cli: Any, tmp_path: Path) -> No
     saved.write_text(shown.out)
     assert json.loads(shown.out)["decision"] == "fail"
     assert gate_cli("render", saved, "-f", "table").out == table
+
+
+def test_a_pushgateway_url_gate_cannot_use_is_a_usage_error_before_evaluating(
+    gate_cli: Any,
+) -> None:
+    result = gate_cli("check", *PASSING, "--pushgateway", "file:///etc/passwd")
+    assert result.code == 2
+    assert result.err.startswith("error: ")
+
+
+def test_a_server_metrics_directory_in_the_environment_only_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    metrics = tmp_path / "gate.prom"
+    given = [str(a) for a in PASSING]
+    run = subprocess.run(
+        [sys.executable, "-m", "gate", "check", *given, "-q", "--metrics-file", str(metrics)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "warning: metrics not delivered" in run.stderr
