@@ -180,6 +180,13 @@ def test_input_names_that_are_paths_are_refused(make_client, tmp_path, name):
     assert "plain file name" in error["error"]
 
 
+@pytest.mark.parametrize("filename", ["../trivy.json", "/etc/passwd", "a\\b.json"])
+def test_multipart_file_names_that_are_paths_are_refused(make_client, filename):
+    files = [("input", (filename, TRIVY.read_bytes(), "application/json"))]
+    response = make_client().post("/v1/check", files=files)
+    assert "plain file name" in error_of(response, 400, 2)["error"]
+
+
 def test_an_input_is_read_from_the_request_even_when_a_file_has_its_name(
     make_client, tmp_path, monkeypatch
 ):
