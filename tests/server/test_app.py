@@ -491,12 +491,14 @@ def test_metrics_count_decisions_requests_and_phases(make_client):
 
 def test_request_waivers_are_observed_for_expiry(make_client):
     client = make_client()
-    soon = {"waivers": [{**WAIVERS["waivers"][0], "expires": "2024-10-20"}]}
-    post_check(client, check_body(TRIVY, stage="dev", at=AT, waivers=soon))
-    # Expiry is judged against the clock: a waiver that expired long ago is not "expiring".
+    verdict_of(post_check(client, check_body(TRIVY, stage="dev", at=AT, waivers=WAIVERS)))
     text = client.get("/metrics").text
-    assert "gate_waiver_expiry_timestamp_seconds" in text
-    assert metric(text, "gate_waiver_expiry_timestamp_seconds", waiver="CVE-2024-5535") > 0
+    expires = metric(text, "gate_waiver_expiry_timestamp_seconds", waiver="CVE-2024-5535")
+    assert expires == 1893456000  # 2030-01-01T00:00:00Z
+    # A request without waivers leaves what the last one published.
+    verdict_of(post_check(client, check_body(EMPTY, stage="dev", at=AT)))
+    text = client.get("/metrics").text
+    assert metric(text, "gate_waiver_expiry_timestamp_seconds", waiver="CVE-2024-5535") == expires
 
 
 def test_sql_like_filters_are_data(make_client):
