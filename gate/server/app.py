@@ -35,7 +35,6 @@ from gate.server.service import (
     MIB,
     Decided,
     GateService,
-    Metrics,
     NotFound,
     ServeConfig,
     Unauthorised,
@@ -44,6 +43,7 @@ from gate.server.service import (
 
 if TYPE_CHECKING:
     from gate.decisionlog.store import DecisionLog
+    from gate.metrics import GateMetrics
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -100,7 +100,7 @@ def verdict_response(decided: Decided) -> Response:
 def create_app(
     config: ServeConfig,
     *,
-    metrics: Metrics | None = None,
+    metrics: GateMetrics | None = None,
     open_log: Callable[[str], DecisionLog] | None = None,
 ) -> Starlette:
     """The ASGI app of one worker. ``metrics`` and ``open_log`` default to gate's own

@@ -23,10 +23,10 @@ import asyncio
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gate.errors import ExitCode, GateError, UsageError
 from gate.policy import PolicyBundle
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from gate.decisionlog.store import DecisionLog
     from gate.engines.opa import OpaOptions
     from gate.harbor import HarborClient, HarborSettings, ScanEvent
+    from gate.metrics import GateMetrics
     from gate.verdict import Verdict
-    from gate.waivers import Waiver
 
 T = TypeVar("T")
 
@@ -147,25 +147,6 @@ def http_status(error: GateError) -> int:
     return 400 if error.exit_code == ExitCode.USAGE else 422
 
 
-class Metrics(Protocol):
-    """What the service reports to :class:`gate.metrics.GateMetrics`."""
-
-    def observe_verdict(
-        self, verdict: Verdict, phases: Mapping[str, float], *, source: str
-    ) -> None: ...
-    def observe_no_verdict(
-        self, error: GateError, phases: Mapping[str, float], *, source: str
-    ) -> None: ...
-    def observe_waivers(
-        self, waivers: Sequence[Waiver], now: dt.datetime, *, within_days: int = 14
-    ) -> None: ...
-    def observe_log_write_failure(self) -> None: ...
-    def set_policy(self, digest: str) -> None: ...
-    def observe_policy_reload(self, *, ok: bool) -> None: ...
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None: ...
-    def exposition(self) -> tuple[bytes, str]: ...
-
-
 @dataclass(frozen=True)
 class LoadedPolicy:
     """A policy set that compiled, and when it was swapped in."""
@@ -224,7 +205,7 @@ class GateService:
     def __init__(
         self,
         config: ServeConfig,
-        metrics: Metrics,
+        metrics: GateMetrics,
         *,
         open_log: Callable[[str], DecisionLog] | None = None,
     ) -> None:
@@ -393,14 +374,21 @@ class GateService:
         return Decided(verdict_json, verdict.decision, decision_id, verdict.subject.reference)
 
     def _record(self, verdict: Verdict, verdict_json: str, source: str) -> int:
+        # Whatever failed, the verdict is unrecorded: it must not be acted on.
+        from gate.observe import record_verdict
+
         try:
-            return self.decision_log().record(verdict, verdict_json=verdict_json, source=source)
-        except Exception as exc:
-            # Whatever failed, the verdict is unrecorded: it must not be acted on.
+            log = self.decision_log()
+        except Unavailable:
             self.metrics.observe_log_write_failure()
-            reason = str(exc) if isinstance(exc, GateError) else type(exc).__name__
+            raise
+        try:
+            return record_verdict(
+                log, verdict, verdict_json=verdict_json, source=source, metrics=self.metrics
+            )
+        except GateError as exc:
             raise Unavailable(
-                f"the decision log could not record the verdict, so none is given: {reason}",
+                f"the decision log could not record the verdict, so none is given: {exc}",
                 retry_after=BUSY_RETRY_SECONDS,
             ) from exc
 

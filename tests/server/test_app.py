@@ -410,6 +410,7 @@ def test_an_unreachable_log_is_not_ready_and_gives_no_verdict(make_client):
     error_of(response, 503, 3)
     for text in (ready.text, response.text):
         assert "s3cret-pw" not in text
+    assert metric(client.get("/metrics").text, "gate_decision_log_write_failures_total") == 1
 
 
 def test_postgresql_log_records_every_verdict(make_client, fresh_postgres_url):
