@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 ROBOT_USERNAME = "robot$acme+gate"
 ROBOT_PASSWORD = "Rob0t-s3cret-never-printed"
+WEBHOOK_SECRET = "Bearer 9f2c4e61b8d7a3f05e1c9b2d4a6f8e10"
 
 MODES = (
     "unauthorised",  # 401 whatever the credentials
@@ -212,3 +213,19 @@ def _handler(harbor: HarborStandIn) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
+
+
+def harbor_settings(harbor: HarborStandIn, **changes: Any) -> Any:
+    """gate's HarborSettings for this stand-in: its robot account and WEBHOOK_SECRET."""
+    from gate.harbor import HarborSettings
+
+    given: dict[str, Any] = {
+        "url": harbor.url,
+        "stage": "dev",
+        "username": ROBOT_USERNAME,
+        "password": ROBOT_PASSWORD,
+        "webhook_secret": WEBHOOK_SECRET,
+        "timeout": 10.0,
+        **changes,
+    }
+    return HarborSettings(**given)

@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 from conftest import AT, CORPUS, fixture
-from harbor_standin import ROBOT_PASSWORD, ROBOT_USERNAME, HarborStandIn
+from harbor_standin import (
+    ROBOT_PASSWORD,
+    ROBOT_USERNAME,
+    WEBHOOK_SECRET,
+    HarborStandIn,
+    harbor_settings,
+)
 
 from gate.errors import ExitCode, UsageError
 from gate.harbor import (
@@ -36,7 +42,7 @@ WEBHOOK = fixture("harbor/webhook-scanning-completed.json")
 REPORT = fixture("harbor/vulnerabilities.json")
 DIGEST = "sha256:a949ad6763b211d1f7b717cbdba031d5609843dcf1dbd80eefb6229a105d1440"
 OTHER_DIGEST = "sha256:" + "0" * 63 + "1"
-SECRET = "Bearer 9f2c4e61b8d7a3f05e1c9b2d4a6f8e10"
+SECRET = WEBHOOK_SECRET
 CORPUS_REPORT = CORPUS / "other" / "harbor-trivy-0.44-vuln-report.json"
 CORPUS_DIGEST = "sha256:711103cfce07dc03d61f51e819fad7d6fbbad20fc99caa039cc8da77e7a1c51b"
 
@@ -60,16 +66,7 @@ def report_about(digest: str, mime: str = REPORT_MIME_TYPES[0]) -> dict[str, Any
 
 
 def settings(harbor: HarborStandIn, **changes: Any) -> HarborSettings:
-    given: dict[str, Any] = {
-        "url": harbor.url,
-        "stage": "dev",
-        "username": ROBOT_USERNAME,
-        "password": ROBOT_PASSWORD,
-        "webhook_secret": SECRET,
-        "timeout": 5.0,
-    }
-    given.update(changes)
-    return HarborSettings(**given)
+    return harbor_settings(harbor, **{"timeout": 5.0, **changes})  # type: ignore[no-any-return]
 
 
 def fetch(harbor: HarborStandIn, event: ScanEvent, **changes: Any) -> bytes:

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 from conftest import fixture
-from harbor_standin import ROBOT_PASSWORD, ROBOT_USERNAME, HarborStandIn
+from harbor_standin import ROBOT_PASSWORD, WEBHOOK_SECRET, HarborStandIn, harbor_settings
 
-from gate.harbor import HarborSettings
 from server.support import metric
 
 WEBHOOK = fixture("harbor/webhook-scanning-completed.json")
 REPORT = fixture("harbor/vulnerabilities.json")
 DIGEST = "sha256:a949ad6763b211d1f7b717cbdba031d5609843dcf1dbd80eefb6229a105d1440"
-SECRET = "Bearer 4d1f0b7e9a2c6e83f5b1d0a7c9e2f461"
+SECRET = WEBHOOK_SECRET
 
 
 @pytest.fixture
@@ -27,19 +26,10 @@ def harbor():
 
 
 def harbor_client(make_client: Any, harbor: HarborStandIn, **changes: Any) -> Any:
-    given: dict[str, Any] = {
-        "url": harbor.url,
-        "stage": "dev",
-        "username": ROBOT_USERNAME,
-        "password": ROBOT_PASSWORD,
-        "webhook_secret": SECRET,
-        "timeout": 10.0,
-    }
     insecure = changes.pop("insecure", False)
     tokens = changes.pop("tokens", ())
-    given.update(changes)
     return make_client(
-        harbor=HarborSettings(**given), harbor_insecure_no_auth=insecure, tokens=tokens
+        harbor=harbor_settings(harbor, **changes), harbor_insecure_no_auth=insecure, tokens=tokens
     )
 
 
