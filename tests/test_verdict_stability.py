@@ -1,0 +1,93 @@
+"""Speed work must not change a single verdict: the verdict of every real corpus file, and of
+the README's fixture scenarios, is compared byte for byte (as its SHA-256) with the one
+recorded in tests/golden/verdicts.json.
+
+The corpus part skips without ../shared/corpus; the fixture part always runs. After an
+intended change of verdicts (a rule, a field), GATE_UPDATE_GOLDEN=1 pytest rewrites the file:
+review its diff like any golden.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CORPUS, ROOT, corpus_rows
+
+from gate.errors import GateError
+from gate.formats import FORMATS
+from gate.run import Settings, evaluate
+
+GOLDEN = ROOT / "tests" / "golden" / "verdicts.json"
+UPDATE = os.environ.get("GATE_UPDATE_GOLDEN") == "1"
+AT = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
+
+SCENARIOS = {
+    "quick-start-failing": [
+        "fixtures/reports/trivy/v2-image.json",
+        "fixtures/reports/grype/image.json",
+        "fixtures/image/inspect.json",
+    ],
+    "quick-start-passing": [
+        "fixtures/reports/grype/empty.json",
+        "fixtures/image/inspect.json",
+        "fixtures/scenarios/clean/sbom.syft.json",
+        "fixtures/provenance/slsa-v0.2-statement.json",
+        "fixtures/signatures/shop-api.cosign.json",
+        "fixtures/verdicts/shop-api-staging.dsse.json",
+    ],
+    "harbor": ["fixtures/harbor/vulnerabilities.json"],
+}
+TRUST = [str(ROOT / "fixtures/keys/release.pub")]
+
+
+def outcome(inputs: list[str], stage: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The verdict's SHA-256 and decision, or the error that stopped it (paths as given)."""
+    monkeypatch.chdir(cwd)
+    settings = Settings(inputs=inputs, stage=stage, at=AT, trust_keys=TRUST, explain=True)
+    try:
+        verdict = evaluate(settings)
+    except GateError as error:
+        return {"exit": int(error.exit_code), "error": str(error)}
+    text = FORMATS["json"].render(verdict)
+    return {
+        "decision": verdict.decision,
+        "violations": len(verdict.violations),
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def recorded() -> dict[str, Any]:
+    return json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+
+
+def check(key: str, found: Any) -> None:
+    golden = recorded()
+    if UPDATE:
+        golden[key] = found
+        GOLDEN.write_text(json.dumps(dict(sorted(golden.items())), indent=1) + "\n")
+        return
+    assert key in golden, f"{key} has no recorded verdict: GATE_UPDATE_GOLDEN=1 records it"
+    assert found == golden[key], f"the verdict of {key} changed"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_fixture_verdicts_are_unchanged(
+    name: str, stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check(f"fixtures:{name}:{stage}", outcome(SCENARIOS[name], stage, ROOT, monkeypatch))
+
+
+ROWS = corpus_rows()
+
+
+@pytest.mark.skipif(not ROWS, reason="../shared/corpus is not present")
+@pytest.mark.parametrize("local_path", [row[0] for row in ROWS])
+def test_corpus_verdicts_are_unchanged(local_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    check(f"corpus:{local_path}", outcome([local_path], "prod", CORPUS, monkeypatch))
