@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Measure `gate check` against its floor, in one run, and print the ratios issue 13 sets.
 
-Every measurement is a fresh process (what a CI step or a pre-push hook pays): wall time
-and peak RSS (the largest of the process and its children, so the forked evaluation
-counts). Commands are interleaved round by round, so that a busy moment of the machine
-hits every command alike, and each figure is the median of --repeat rounds.
+Every measurement is a fresh process (what a CI step or a pre-push hook pays), after one
+unmeasured warm-up run of each command that leaves its bytecode written as an installed
+gate has it: wall time and peak RSS (the largest of the process and its children, so the
+forked evaluation counts). Commands are interleaved round by round, so that a busy moment
+of the machine hits every command alike, and each figure is the median of --repeat rounds.
 
 - bare: `python -c 'import json'`, the start of any Python tool;
 - floor(N): Python start + `json.loads` of the N-finding report + the embedded engine
@@ -65,9 +66,18 @@ class Sample:
     code: int
 
 
+# An installed gate has its bytecode (pip compiles it); a checkout run with
+# PYTHONDONTWRITEBYTECODE=1 would compile every module at each start instead.
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(command: list[str]) -> Sample:
     out = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, check=True
+        [sys.executable, "-c", WRAPPER, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENVIRONMENT,
     )
     seconds, rss_kib, code = out.stdout.split()
     return Sample(float(seconds), int(rss_kib) / 1024, int(code))
@@ -122,6 +132,8 @@ def main() -> None:
                 env_python = ["env", f"PYTHONPATH={Path(args.before).resolve()}", python]
                 commands[f"before {count}"] = [*env_python, *check, "-q"]
         samples: dict[str, list[Sample]] = {name: [] for name in commands}
+        for command in commands.values():  # bytecode written, files in the page cache
+            measure(command)
         for round_number in range(args.repeat):
             for name, command in commands.items():
                 count = int(name.split()[1]) if " " in name else 0
