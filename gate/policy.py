@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PolicyError, UsageError
 from gate.inputs import (
@@ -21,6 +21,9 @@ from gate.inputs import (
     read_given,
     yaml_problem,
 )
+
+if TYPE_CHECKING:
+    from gate.opabundle import BundleFile
 
 MAX_POLICY_BYTES = 4 * 1024 * 1024
 MAX_DATA_BYTES = 64 * 1024 * 1024
@@ -183,10 +186,13 @@ def load_bundle(
         if not root.exists():
             raise UsageError("no such policy file or directory", where=str(given))
         root_name = (shown_as or {}).get(str(given), str(given))
-        from gate.opabundle import VERIFY_KEY_ENV, bundle_files, is_bundle_file
-
-        if is_bundle_file(root):
-            revision, in_bundle = bundle_files(root, root_name, verify_key)
+        # The bundled pack is a directory that no key signs: a plain `gate check` loads it
+        # without importing the bundle code (tarfile, gzip).
+        archive = (
+            None if root_name == DEFAULT_POLICIES_NAME else _bundle(root, root_name, verify_key)
+        )
+        if archive is not None:
+            revision, in_bundle = archive
             revisions.append(revision)
             bundled_files += len(in_bundle)
             for item in in_bundle:
@@ -202,13 +208,6 @@ def load_bundle(
                     )
                     add_data(item.shown, item.raw, mount)
             continue
-        if verify_key or os.environ.get(VERIFY_KEY_ENV):
-            if root_name != DEFAULT_POLICIES_NAME:
-                raise PolicyError(
-                    "a bundle verify key is given but this policy source is not a signed bundle",
-                    where=root_name,
-                    hint="build and sign it: gate policy build PATH -o B.tar.gz --sign-key KEY",
-                )
         for path in _walk(root):
             shown = _display(path, root, root_name)
             if path.suffix == ".rego":
@@ -245,6 +244,23 @@ def load_bundle(
             where=", ".join(str(p) for p in policy_paths),
         )
     return bundle
+
+
+def _bundle(root: Path, shown: str, verify_key: str | None) -> tuple[str, list[BundleFile]] | None:
+    """The revision and files of ``root`` when it is an OPA bundle; None for a Rego file or a
+    directory. Raises :class:`PolicyError` when a bundle verify key is given (``verify_key``
+    or the environment) and ``root`` is not a bundle: it could not be verified."""
+    from gate.opabundle import VERIFY_KEY_ENV, bundle_files, is_bundle_file
+
+    if is_bundle_file(root):
+        return bundle_files(root, shown, verify_key)
+    if verify_key or os.environ.get(VERIFY_KEY_ENV):
+        raise PolicyError(
+            "a bundle verify key is given but this policy source is not a signed bundle",
+            where=shown,
+            hint="build and sign it: gate policy build PATH -o B.tar.gz --sign-key KEY",
+        )
+    return None
 
 
 def stage_configs(data: dict[str, Any]) -> dict[str, Any]:

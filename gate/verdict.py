@@ -20,7 +20,9 @@ Level = Literal["deny", "warn"]
 class VerdictModel(BaseModel):
     """Base of verdict models: strict, immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use, as document models are (see gate.document.Model); that also
+    # resolves Result's forward reference to Explanation, defined below it.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Result(VerdictModel):
@@ -318,9 +320,6 @@ def verdict_schema_text() -> str:
 
 
 _RESERVED = {"id", "msg", "severity", "remediation", "finding", "title"}
-
-Result.model_rebuild()
-WaivedResult.model_rebuild()
 
 
 def collect_results(tree: Any, rules: dict[str, RuleInfo]) -> list[Result]:

@@ -83,8 +83,10 @@ def sort_versions(ecosystem: str | None, versions: Sequence[str]) -> list[str]:
 # report lists the same package's fixes once per CVE, so whole answers are cached.
 @lru_cache(maxsize=4096)
 def _sorted(ecosystem: str | None, unique: tuple[str, ...]) -> tuple[str, ...]:
+    if len(unique) < 2:  # nothing to order: no parse, and no univers import for it
+        return unique
     parsed = _parsed_all(ecosystem, unique)
-    if parsed is None or len(unique) < 2:
+    if parsed is None:
         return unique
     try:
         order = sorted(range(len(unique)), key=lambda i: parsed[i])
