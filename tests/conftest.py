@@ -25,6 +25,15 @@ AT = "2026-11-27T12:00:00Z"
 """The fixed evaluation time of scenario tests and golden files."""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    # Tests never write into the user's real ~/.cache (gate's static-check cache lives
+    # under $XDG_CACHE_HOME/gate); subprocesses inherit the variable.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 def load_input(path: Path, shown: str | None = None) -> tuple[Any, InputFile]:
     """Read a JSON file the way the CLI does: parsed data plus its InputFile.
 

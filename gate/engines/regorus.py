@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from gate.engines.checkcache import cached_rules, policy_set_key, remember_rules
 from gate.engines.isolation import DEFAULT_TIMEOUT, run_isolated
 from gate.engines.outline import Outline, builtin_arities, builtin_functions, read_outline
 from gate.engines.values import explain_builtin_error
 from gate.errors import EngineError, PolicyError
-from gate.policy import PolicyModule, require_rules
+from gate.policy import DefinedRule, PolicyModule, require_rules
 
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 V1_HINT = (
@@ -57,17 +61,107 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     return message, where
 
 
+@functools.cache
+def installed_version() -> str:
+    """The installed gordon-to-regorus version."""
+    try:
+        return metadata.version("gordon-to-regorus")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a broken install
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class _HeldPolicies:
+    """A policy set compiled in this process, which evaluations of it fork from."""
+
+    modules: tuple[PolicyModule, ...]
+    data_json: str
+    engine: Any
+    rules: tuple[DefinedRule, ...]
+
+
+class _HeldByThread(threading.local):
+    # A regorus engine may only be used, and dropped, on the thread that created it: each
+    # thread holds its own (a server's evaluation thread), dropped when that thread ends.
+    policies: _HeldPolicies | None = None
+
+
+_held = _HeldByThread()
+
+
+def hold_policies(
+    modules: Sequence[PolicyModule], data: dict[str, Any], rules: Sequence[DefinedRule]
+) -> None:
+    """Compile ``modules`` with ``data`` in this process and keep the engine (replacing the
+    set held before): evaluations of exactly this set then fork from it, and the child only
+    loads the input and evaluates. For long-lived processes (a ``gate serve`` worker), which
+    would otherwise compile again for every request. Held for the calling thread only.
+
+    Call only for a set that passed :meth:`RegorusEngine.load_checked` in an isolated child,
+    giving the ``rules`` it returned: this repeats that child's compile, so a module that
+    crashes or exhausts the compiler never gets here.
+    """
+    data_json = json.dumps(data)
+    engine = _compile(modules, data_json)
+    _held.policies = _HeldPolicies(tuple(modules), data_json, engine, tuple(rules))
+
+
+def _held_for(modules: Sequence[PolicyModule], data: dict[str, Any]) -> _HeldPolicies | None:
+    held = _held.policies
+    # Compared by content, not identity: data may have been changed in place since.
+    if held is not None and tuple(modules) == held.modules and json.dumps(data) == held.data_json:
+        return held
+    return None
+
+
+def _compile(modules: Sequence[PolicyModule], data_json: str) -> Any:
+    """A regorus Engine with ``modules`` compiled and analysed and ``data_json`` loaded."""
+    regorus = import_regorus()
+    engine = regorus.Engine()
+    for module in modules:
+        try:
+            engine.add_policy(module.path, module.text)
+        except RuntimeError as exc:
+            message, where = describe_error(exc)
+            raise PolicyError(
+                f"policy does not compile: {message}",
+                where=where or module.path,
+                hint=V1_HINT if "keyword is required" in message else None,
+            ) from exc
+    try:
+        engine.add_data_json(data_json)
+    except RuntimeError as exc:
+        raise PolicyError(f"data rejected by the engine: {describe_error(exc)[0]}") from exc
+    try:
+        # regorus analyses modules (unsafe variables, bad rule heads) lazily, on the first
+        # query: run a trivial one so those are compile errors, not evaluation failures.
+        engine.eval_query("true")
+    except RuntimeError as exc:
+        message, where = describe_error(exc)
+        raise PolicyError(f"policy does not compile: {message}", where=where) from exc
+    return engine
+
+
+def _check_statically(engine: Any, modules: Sequence[PolicyModule]) -> Outline:
+    """The outline of ``modules`` compiled in ``engine``, after checking that every call
+    resolves, with the right number of arguments, and that no function recurses."""
+    outline = read_outline(engine, modules)
+    outline.require_known_functions(builtin_functions(engine))
+    outline.require_arity(builtin_arities(engine, outline))
+    outline.require_no_recursion()
+    return outline
+
+
 class RegorusEngine:
-    """Evaluate in-process with regorus; a fresh engine per evaluation keeps runs independent."""
+    """Evaluate in a forked child with regorus; each evaluation starts from a freshly
+    compiled engine (compiled in the child, or by :func:`hold_policies` before the fork),
+    so that runs stay independent."""
 
     name = "regorus"
 
     def version(self) -> str:
         """Return the installed gordon-to-regorus version."""
-        try:
-            return metadata.version("gordon-to-regorus")
-        except metadata.PackageNotFoundError:  # pragma: no cover - a broken install
-            return "unknown"
+        return installed_version()
 
     def load(self, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
         """Return a regorus Engine with ``modules`` compiled, verified and ``data`` loaded.
@@ -81,34 +175,23 @@ class RegorusEngine:
         self, modules: Sequence[PolicyModule], data: dict[str, Any]
     ) -> tuple[Any, Outline]:
         """:meth:`load`, also returning the :class:`Outline` the checks were made on."""
-        regorus = import_regorus()
-        engine = regorus.Engine()
-        for module in modules:
-            try:
-                engine.add_policy(module.path, module.text)
-            except RuntimeError as exc:
-                message, where = describe_error(exc)
-                raise PolicyError(
-                    f"policy does not compile: {message}",
-                    where=where or module.path,
-                    hint=V1_HINT if "keyword is required" in message else None,
-                ) from exc
-        try:
-            engine.add_data_json(json.dumps(data))
-        except RuntimeError as exc:
-            raise PolicyError(f"data rejected by the engine: {describe_error(exc)[0]}") from exc
-        try:
-            # regorus analyses modules (unsafe variables, bad rule heads) lazily, on the first
-            # query: run a trivial one so those are compile errors, not evaluation failures.
-            engine.eval_query("true")
-        except RuntimeError as exc:
-            message, where = describe_error(exc)
-            raise PolicyError(f"policy does not compile: {message}", where=where) from exc
-        outline = read_outline(engine, modules)
-        outline.require_known_functions(builtin_functions(engine))
-        outline.require_arity(builtin_arities(engine, outline))
-        outline.require_no_recursion()
-        return engine, outline
+        engine = _compile(modules, json.dumps(data))
+        return engine, _check_statically(engine, modules)
+
+    def load_checked(
+        self, modules: Sequence[PolicyModule], data: dict[str, Any]
+    ) -> tuple[Any, list[DefinedRule]]:
+        """:meth:`load`, also returning the rules the modules define. The static checks
+        are skipped for a set that passed them before (:mod:`gate.engines.checkcache`);
+        compiling and regorus' analysis never are."""
+        engine = _compile(modules, json.dumps(data))
+        key = policy_set_key(modules, self.version())
+        rules = cached_rules(key) if key is not None else None
+        if rules is None:
+            rules = _check_statically(engine, modules).rules
+            if key is not None:
+                remember_rules(key, rules)
+        return engine, rules
 
     def evaluate(
         self,
@@ -123,7 +206,8 @@ class RegorusEngine:
         """Evaluate ``query`` over ``input_json``; see :class:`gate.engines.base.PolicyEngine`.
 
         Everything regorus does (parsing included) happens in a forked child: see
-        :mod:`gate.engines.isolation`. The answer comes back as JSON text and is parsed here.
+        :mod:`gate.engines.isolation`; for a set held by :func:`hold_policies`, the child
+        starts from the compiled engine. The answer comes back as JSON text, parsed here.
         """
         raw, prints = self.evaluate_all(
             modules, data, input_json, query, timeout=timeout, required_rules=required_rules
@@ -144,8 +228,9 @@ class RegorusEngine:
         """:meth:`evaluate`, returning regorus' whole answer (JSON text: every result with
         its bindings) and the ``print()`` output (``file:line: text``) rather than showing
         it. ``input_json`` None evaluates without an input."""
+        held = _held_for(modules, data)
         answer: tuple[str, list[str]] = run_isolated(
-            lambda: self._evaluate_in_child(modules, data, input_json, query, required_rules),
+            lambda: self._evaluate_in_child(modules, data, input_json, query, required_rules, held),
             timeout=timeout,
             what="policy evaluation",
             where=policy_set_name(modules),
@@ -159,10 +244,15 @@ class RegorusEngine:
         input_json: str | None,
         query: str,
         required_rules: Sequence[str],
+        held: _HeldPolicies | None,
     ) -> tuple[str, list[str]]:
-        engine, outline = self.load_outlined(modules, data)
+        rules: Sequence[DefinedRule]
+        if held is not None:
+            engine, rules = held.engine, held.rules
+        else:
+            engine, rules = self.load_checked(modules, data)
         if required_rules:
-            require_rules(outline.rules, query, required_rules)
+            require_rules(rules, query, required_rules)
         engine.set_gather_prints(True)
         try:
             if input_json is not None:
@@ -172,6 +262,8 @@ class RegorusEngine:
             # Builtin errors (1/0, to_number("x")) abort the whole query in regorus; OPA
             # would make the rule undefined and fail open. Either way: no verdict.
             message, where = describe_error(exc)
+            # The outline is read again only now: a run that went well never needs it.
+            outline = read_outline(engine, modules)
             found = explain_builtin_error(engine, outline, modules, _env_values(input_json))
             if found is not None:
                 call, where = found

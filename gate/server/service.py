@@ -174,25 +174,31 @@ def compile_check(bundle: PolicyBundle) -> None:
     passes the engine's analysis, calls resolve, ``deny``/``warn`` exist under data.gate),
     in a forked child: a hostile module cannot end the worker. Raises PolicyError.
 
+    Then compile it once more in this process and hold it: every request's child forks
+    from that engine instead of compiling again (:func:`gate.engines.regorus.hold_policies`).
+    Run on the evaluation thread, the only one that uses (and forks from) the held engine.
+
     Bounded as ``gate policy lint`` is ($GATE_TIMEOUT, the data's timeout, else 300 s), not
     by ``--timeout``, which limits each request's evaluation."""
     from gate.engines.isolation import TIMEOUT_ENV, resolve_timeout, run_isolated
-    from gate.engines.regorus import RegorusEngine, policy_set_name
-    from gate.policy import require_rules
+    from gate.engines.regorus import RegorusEngine, hold_policies, policy_set_name
+    from gate.policy import DefinedRule, require_rules
     from gate.run import QUERY
 
-    def check() -> None:
-        _, outline = RegorusEngine().load_outlined(bundle.modules, bundle.data)
-        require_rules(outline.rules, QUERY, ("deny", "warn"))
+    def check() -> list[DefinedRule]:
+        _, rules = RegorusEngine().load_checked(bundle.modules, bundle.data)
+        require_rules(rules, QUERY, ("deny", "warn"))
         bundle.rules()  # METADATA blocks that do not parse fail here, not per request
+        return rules
 
-    run_isolated(
+    rules = run_isolated(
         check,
         timeout=resolve_timeout(None, bundle.data),
         what="policy compile check",
         where=policy_set_name(bundle.modules),
         limit_names=(TIMEOUT_ENV,),
     )
+    hold_policies(bundle.modules, bundle.data, rules)
 
 
 def utc_now() -> str:
