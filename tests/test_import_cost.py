@@ -23,14 +23,17 @@ TRIVY = fixture("reports/trivy/v2-image.json")
 AT = "2026-11-27T12:00:00Z"
 
 
+def run_fresh(code: str) -> str:
+    """Run ``code`` in a fresh interpreter; its output (it must succeed)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def imported_after(code: str) -> set[str]:
     """The modules a fresh interpreter holds after running ``code``."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    shown = run_fresh(f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))")
+    return set(json.loads(shown.splitlines()[-1]))
 
 
 def checked(*inputs: Path) -> set[str]:
@@ -117,3 +120,31 @@ def test_results_resolve_their_explanation_on_first_use():
     assert result.explanation.rule.line == 3
     with pytest.raises(ValueError, match="line"):
         Result(**base, explanation={"rule": {"file": "p.rego", "line": "third"}})
+
+
+def test_concurrent_first_use_validates_as_a_built_model_does():
+    # gate serve evaluates in threads: the first requests of a worker race to build the
+    # deferred validators. Each must still accept the valid and refuse an unknown key.
+    run_fresh(
+        "import threading\n"
+        "from gate.document import Document\n"
+        "start, errors = threading.Barrier(8), []\n"
+        "def first_use():\n"
+        "    start.wait()\n"
+        "    context = {'stage': 'prod', 'evaluated_at': '2026-11-27T12:00:00Z'}\n"
+        "    try:\n"
+        "        Document(context=context, vulnerabilities=[])\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "    try:\n"
+        "        Document(context=context, unknown=1)\n"
+        "        errors.append('an unknown key was accepted')\n"
+        "    except ValueError:\n"
+        "        pass\n"
+        "threads = [threading.Thread(target=first_use) for _ in range(8)]\n"
+        "for thread in threads:\n"
+        "    thread.start()\n"
+        "for thread in threads:\n"
+        "    thread.join()\n"
+        "assert not errors, errors"
+    )
