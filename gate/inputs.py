@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -51,15 +52,17 @@ READ_CHUNK = 1024 * 1024
 def read_at_most(handle: BinaryIO, size: int) -> bytes:
     """Read up to ``size`` bytes in chunks: ``read(size)`` reserves all of ``size`` first
     (1 GiB for an input), which fails outright under a memory limit."""
-    chunks: list[bytes] = []
+    # BytesIO grows its one buffer in place and hands it out without a copy; a list of
+    # chunks joined at the end held the file twice.
+    buffer = io.BytesIO()
     remaining = size
     while remaining > 0:
         chunk = handle.read(min(READ_CHUNK, remaining))
         if not chunk:
             break
-        chunks.append(chunk)
+        buffer.write(chunk)
         remaining -= len(chunk)
-    return b"".join(chunks)
+    return buffer.getvalue()
 
 
 STDIN_SHOWN = "<stdin>"
@@ -81,7 +84,26 @@ def read_given(given: str, limit: int, error: type[GateError] = InputError) -> t
 def read_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, bytes]:
     """Read one input file (``-`` is standard input) and describe it."""
     shown, raw = read_given(given, limit)
-    return InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw)), raw
+    return describe(shown, raw), raw
+
+
+def describe(shown: str, raw: bytes) -> InputFile:
+    """The :class:`InputFile` of ``raw`` read as ``shown``: its SHA-256 and size."""
+    return InputFile(path=shown, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+
+
+def read_json_input(given: str, limit: int = MAX_INPUT_BYTES) -> tuple[InputFile, Any]:
+    """Read one input file as :func:`read_input` does and parse it as :func:`parse_json`
+    does, holding two forms of it at most: the bytes are released once hashed and decoded,
+    the text once parsed (a 60 MB report is 60 MB of bytes, as much text and twice that
+    parsed)."""
+    source_file, text = _read_text(given, limit)
+    return source_file, parse_json_text(text, source_file.path)
+
+
+def _read_text(given: str, limit: int) -> tuple[InputFile, str]:
+    shown, raw = read_given(given, limit)
+    return describe(shown, raw), decode_text(raw, shown)
 
 
 def _read_stdin(limit: int, error: type[GateError]) -> bytes:
@@ -113,8 +135,13 @@ def parse_json(raw: bytes, where: str) -> Any:
     Strict: a duplicate key, ``NaN``/``Infinity``, a number out of range or too long to
     convert, and nesting beyond the parser's depth are refused rather than read one way.
     """
-    text = decode_text(raw, where)
-    if not text.strip():
+    return parse_json_text(decode_text(raw, where), where)
+
+
+def parse_json_text(text: str, where: str) -> Any:
+    """:func:`parse_json` of text already decoded."""
+    # isspace() answers without the copy of the whole text that strip() makes
+    if not text or text.isspace():
         raise InputError("empty file: expected a JSON report", where=where)
     try:
         return load_strict_json(text)

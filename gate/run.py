@@ -16,7 +16,7 @@ from gate.document import SEVERITY_ORDER, Context, Document, Evidence, Scan, Sub
 from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.identity import spellings
-from gate.inputs import MAX_INPUT_BYTES, InputFile, parse_json, read_input
+from gate.inputs import MAX_INPUT_BYTES, InputFile, describe, parse_json, read_json_input
 from gate.locations import with_inputs
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle, stage_configs
@@ -157,8 +157,9 @@ def _input_format(forced: str | None) -> Iterator[None]:
 def read_fragment(given: str, forced: str | None = None) -> tuple[InputFile, Fragment]:
     """Read, detect and normalise one input file."""
     with _input_format(forced):
-        source_file, raw = read_input(given)
-        return source_file, parse_fragment(source_file, raw, forced)
+        # The parsed file is released when this returns: only the fragment stays.
+        source_file, data = read_json_input(given)
+        return source_file, normalise_data(source_file, data, forced)
 
 
 def content_fragment(
@@ -171,7 +172,7 @@ def content_fragment(
             raise InputError(
                 f"larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", where=name
             )
-        source_file = InputFile(path=name, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+        source_file = describe(name, raw)
         return source_file, parse_fragment(source_file, raw, forced)
 
 
@@ -380,14 +381,21 @@ def document_json(document: Document) -> tuple[str, str]:
 
     Returns ``(input_json, sha256)``. The hash covers everything but
     ``context.evaluated_at``, so that it identifies the evidence and stage, not the
-    moment. pydantic's serialiser writes fields in model order, so the evidence is
-    serialised once and the context (the last field) spliced on.
+    moment: it is the SHA-256 of the document serialised without its context, a newline
+    and the stage.
     """
-    evidence = document.model_dump_json(exclude={"context"})
-    digest = hashlib.sha256(f"{evidence}\n{document.context.stage}".encode()).hexdigest()
-    context = document.context.model_dump_json()
-    input_json = f'{evidence[:-1]},"context":{context}}}'
-    return input_json, f"sha256:{digest}"
+    # Serialised once, as bytes: pydantic writes fields in model order and the context is
+    # the last, so the evidence is the bytes before it, hashed in place; a second
+    # serialisation, slices and concatenations each held another copy of a document that
+    # is tens of MB at 50,000 findings.
+    serialised = document.__pydantic_serializer__.to_json(document)
+    context = document.context.__pydantic_serializer__.to_json(document.context)
+    tail = b',"context":' + context + b"}"
+    if not serialised.endswith(tail):
+        raise RuntimeError("the document's context is not its last field: the hash needs it")
+    digest = hashlib.sha256(memoryview(serialised)[: len(serialised) - len(tail)])
+    digest.update(b"}\n" + document.context.stage.encode())
+    return serialised.decode(), f"sha256:{digest.hexdigest()}"
 
 
 def evaluate(

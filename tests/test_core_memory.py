@@ -1,0 +1,115 @@
+"""The core holds each form of an input only as long as it needs it (issue 13), and gives
+the same answers as before: the same bytes read, the same hash, the same errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from gate.errors import InputError
+from gate.inputs import parse_json, read_at_most, read_input, read_json_input
+from gate.run import Settings, document_json, normalize
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TRIVY = FIXTURES / "reports" / "trivy" / "v2-image.json"
+
+
+class _Trickle(io.RawIOBase):
+    """A stream that hands out a few bytes per read, as a pipe does."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.reads = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        chunk, self.data = self.data[: min(size, self.step)], self.data[min(size, self.step) :]
+        return chunk
+
+
+def test_read_at_most_reads_everything_in_chunks_and_stops_at_the_bound() -> None:
+    data = bytes(range(256)) * 40
+    trickle = _Trickle(data, 100)
+    assert read_at_most(trickle, len(data) + 1) == data  # type: ignore[arg-type]
+    assert trickle.reads > len(data) // 100
+    assert read_at_most(_Trickle(data, 100), 1000) == data[:1000]  # type: ignore[arg-type]
+    assert read_at_most(_Trickle(b"", 100), 10) == b""  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"a": 1}',
+        b'\xef\xbb\xbf{"a": [1, 2.5, "\\u00e9"]}\n',
+        '{"a": "\u00e9"}'.encode("utf-16"),
+    ],
+)
+def test_read_json_input_reads_hashes_and_parses_as_read_input_and_parse_json(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "report.json"
+    path.write_bytes(content)
+    source_file, data = read_json_input(str(path))
+    expected_file, raw = read_input(str(path))
+    assert source_file == expected_file
+    assert source_file.sha256 == hashlib.sha256(content).hexdigest()
+    assert data == parse_json(raw, str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file: expected a JSON report"),
+        (b" \n\t\r\n", "empty file: expected a JSON report"),
+        (b"\xff\xff{}", "not UTF-8 text (byte 0): not a JSON report"),
+        (b'{"a": 1, "a": 2}', "invalid JSON: duplicate key 'a'"),
+        (b'{"a": [1, NaN]}', "invalid JSON: NaN is not a JSON number"),
+        (b'{"a": 1e999}', "invalid JSON: number 1e999 is out of range"),
+        (b'{"a": "\\ud800"}', "invalid JSON: a lone surrogate escape is no character"),
+        (b'{"a": }', "line 1 column 7: invalid JSON: Expecting value"),
+    ],
+)
+def test_read_json_input_refuses_what_parse_json_refuses_naming_the_file(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "report.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as raised:
+        read_json_input(str(path))
+    assert raised.value.where == str(path)
+    assert message in raised.value.message
+    with pytest.raises(InputError) as direct:
+        parse_json(content, str(path))
+    assert direct.value.message == raised.value.message
+
+
+def test_read_json_input_keeps_the_size_bound(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_bytes(b'{"a": "' + b"x" * 3000 + b'"}')
+    with pytest.raises(InputError, match="larger than"):
+        read_json_input(str(path), limit=2048)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [TRIVY],
+        [TRIVY, FIXTURES / "reports" / "grype" / "image.json", FIXTURES / "image" / "inspect.json"],
+    ],
+)
+def test_the_engine_input_is_the_document_and_the_hash_covers_all_but_its_context(
+    inputs: list[Path],
+) -> None:
+    document = normalize(Settings(inputs=[str(p) for p in inputs], stage="prod"))
+    input_json, digest = document_json(document)
+    assert input_json == document.model_dump_json()
+    evidence = document.model_dump_json(exclude={"context"})
+    stated = hashlib.sha256(f"{evidence}\n{document.context.stage}".encode()).hexdigest()
+    assert digest == f"sha256:{stated}"
+    assert json.loads(input_json)["context"] == document.context.model_dump()
