@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol
 
 from gate.document import (
@@ -180,6 +181,12 @@ def rfc3339(value: Any) -> str | None:
     """
     if not isinstance(value, str) or not value.strip() or value.startswith(_ZERO_TIMES):
         return None
+    return _rfc3339(value)
+
+
+# Reports repeat their timestamps (a CVE's publication date in every package it affects).
+@lru_cache(maxsize=8192)
+def _rfc3339(value: str) -> str | None:
     text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
     fraction = ""
     match = _FRACTION.search(text)

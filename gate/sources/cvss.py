@@ -9,11 +9,13 @@ JSON, trivy-operator's ``VulnerabilityReport`` and Harbor's Trivy adapter
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from gate.document import Cvss
 from gate.inputs import InputFile
-from gate.sources.shape import at, mapping, number, text_at
+from gate.sources.shape import Place, mapping_at, number_at, text_at
 
 # Field names in one entry of Trivy's per-source CVSS map, newest CVSS version first, with
 # the version to assume when the vector does not say (CVSS v2 vectors carry no prefix).
@@ -25,6 +27,8 @@ _TRIVY_FIELDS = (
 _VECTOR_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
 
 
+# Reports repeat a few dozen vectors across thousands of findings.
+@lru_cache(maxsize=1024)
 def cvss_version(vector: str | None, default: str | None) -> str | None:
     """Return the CVSS version a vector names (``CVSS:3.1/…`` → ``3.1``), else ``default``."""
     match = _VECTOR_PREFIX.match(vector or "")
@@ -32,19 +36,18 @@ def cvss_version(vector: str | None, default: str | None) -> str | None:
 
 
 def vendor_cvss(
-    ratings: dict[str, Any], preferred: str | None, source: InputFile, place: str
+    ratings: dict[str, Any], preferred: str | None, source: InputFile, place: Place
 ) -> Cvss | None:
     """Pick one rating from Trivy's per-source CVSS map found at JSON path ``place``.
 
     The ``preferred`` rater first (Trivy's ``SeveritySource``), then NVD, then the others
     in file order; within a rater the newest CVSS version it gives (4.0, then 3.x, then 2).
     """
-    raters = [rater for rater in (preferred, "nvd") if rater in ratings]
-    for rater in dict.fromkeys([*raters, *ratings]):
-        here = at(place, rater)
-        entry = mapping(ratings[rater], source, here)
+    for rater in _raters(ratings, preferred):
+        entry = mapping_at(ratings, rater, source, place)
+        here = (place, rater)
         for score_field, vector_field, default_version in _TRIVY_FIELDS:
-            score = number(entry.get(score_field), source, at(here, score_field))
+            score = number_at(entry, score_field, source, here)
             vector = text_at(entry, vector_field, source, here)
             if score is not None or vector is not None:
                 return Cvss(
@@ -54,3 +57,13 @@ def vendor_cvss(
                     source=rater,
                 )
     return None
+
+
+def _raters(ratings: dict[str, Any], preferred: str | None) -> Iterator[str]:
+    """The raters of ``ratings`` in the order :func:`vendor_cvss` tries them.
+
+    Lazily: the first rater tried almost always has a rating.
+    """
+    first = [rater for rater in dict.fromkeys((preferred, "nvd")) if rater in ratings]
+    yield from first
+    yield from (rater for rater in ratings if rater not in first)

@@ -4,22 +4,40 @@ Sources read untrusted files, so every container they step into is checked here:
 type becomes a :class:`~gate.errors.SourceError` naming the file and the place in it
 (``matches[3].artifact``) instead of a ``KeyError`` or ``TypeError`` deep in the mapping.
 JSON ``null`` counts as absent everywhere, as producers write it for empty values.
+
+A :data:`Place` is a JSON path, or a (place, key) pair that names the same path and is only
+rendered for an error message: the per-finding code of a 10,000-finding report would
+otherwise build a path string for every field it reads, and read none of them. The
+``*_at`` readers take the containing object, the key and the object's place.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeAlias
 
 from gate.inputs import InputFile
 from gate.sources.base import fail, rfc3339, text
 
+Place: TypeAlias = "str | tuple[Place, str | int]"
+"""A JSON path (``Results[0].CVSS``), or ``(place, key)`` for ``key`` inside ``place``."""
 
-def at(place: str, key: str | int) -> str:
+
+def where(place: Place) -> str:
+    """Return the JSON path ``place`` names, rendering a (place, key) pair."""
+    if isinstance(place, str):
+        return place
+    parent, key = place
+    return at(parent, key)
+
+
+def at(place: Place, key: str | int) -> str:
     """Return the JSON path of ``key`` inside ``place`` (``a.b``, ``a[3]``, ``[0]``)."""
+    parent = where(place)
     if isinstance(key, int):
-        return f"{place}[{key}]"
-    return f"{place}.{key}" if place else key
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
 
 
 def kind(value: Any) -> str:
@@ -39,32 +57,42 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
-def mapping(value: Any, source: InputFile, place: str) -> dict[str, Any]:
+def mapping(value: Any, source: InputFile, place: Place) -> dict[str, Any]:
     """Return ``value`` as an object; null → ``{}``; anything else fails."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise fail(source, place, f"expected an object, got {kind(value)}")
+        raise fail(source, where(place), f"expected an object, got {kind(value)}")
     return value
 
 
-def array(value: Any, source: InputFile, place: str) -> list[Any]:
+def array(value: Any, source: InputFile, place: Place) -> list[Any]:
     """Return ``value`` as an array; null → ``[]``; anything else fails."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise fail(source, place, f"expected an array, got {kind(value)}")
+        raise fail(source, where(place), f"expected an array, got {kind(value)}")
     return value
 
 
-def optional_string(value: Any, source: InputFile, place: str) -> str | None:
+def mapping_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> dict[str, Any]:
+    """Return ``obj[name]`` as :func:`mapping` reads it (``place`` is ``obj``'s place)."""
+    return mapping(obj.get(name), source, (place, name))
+
+
+def array_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> list[Any]:
+    """Return ``obj[name]`` as :func:`array` reads it (``place`` is ``obj``'s place)."""
+    return array(obj.get(name), source, (place, name))
+
+
+def optional_string(value: Any, source: InputFile, place: Place) -> str | None:
     """Return ``value`` as a string (kept as is, even empty); null → None; else fails."""
     if value is None or isinstance(value, str):
         return value
-    raise fail(source, place, f"expected a string, got {kind(value)}")
+    raise fail(source, where(place), f"expected a string, got {kind(value)}")
 
 
-def string_array(value: Any, source: InputFile, place: str) -> list[str]:
+def string_array(value: Any, source: InputFile, place: Place) -> list[str]:
     """Return an array of strings exactly as written; null → ``[]``; else fails."""
     items = array(value, source, place)
     if all(isinstance(item, str) for item in items):
@@ -73,42 +101,52 @@ def string_array(value: Any, source: InputFile, place: str) -> list[str]:
     raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
 
 
-def string_list(value: Any, source: InputFile, place: str) -> list[str]:
+def string_list(value: Any, source: InputFile, place: Place) -> list[str]:
     """Return the non-blank strings of an array of strings; null → ``[]``; else fails."""
     return [item for item in string_array(value, source, place) if item.strip()]
 
 
-def integer(value: Any, source: InputFile, place: str) -> int | None:
+def string_list_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> list[str]:
+    """Return ``obj[name]`` as :func:`string_list` reads it (``place`` is ``obj``'s place)."""
+    return string_list(obj.get(name), source, (place, name))
+
+
+def integer(value: Any, source: InputFile, place: Place) -> int | None:
     """Return ``value`` as an integer; null → None; booleans and fractions fail."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise fail(source, place, f"expected an integer, got {kind(value)}")
+        raise fail(source, where(place), f"expected an integer, got {kind(value)}")
     return value
 
 
-def number(value: Any, source: InputFile, place: str) -> float | None:
+def number(value: Any, source: InputFile, place: Place) -> float | None:
     """Return a JSON number as a float; null → None; booleans and anything else fail."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise fail(source, place, f"expected a number, got {kind(value)}")
+        raise fail(source, where(place), f"expected a number, got {kind(value)}")
     return float(value)
 
 
-def text_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str | None:
-    """Return the non-blank string at ``obj[name]`` (``place`` is ``obj``'s path), else None.
+def number_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> float | None:
+    """Return ``obj[name]`` as :func:`number` reads it (``place`` is ``obj``'s place)."""
+    return number(obj.get(name), source, (place, name))
+
+
+def text_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> str | None:
+    """Return the non-blank string at ``obj[name]`` (``place`` is ``obj``'s place), else None.
 
     Blank strings are how Go tools write "unset", so they read as None; a value that is
     not a string at all fails.
     """
     value = obj.get(name)
-    if isinstance(value, str):  # the common case, without building a path nobody reads
+    if isinstance(value, str):  # the common case, without a call
         return value if value.strip() else None
-    return text(optional_string(value, source, at(place, name)))
+    return text(optional_string(value, source, (place, name)))
 
 
-def required_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str:
+def required_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> str:
     """Return the non-blank string at ``obj[name]`` as :func:`text_at` reads it; absent fails."""
     value = text_at(obj, name, source, place)
     if value is None:
@@ -116,7 +154,7 @@ def required_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -
     return value
 
 
-def time_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> str | None:
+def time_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> str | None:
     """Return the timestamp at ``obj[name]`` in RFC 3339 UTC; absent → None; unreadable fails.
 
     For times that decide something (which VEX statement wins): unlike a scan time, which
@@ -135,7 +173,7 @@ def time_at(obj: dict[str, Any], name: str, source: InputFile, place: str) -> st
 _CWE = re.compile(r"(?:CWE-)?([0-9]{1,6})", re.IGNORECASE)
 
 
-def cwe_ids(value: Any, source: InputFile, place: str) -> list[str]:
+def cwe_ids(value: Any, source: InputFile, place: Place) -> list[str]:
     """CWE ids as ``CWE-79``, from ``"CWE-79"`` (Trivy), ``79`` (CycloneDX) or ``{"cwe":
     "CWE-79"}`` (Grype). Placeholders that name no weakness (NVD's ``NVD-CWE-noinfo``,
     ``NVD-CWE-Other``) are left out; a value of another type fails."""
@@ -147,15 +185,27 @@ def cwe_ids(value: Any, source: InputFile, place: str) -> list[str]:
             item = str(item)
         if not isinstance(item, str):
             raise fail(source, at(place, index), f"expected a CWE id, got {kind(item)}")
-        match = _CWE.fullmatch(item.strip())
-        if match:
-            found.append(f"CWE-{int(match.group(1))}")
+        name = _cwe_name(item)
+        if name:
+            found.append(name)
     return list(dict.fromkeys(found))
 
 
-def fraction(value: Any, source: InputFile, place: str) -> float | None:
+def cwe_ids_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> list[str]:
+    """Return ``obj[name]`` as :func:`cwe_ids` reads it (``place`` is ``obj``'s place)."""
+    return cwe_ids(obj.get(name), source, (place, name))
+
+
+# Reports repeat a handful of CWE ids across thousands of findings.
+@lru_cache(maxsize=1024)
+def _cwe_name(written: str) -> str | None:
+    match = _CWE.fullmatch(written.strip())
+    return f"CWE-{int(match.group(1))}" if match else None
+
+
+def fraction(value: Any, source: InputFile, place: Place) -> float | None:
     """A JSON number from 0 to 1 (a probability, a percentile); null → None."""
     found = number(value, source, place)
     if found is not None and not 0 <= found <= 1:
-        raise fail(source, place, f"expected a number from 0 to 1, got {found}")
+        raise fail(source, where(place), f"expected a number from 0 to 1, got {found}")
     return found

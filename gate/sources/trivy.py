@@ -63,15 +63,18 @@ from gate.sources.image_config import (
     unique,
 )
 from gate.sources.shape import (
+    Place,
     array,
     at,
-    cwe_ids,
+    cwe_ids_at,
     integer,
     kind,
     mapping,
+    mapping_at,
     number,
     required_at,
     string_list,
+    string_list_at,
     text_at,
 )
 
@@ -295,8 +298,11 @@ class _Findings:
     licenses: list[License] = field(default_factory=list)
     kinds: set[ScanKind] = field(default_factory=set)
     """Scanners the results show ran (see :meth:`read_results`)."""
+    attributions: dict[tuple[Severity, str | None], FindingSource] = field(default_factory=dict)
+    """One attribution per (severity, severity source): a report has a handful, shared by
+    its findings (nothing changes a model in place once built)."""
 
-    def read_results(self, results: list[Any], place: str) -> None:
+    def read_results(self, results: list[Any], place: Place) -> None:
         """Read every result of ``results``, found at JSON path ``place``.
 
         Trivy omits a finding list when it is empty, so a result's ``Class`` is the
@@ -304,9 +310,11 @@ class _Findings:
         vulnerabilities); a finding list shows it too, for results without a class.
         """
         for index, raw in enumerate(results):
-            here = at(place, index)
+            here = (place, index)
             if not isinstance(raw, dict):
-                raise fail(self.source, here, f"expected a result object, got {kind(raw)}")
+                raise fail(
+                    self.source, at(place, index), f"expected a result object, got {kind(raw)}"
+                )
             target = text_at(raw, "Target", self.source, here)
             ecosystem = text_at(raw, "Type", self.source, here)
             result_class = text_at(raw, "Class", self.source, here)
@@ -340,148 +348,144 @@ class _Findings:
         return fragment
 
     def _items(
-        self, result: dict[str, Any], key: str, place: str
-    ) -> list[tuple[dict[str, Any], str]]:
-        """Return the finding objects under ``result[key]`` with their JSON paths."""
-        list_place = at(place, key)
-        items = []
+        self, result: dict[str, Any], key: str, place: Place
+    ) -> list[tuple[dict[str, Any], Place]]:
+        """Return the finding objects under ``result[key]`` with their places."""
+        list_place = (place, key)
+        items: list[tuple[dict[str, Any], Place]] = []
         for index, raw in enumerate(array(result.get(key), self.source, list_place)):
-            here = at(list_place, index)
             if not isinstance(raw, dict):
-                raise fail(self.source, here, f"expected a finding object, got {kind(raw)}")
-            items.append((raw, here))
+                raise fail(
+                    self.source,
+                    at(list_place, index),
+                    f"expected a finding object, got {kind(raw)}",
+                )
+            items.append((raw, (list_place, index)))
         return items
 
-    def _string(self, item: dict[str, Any], name: str, place: str) -> str | None:
-        """Return the non-blank string ``item[name]`` (``place`` is ``item``'s path)."""
-        return text_at(item, name, self.source, place)
+    def _attribution(self, rated: Severity, severity_source: str | None = None) -> FindingSource:
+        """Return Trivy's attribution of a finding read from this report."""
+        key = (rated, severity_source)
+        found = self.attributions.get(key)
+        if found is None:
+            found = self.attributions[key] = FindingSource(
+                tool=TOOL, input=self.source.path, severity=rated, severity_source=severity_source
+            )
+        return found
 
-    def _vulnerability(self, item: dict[str, Any], place: str, ecosystem: str | None) -> None:
+    def _vulnerability(self, item: dict[str, Any], place: Place, ecosystem: str | None) -> None:
+        source = self.source
         # NOTE: old Trivy wrote stub listings with only a PkgName (seen in real legacy output).
         # A listing we cannot name is still evidence about the package: keep it, never drop it.
-        vuln_id = self._string(item, "VulnerabilityID", place) or UNIDENTIFIED
-        name = required_at(item, "PkgName", self.source, place)
-        version = self._string(item, "InstalledVersion", place)
-        identifier_place = at(place, "PkgIdentifier")
-        identifier = mapping(item.get("PkgIdentifier"), self.source, identifier_place)
-        purl = text_at(identifier, "PURL", self.source, identifier_place)
-        package_type = purl_type(ecosystem, purl)
-        fixed = fixed_versions(self._string(item, "FixedVersion", place))
-        status = STATUSES.get((self._string(item, "Status", place) or "").lower())
+        vuln_id = text_at(item, "VulnerabilityID", source, place) or UNIDENTIFIED
+        name = required_at(item, "PkgName", source, place)
+        version = text_at(item, "InstalledVersion", source, place)
+        identifier = mapping_at(item, "PkgIdentifier", source, place)
+        purl = text_at(identifier, "PURL", source, (place, "PkgIdentifier"))
+        fixed = fixed_versions(text_at(item, "FixedVersion", source, place))
+        status = STATUSES.get((text_at(item, "Status", source, place) or "").lower())
         if status is None:
             # Trivy before 0.34 wrote no Status; a listed fixed version then means a fix has
             # been released, which is what "fixed" means in gate as in Trivy.
             status = "fixed" if fixed else "unknown"
-        rated_by = self._string(item, "SeveritySource", place)
-        vendor_ids = string_list(item.get("VendorIDs"), self.source, at(place, "VendorIDs"))
+        rated_by = text_at(item, "SeveritySource", source, place)
+        vendor_ids = string_list_at(item, "VendorIDs", source, place)
         aliases, advisories = set_apart(vuln_id, vendor_ids)
         rated = severity(item.get("Severity"))
-        cvss_place = at(place, "CVSS")
+        ratings = mapping_at(item, "CVSS", source, place)
         self.vulnerabilities.append(
             Vulnerability(
                 id=vuln_id,
                 aliases=aliases,
                 advisories=advisories,
                 severity=rated,
-                cvss=vendor_cvss(
-                    mapping(item.get("CVSS"), self.source, cvss_place),
-                    rated_by,
-                    self.source,
-                    cvss_place,
-                ),
+                cvss=vendor_cvss(ratings, rated_by, source, (place, "CVSS")),
                 package=Package(
                     name=name,
                     version=version,
-                    type=package_type,
+                    type=purl_type(ecosystem, purl),
                     purl=purl,
-                    path=self._string(item, "PkgPath", place),
+                    path=text_at(item, "PkgPath", source, place),
                 ),
                 fixed_versions=fixed,
                 fix_available=bool(fixed),
                 status=status,
-                title=self._string(item, "Title", place),
-                description=self._string(item, "Description", place),
-                urls=list(dict.fromkeys(_urls(item, self.source, place))),
-                published=rfc3339(self._string(item, "PublishedDate", place)),
-                cwes=cwe_ids(item.get("CweIDs"), self.source, at(place, "CweIDs")),
-                sources=[_attribution(self.source, rated, rated_by)],
+                title=text_at(item, "Title", source, place),
+                description=text_at(item, "Description", source, place),
+                urls=_urls(item, source, place),
+                published=rfc3339(text_at(item, "PublishedDate", source, place)),
+                cwes=cwe_ids_at(item, "CweIDs", source, place),
+                sources=[self._attribution(rated, rated_by)],
             )
         )
 
-    def _secret(self, item: dict[str, Any], place: str, target: str | None) -> Secret:
+    def _secret(self, item: dict[str, Any], place: Place, target: str | None) -> Secret:
+        source = self.source
         rated = severity(item.get("Severity"))
-        layer_place = at(place, "Layer")
-        layer = mapping(item.get("Layer"), self.source, layer_place)
+        layer = mapping_at(item, "Layer", source, place)
+        layer_place = (place, "Layer")
         return Secret(
-            id=required_at(item, "RuleID", self.source, place),
-            category=self._string(item, "Category", place),
+            id=required_at(item, "RuleID", source, place),
+            category=text_at(item, "Category", source, place),
             severity=rated,
-            title=self._string(item, "Title", place),
+            title=text_at(item, "Title", source, place),
             target=target,
-            start_line=integer(item.get("StartLine"), self.source, at(place, "StartLine")),
-            end_line=integer(item.get("EndLine"), self.source, at(place, "EndLine")),
-            match=self._string(item, "Match", place),
-            layer=text_at(layer, "DiffID", self.source, layer_place)
-            or text_at(layer, "Digest", self.source, layer_place),
-            sources=[_attribution(self.source, rated)],
+            start_line=integer(item.get("StartLine"), source, (place, "StartLine")),
+            end_line=integer(item.get("EndLine"), source, (place, "EndLine")),
+            match=text_at(item, "Match", source, place),
+            layer=text_at(layer, "DiffID", source, layer_place)
+            or text_at(layer, "Digest", source, layer_place),
+            sources=[self._attribution(rated)],
         )
 
     def _misconfiguration(
-        self, item: dict[str, Any], place: str, target: str | None, ecosystem: str | None
+        self, item: dict[str, Any], place: Place, target: str | None, ecosystem: str | None
     ) -> None:
-        if self._string(item, "Status", place) != "FAIL":
+        source = self.source
+        if text_at(item, "Status", source, place) != "FAIL":
             return
         # Trivy 0.72 dropped AVDID and writes the AVD-style id (e.g. AWS-0086) as ID.
-        avd_id = self._string(item, "AVDID", place)
-        check_id = self._string(item, "ID", place) or avd_id
+        avd_id = text_at(item, "AVDID", source, place)
+        check_id = text_at(item, "ID", source, place) or avd_id
         if check_id is None:
-            raise fail(self.source, at(place, "ID"), "missing ID")
-        cause_place = at(place, "CauseMetadata")
-        cause = mapping(item.get("CauseMetadata"), self.source, cause_place)
-        config_type = ecosystem or self._string(item, "Type", place)
+            raise fail(source, at(place, "ID"), "missing ID")
+        cause = mapping_at(item, "CauseMetadata", source, place)
+        config_type = ecosystem or text_at(item, "Type", source, place)
         rated = severity(item.get("Severity"))
         self.misconfigurations.append(
             Misconfiguration(
                 id=check_id,
                 aliases=[avd_id] if avd_id and avd_id != check_id else [],
                 type=config_type.lower() if config_type else None,
-                title=self._string(item, "Title", place),
-                description=self._string(item, "Description", place),
-                message=self._string(item, "Message", place),
+                title=text_at(item, "Title", source, place),
+                description=text_at(item, "Description", source, place),
+                message=text_at(item, "Message", source, place),
                 severity=rated,
-                resolution=self._string(item, "Resolution", place),
+                resolution=text_at(item, "Resolution", source, place),
                 target=target,
                 start_line=integer(
-                    cause.get("StartLine"), self.source, at(cause_place, "StartLine")
+                    cause.get("StartLine"), source, ((place, "CauseMetadata"), "StartLine")
                 ),
-                urls=_urls(item, self.source, place),
-                sources=[_attribution(self.source, rated)],
+                urls=_urls(item, source, place),
+                sources=[self._attribution(rated)],
             )
         )
 
-    def _license(self, item: dict[str, Any], place: str, target: str | None) -> License:
+    def _license(self, item: dict[str, Any], place: Place, target: str | None) -> License:
+        source = self.source
         rated = severity(item.get("Severity"))
         return License(
-            name=required_at(item, "Name", self.source, place),
+            name=required_at(item, "Name", source, place),
             severity=rated,
-            category=self._string(item, "Category", place),
-            package=licensed_package(self._string(item, "PkgName", place)),
-            target=self._string(item, "FilePath", place) or target,
-            confidence=number(item.get("Confidence"), self.source, at(place, "Confidence")),
-            sources=[_attribution(self.source, rated)],
+            category=text_at(item, "Category", source, place),
+            package=licensed_package(text_at(item, "PkgName", source, place)),
+            target=text_at(item, "FilePath", source, place) or target,
+            confidence=number(item.get("Confidence"), source, (place, "Confidence")),
+            sources=[self._attribution(rated)],
         )
 
 
-def _urls(item: dict[str, Any], source: InputFile, place: str) -> list[str]:
+def _urls(item: dict[str, Any], source: InputFile, place: Place) -> list[str]:
     """Return ``PrimaryURL`` then ``References``, without repeats, in order."""
-    references = string_list(item.get("References"), source, at(place, "References"))
+    references = string_list_at(item, "References", source, place)
     return unique([text_at(item, "PrimaryURL", source, place), *references])
-
-
-def _attribution(
-    source: InputFile, rated: Severity, severity_source: str | None = None
-) -> FindingSource:
-    """Return Trivy's attribution of a finding read from ``source``."""
-    return FindingSource(
-        tool=TOOL, input=source.path, severity=rated, severity_source=severity_source
-    )
