@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import fixture
 
+from gate import LazyRegistry
 from gate.errors import PolicyError
+from gate.formats import FORMATS
 from gate.policy import load_policies
 from gate.sources import SOURCES, detect
 from gate.verdict import Result
@@ -62,6 +64,10 @@ def test_a_trivy_check_imports_no_other_source_nor_the_bundle_code():
     assert not unrelated & loaded
     # the bundled pack is a directory: no tarfile, no rich (json output), no jsonschema
     assert not {"gate.opabundle", "tarfile", "rich", "jsonschema"} & loaded
+    # -f json: the json formatter, and the table module for the summary line, only
+    assert {"gate.formats.json", "gate.formats.table"} <= loaded
+    others = {f"gate.formats.{name}" for name in ("sarif", "junit", "markdown", "github", "gitlab")}
+    assert not others & loaded
 
 
 def test_a_lone_fixed_version_is_not_parsed():
@@ -83,13 +89,29 @@ def test_every_registered_source_reads_the_format_it_is_registered_under():
         assert SOURCES[name] is source  # built once
 
 
+def test_every_registered_formatter_writes_the_format_it_is_registered_under():
+    assert list(FORMATS)[0] == "table"
+    for name, formatter in FORMATS.items():
+        assert formatter.name == name
+
+
 def test_asking_whether_a_format_exists_imports_nothing():
     loaded = imported_after(
         "from gate.sources import SOURCES\n"
+        "from gate.formats import FORMATS\n"
         "assert 'grype-json' in SOURCES and 'nope' not in SOURCES and None not in SOURCES\n"
-        "assert SOURCES.get('nope') is None"
+        "assert SOURCES.get('nope') is None\n"
+        "assert 'sarif' in FORMATS and 'html' not in FORMATS and len(FORMATS) == 7"
     )
-    assert "gate.sources.grype" not in loaded
+    assert not {"gate.sources.grype", "gate.formats.sarif"} & loaded
+
+
+def test_a_registry_entry_that_builds_another_name_is_refused():
+    wired = LazyRegistry({"sarif": "gate.formats.json:JsonFormatter"}, lambda f: f.name)
+    with pytest.raises(TypeError, match="is json, not sarif"):
+        wired["sarif"]
+    with pytest.raises(KeyError):
+        wired["json"]
 
 
 def test_detection_still_tries_every_source_in_order():

@@ -5,29 +5,24 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import PurePath
 
+from gate import LazyRegistry
 from gate.errors import UsageError
 from gate.formats.base import Formatter
-from gate.formats.github import GithubFormatter
-from gate.formats.gitlab import GitlabFormatter
-from gate.formats.json import JsonFormatter
-from gate.formats.junit import JunitFormatter
-from gate.formats.markdown import MarkdownFormatter
-from gate.formats.sarif import SarifFormatter
-from gate.formats.table import TableFormatter
 
-FORMATS: dict[str, Formatter] = {
-    f.name: f
-    for f in (
-        TableFormatter(),
-        JsonFormatter(),
-        SarifFormatter(),
-        JunitFormatter(),
-        GithubFormatter(),
-        GitlabFormatter(),
-        MarkdownFormatter(),
-    )
-}
-"""Formatters by name, ``table`` (for people) first."""
+FORMATS: LazyRegistry[Formatter] = LazyRegistry(
+    {
+        "table": "gate.formats.table:TableFormatter",
+        "json": "gate.formats.json:JsonFormatter",
+        "sarif": "gate.formats.sarif:SarifFormatter",
+        "junit": "gate.formats.junit:JunitFormatter",
+        "github": "gate.formats.github:GithubFormatter",
+        "gitlab": "gate.formats.gitlab:GitlabFormatter",
+        "markdown": "gate.formats.markdown:MarkdownFormatter",
+    },
+    lambda formatter: formatter.name,
+)
+"""Formatters by name, ``table`` (for people) first; each module is imported when its
+format is first written."""
 
 EXTENSIONS = {
     ".json": "json",
