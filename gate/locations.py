@@ -6,50 +6,75 @@ says which inputs reported each finding (``sources[].input``) and which defined 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import marshal
+from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from gate.document import Document
 from gate.verdict import Result
 
 Key = tuple[Any, ...]
+Inputs = tuple[str, ...]
 
 
-def _index(document: Document) -> dict[Key, list[str]]:
-    index: dict[Key, list[str]] = {}
-
-    def add(key: Key, inputs: Iterable[str]) -> None:
-        index.setdefault(key, [])
-        index[key] += [i for i in inputs if i not in index[key]]
-
+def _entries(document: Document) -> Iterator[tuple[Key, Inputs]]:
+    """Every finding key of the document with the inputs that hold it, in document order."""
     for v in document.vulnerabilities:
-        inputs = [s.input for s in v.sources]
-        add(("vulnerability", v.id, v.package.name, v.package.version), inputs)
-        add(("vulnerability", v.id, v.package.name), inputs)
+        inputs = tuple(s.input for s in v.sources)
+        yield ("vulnerability", v.id, v.package.name, v.package.version), inputs
+        yield ("vulnerability", v.id, v.package.name), inputs
     for s in document.secrets:
-        add(("secret", s.id, s.target, s.start_line), [x.input for x in s.sources])
+        yield ("secret", s.id, s.target, s.start_line), tuple(x.input for x in s.sources)
     for m in document.misconfigurations:
-        add(("misconfiguration", m.id, m.target), [x.input for x in m.sources])
+        yield ("misconfiguration", m.id, m.target), tuple(x.input for x in m.sources)
     for lic in document.licenses:
-        add(
-            ("license", lic.name, lic.package_name),
-            [x.input for x in lic.sources],
-        )
+        yield ("license", lic.name, lic.package_name), tuple(x.input for x in lic.sources)
     for a in document.attestations:
-        add(("attestation", a.input), [a.input])
-    defining = [s.input for s in document.scans if s.evidence.match == "defines"]
+        yield ("attestation", a.input), (a.input,)
+    defining = tuple(s.input for s in document.scans if s.evidence.match == "defines")
     for kind in ("image", "label", "env"):
-        add((kind,), defining)
+        yield (kind,), defining
     for scan in document.scans:
-        add(("scan", scan.input), [scan.input])
+        yield ("scan", scan.input), (scan.input,)
     for verdict in document.promotion.verdicts:
-        add(("promotion",), [verdict.input])
+        yield ("promotion",), (verdict.input,)
     for signature in document.signatures:
-        add(("signature",), [signature.input])
-    return index
+        yield ("signature",), (signature.input,)
 
 
-def _key(finding: dict[str, Any]) -> list[Key]:
+class Locations:
+    """The inputs of every finding of a document, kept without the document.
+
+    Built before the engine runs, so that the document can be released first: the engine
+    evaluates in a forked child, which starts with all the memory this process holds.
+    The keys are kept packed in one block (:mod:`marshal`) until a result asks for them:
+    as live objects, the document's strings they refer to would pin most of the memory the
+    released document leaves behind, and the child would start with it anyway.
+    """
+
+    def __init__(self, document: Document) -> None:
+        self._packed = marshal.dumps(list(_entries(document)))
+
+    @cached_property
+    def _index(self) -> dict[Key, Inputs]:
+        index: dict[Key, Inputs] = {}
+        for key, inputs in marshal.loads(self._packed):
+            known = index.get(key)
+            # as listed, and then only what is not known yet (a report may name the same
+            # input twice for one finding: kept as given, as it always was)
+            index[key] = (
+                inputs if known is None else known + tuple(i for i in inputs if i not in known)
+            )
+        self._packed = b""  # unpacked once
+        return index
+
+    def of(self, finding: dict[str, Any]) -> list[str]:
+        """The inputs that hold ``finding`` (a result's), by the first of its keys known."""
+        return list(next((self._index[k] for k in _keys(finding) if self._index.get(k)), ()))
+
+
+def _keys(finding: dict[str, Any]) -> list[Key]:
     kind = finding.get("kind")
     fid = finding.get("id")
     if kind == "vulnerability":
@@ -70,12 +95,12 @@ def _key(finding: dict[str, Any]) -> list[Key]:
     return [(kind,)]
 
 
-def with_inputs(results: list[Result], document: Document) -> list[Result]:
-    """``results`` with ``inputs`` set to the input files that hold each one's finding."""
-    index = _index(document)
-    located = []
+def with_inputs(results: list[Result], located: Document | Locations) -> list[Result]:
+    """``results`` with ``inputs`` set to the input files that hold each one's finding,
+    as ``located`` (a document, or its :class:`Locations`) records them."""
+    locations = located if isinstance(located, Locations) else Locations(located)
+    placed = []
     for result in results:
-        finding = result.finding if isinstance(result.finding, dict) else {}
-        inputs = next((index[k] for k in _key(finding) if index.get(k)), [])
-        located.append(result.model_copy(update={"inputs": list(inputs)}) if inputs else result)
-    return located
+        inputs = locations.of(result.finding if isinstance(result.finding, dict) else {})
+        placed.append(result.model_copy(update={"inputs": inputs}) if inputs else result)
+    return placed

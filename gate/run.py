@@ -17,7 +17,7 @@ from gate.engines import DEFAULT_ENGINE, make_engine
 from gate.errors import InputError, SourceError, UsageError
 from gate.identity import spellings
 from gate.inputs import MAX_INPUT_BYTES, InputFile, describe, parse_json, read_json_input
-from gate.locations import with_inputs
+from gate.locations import Locations, with_inputs
 from gate.merge import merge_fragments
 from gate.policy import PolicyBundle, stage_configs
 from gate.policy import load_policies as load_policy_paths
@@ -427,18 +427,61 @@ def _evaluate(settings: Settings, bundle: PolicyBundle, phases: Phases | None) -
     with _timed(phases, "normalise"):
         document = build_document(settings, stage)
     with _timed(phases, "evaluate"):
-        return _judge(settings, bundle, stage, document, waivers, baseline)
+        input_json, judged = Judged.of(document, keep_document=settings.explain)
+        # The engine evaluates in a forked child, which starts with all the memory this
+        # process holds: the document's models are several times the size of its JSON.
+        del document
+        _return_freed_memory()
+        return _judge(settings, bundle, stage, input_json, judged, waivers, baseline)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What judging needs of the document once the engine has its JSON."""
+
+    input_digest: str
+    subject: Subject
+    files: list[dict[str, str]]
+    """``[{"path", "format", "sha256"}]`` of the scans, as the verdict records them."""
+    severities: dict[str, int]
+    locations: Locations
+    document: Document | None
+    """The document itself, only when results are explained (``--explain`` quotes it)."""
+
+    @classmethod
+    def of(cls, document: Document, *, keep_document: bool) -> tuple[str, Judged]:
+        """The engine's input (:func:`document_json`) and what the verdict needs of
+        ``document``."""
+        input_json, input_digest = document_json(document)
+        return input_json, cls(
+            input_digest=input_digest,
+            subject=document.subject,
+            files=[
+                {"path": s.input, "format": s.format, "sha256": s.input_sha256}
+                for s in document.scans
+            ],
+            severities=_count_severities(document),
+            locations=Locations(document),
+            document=document if keep_document else None,
+        )
+
+
+def _return_freed_memory() -> None:
+    # What a released document leaves in the allocator's free lists keeps whole arenas
+    # from being returned to the system; a full collection empties those lists (the
+    # collector is paused during a run, so nothing else would).
+    gc.collect()
 
 
 def _judge(
     settings: Settings,
     bundle: PolicyBundle,
     stage: str,
-    document: Document,
+    input_json: str,
+    judged: Judged,
     waivers: list[Waiver],
     baseline: GivenBaseline | None,
 ) -> Verdict:
-    input_json, input_digest = document_json(document)
     engine = make_engine(settings.engine, opa=settings.opa, policy_digest=bundle.digest)
     tree = engine.evaluate(
         bundle.modules,
@@ -451,23 +494,23 @@ def _judge(
     rules = bundle.rules()
     now = settings.evaluation_time()
     results = apply_rollout(collect_results(tree, rules), rules, now)
-    if settings.explain:
+    if judged.document is not None:
         from gate.explain import explain
 
-        results = explain(results, document, bundle)
-    results = with_inputs(results, document)
-    outcome = apply_waivers(results, waivers, spellings(document.subject.names), now, rules)
+        results = explain(results, judged.document, bundle)
+    results = with_inputs(results, judged.locations)
+    outcome = apply_waivers(results, waivers, spellings(judged.subject.names), now, rules)
     stages = stage_configs(bundle.data)
     violations = [r for r in outcome.kept if r.level == "deny"]
     warnings = [r for r in outcome.kept if r.level == "warn"] + outcome.expiry_warnings()
     compared = None
     if baseline is not None:
-        compared = baseline.compare(violations, warnings, document.subject, stages.get(stage), now)
+        compared = baseline.compare(violations, warnings, judged.subject, stages.get(stage), now)
         violations, warnings = compared.outcome.violations, compared.outcome.warnings
     return Verdict(
         decision="fail" if violations else "pass",
         stage=stage,
-        subject=document.subject,
+        subject=judged.subject,
         violations=violations,
         warnings=warnings,
         waived=outcome.waived,
@@ -481,19 +524,13 @@ def _judge(
             waiver_problems=len(outcome.problems),
             new=compared.outcome.new if compared else None,
             existing=compared.outcome.existing if compared else None,
-            vulnerabilities=_count_severities(document),
+            vulnerabilities=judged.severities,
         ),
         policy=PolicyInfo(
             digest=bundle.digest,
             files=[{"path": path, "sha256": digest} for path, digest in bundle.files],
         ),
-        input=InputInfo(
-            sha256=input_digest,
-            files=[
-                {"path": s.input, "format": s.format, "sha256": s.input_sha256}
-                for s in document.scans
-            ],
-        ),
+        input=InputInfo(sha256=judged.input_digest, files=judged.files),
         engine=EngineInfo(name=engine.name, version=engine.version()),
         gate_version=__version__,
         evaluated_at=format_time(now),

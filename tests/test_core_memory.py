@@ -3,19 +3,25 @@ the same answers as before: the same bytes read, the same hash, the same errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
+import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gate.document import Document
 from gate.errors import InputError
 from gate.inputs import parse_json, read_at_most, read_input, read_json_input
 from gate.run import Settings, document_json, normalize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TRIVY = FIXTURES / "reports" / "trivy" / "v2-image.json"
+AT = dt.datetime(2024, 10, 14, 12, tzinfo=dt.UTC)
 
 
 class _Trickle(io.RawIOBase):
@@ -113,3 +119,54 @@ def test_the_engine_input_is_the_document_and_the_hash_covers_all_but_its_contex
     stated = hashlib.sha256(f"{evidence}\n{document.context.stage}".encode()).hexdigest()
     assert digest == f"sha256:{stated}"
     assert json.loads(input_json)["context"] == document.context.model_dump()
+
+
+class _EngineSpy:
+    """Wraps the real engine; notes whether the run's document is still alive when the
+    engine is asked to evaluate (it forks: its child starts with what the parent holds)."""
+
+    def __init__(self, engine: Any, document: Callable[[], object]) -> None:
+        self.engine, self.document, self.document_alive = engine, document, None
+        self.name = engine.name
+
+    def version(self) -> str:
+        return str(self.engine.version())
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> Any:
+        self.document_alive = self.document() is not None
+        return self.engine.evaluate(*args, **kwargs)
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_the_document_is_released_before_the_engine_forks_unless_explained(
+    monkeypatch: pytest.MonkeyPatch, explain: bool
+) -> None:
+    import gate.run
+
+    built: list[weakref.ref[Document]] = []
+    spies: list[_EngineSpy] = []
+    real_build, real_engine = gate.run.build_document, gate.run.make_engine
+
+    def build(settings: Settings, stage: str) -> Document:
+        document = real_build(settings, stage)
+        built.append(weakref.ref(document))
+        return document
+
+    def make_engine(*args: Any, **kwargs: Any) -> _EngineSpy:
+        spies.append(_EngineSpy(real_engine(*args, **kwargs), built[0]))
+        return spies[0]
+
+    monkeypatch.setattr(gate.run, "build_document", build)
+    monkeypatch.setattr(gate.run, "make_engine", make_engine)
+    settings = Settings(inputs=[str(TRIVY)], stage="prod", at=AT, explain=explain)
+    verdict = gate.run.evaluate(settings)
+    assert spies[0].document_alive is explain
+    # located and counted from what was kept of the document
+    vulnerabilities = [
+        r for r in verdict.violations if (r.finding or {}).get("kind") == "vulnerability"
+    ]
+    assert vulnerabilities and all(r.inputs == [str(TRIVY)] for r in vulnerabilities)
+    assert sum(verdict.counts.vulnerabilities.values()) > 0
+    assert verdict.input.files[0]["path"] == str(TRIVY)
+    monkeypatch.undo()
+    assert verdict == gate.run.evaluate(settings)
