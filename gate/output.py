@@ -23,7 +23,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -169,6 +168,8 @@ def _write_in_place(text: str, output: str) -> None:
 
 
 def _write_atomically(text: str, output: str, mode: int | None = None) -> None:
+    import tempfile  # here, not at the top: every error line imports this module
+
     target = Path(os.path.realpath(output))  # through a symlink: replace its file, keep it
     if mode is None:
         try:

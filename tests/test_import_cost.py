@@ -54,6 +54,11 @@ def test_importing_the_cli_loads_no_heavy_library():
         assert heavy not in loaded
 
 
+def test_an_error_line_imports_no_file_writing_machinery():
+    loaded = imported_after("from gate.output import printable\nprintable('\\x1b[2J')")
+    assert "tempfile" not in loaded
+
+
 def test_a_trivy_check_imports_no_other_source_nor_the_bundle_code():
     loaded = checked(TRIVY)
     assert "gate.sources.trivy" in loaded
