@@ -7,40 +7,45 @@ says which inputs reported each finding (``sources[].input``) and which defined 
 from __future__ import annotations
 
 import marshal
-from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from gate.document import Document
+from gate.document import Document, FindingSource
 from gate.verdict import Result
 
 Key = tuple[Any, ...]
 Inputs = tuple[str, ...]
 
 
-def _entries(document: Document) -> Iterator[tuple[Key, Inputs]]:
-    """Every finding key of the document with the inputs that hold it, in document order."""
-    for v in document.vulnerabilities:
-        inputs = tuple(s.input for s in v.sources)
-        yield ("vulnerability", v.id, v.package.name, v.package.version), inputs
-        yield ("vulnerability", v.id, v.package.name), inputs
+def _vulnerabilities(document: Document) -> list[tuple[str, str, str | None, Inputs]]:
+    """Every vulnerability's id, package name and version, with the inputs that hold it."""
+    return [
+        (v.id, v.package.name, v.package.version, tuple([s.input for s in v.sources]))
+        for v in document.vulnerabilities
+    ]
+
+
+def _others(document: Document) -> list[tuple[Key, Inputs]]:
+    """Every other finding key of the document with the inputs that hold it."""
+    entries: list[tuple[Key, Inputs]] = []
     for s in document.secrets:
-        yield ("secret", s.id, s.target, s.start_line), tuple(x.input for x in s.sources)
+        entries.append((("secret", s.id, s.target, s.start_line), _inputs(s.sources)))
     for m in document.misconfigurations:
-        yield ("misconfiguration", m.id, m.target), tuple(x.input for x in m.sources)
+        entries.append((("misconfiguration", m.id, m.target), _inputs(m.sources)))
     for lic in document.licenses:
-        yield ("license", lic.name, lic.package_name), tuple(x.input for x in lic.sources)
+        entries.append((("license", lic.name, lic.package_name), _inputs(lic.sources)))
     for a in document.attestations:
-        yield ("attestation", a.input), (a.input,)
+        entries.append((("attestation", a.input), (a.input,)))
     defining = tuple(s.input for s in document.scans if s.evidence.match == "defines")
-    for kind in ("image", "label", "env"):
-        yield (kind,), defining
-    for scan in document.scans:
-        yield ("scan", scan.input), (scan.input,)
-    for verdict in document.promotion.verdicts:
-        yield ("promotion",), (verdict.input,)
-    for signature in document.signatures:
-        yield ("signature",), (signature.input,)
+    entries += [((kind,), defining) for kind in ("image", "label", "env")]
+    entries += [(("scan", scan.input), (scan.input,)) for scan in document.scans]
+    entries += [(("promotion",), (verdict.input,)) for verdict in document.promotion.verdicts]
+    entries += [(("signature",), (signature.input,)) for signature in document.signatures]
+    return entries
+
+
+def _inputs(sources: list[FindingSource]) -> Inputs:
+    return tuple(source.input for source in sources)
 
 
 class Locations:
@@ -54,19 +59,27 @@ class Locations:
     """
 
     def __init__(self, document: Document) -> None:
-        self._packed = marshal.dumps(list(_entries(document)))
+        self._packed = marshal.dumps((_vulnerabilities(document), _others(document)))
 
     @cached_property
     def _index(self) -> dict[Key, Inputs]:
+        vulnerabilities, others = marshal.loads(self._packed)
+        self._packed = b""  # unpacked once
         index: dict[Key, Inputs] = {}
-        for key, inputs in marshal.loads(self._packed):
+
+        def add(key: Key, inputs: Inputs) -> None:
             known = index.get(key)
-            # as listed, and then only what is not known yet (a report may name the same
-            # input twice for one finding: kept as given, as it always was)
+            # as listed, then only what is not known yet (a report may name one input twice
+            # for a finding: kept as given, as it always was)
             index[key] = (
                 inputs if known is None else known + tuple(i for i in inputs if i not in known)
             )
-        self._packed = b""  # unpacked once
+
+        for vid, package, version, inputs in vulnerabilities:
+            add(("vulnerability", vid, package, version), inputs)
+            add(("vulnerability", vid, package), inputs)
+        for key, inputs in others:
+            add(key, inputs)
         return index
 
     def of(self, finding: dict[str, Any]) -> list[str]:
