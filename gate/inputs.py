@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,6 +174,11 @@ class _Refused:
         self.problem = problem
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD]")
+"""``\\uD…``: the escapes that may spell a surrogate (a regular expression finds the
+first one several times faster than two substring searches do)."""
+
+
 def load_strict_json(text: str) -> Any:
     """``json.loads`` that refuses what two readers could read differently (see parse_json).
 
@@ -194,7 +201,7 @@ def load_strict_json(text: str) -> Any:
 
     def finite_float(literal: str) -> float | _Refused:
         value = float(literal)
-        if value in (float("inf"), float("-inf")):
+        if math.isinf(value):
             return refuse(f"number {_shorten(literal)} is out of range")
         return value
 
@@ -224,7 +231,7 @@ def load_strict_json(text: str) -> Any:
     if refused:
         culprit, problem = refused[0]
         raise ParseProblem(_path_of(data, culprit), problem)
-    if "\\ud" in text or "\\uD" in text:  # only an escape can spell a lone surrogate
+    if _SURROGATE_ESCAPE.search(text):  # only an escape can spell a lone surrogate
         _refuse_lone_surrogates(data)
     return data
 

@@ -398,13 +398,23 @@ def settle_fix(vuln: Vulnerability) -> Vulnerability:
     package = vuln.package
     if ecosystem == "maven":
         package = package.model_copy(update={"name": maven_name(package.name, package.purl)})
+    fix_version = lowest_fix(ecosystem, vuln.package.version, fixed)
+    fix_available = bool(fixed) or status == "fixed"
+    if (
+        package is vuln.package
+        and fix_version == vuln.fix_version
+        and status == vuln.status
+        and fix_available == vuln.fix_available
+        and fixed == vuln.fixed_versions
+    ):
+        return vuln  # already in agreement (no fix known, say): a copy would be all the cost
     return vuln.model_copy(
         update={
             "package": package,
             "fixed_versions": fixed,
-            "fix_version": lowest_fix(ecosystem, vuln.package.version, fixed),
+            "fix_version": fix_version,
             "status": status,
-            "fix_available": bool(fixed) or status == "fixed",
+            "fix_available": fix_available,
         }
     )
 

@@ -78,6 +78,8 @@ def test_read_json_input_reads_hashes_and_parses_as_read_input_and_parse_json(
         (b'{"a": [1, NaN]}', "invalid JSON: NaN is not a JSON number"),
         (b'{"a": 1e999}', "invalid JSON: number 1e999 is out of range"),
         (b'{"a": "\\ud800"}', "invalid JSON: a lone surrogate escape is no character"),
+        (b'{"a": ["\\ud83d\\ude00", "\\uDC00"]}', "a[1]: invalid JSON: a lone surrogate"),
+        (b'{"\\uD800": 1}', "invalid JSON: a lone surrogate escape is no character"),
         (b'{"a": }', "line 1 column 7: invalid JSON: Expecting value"),
     ],
 )
