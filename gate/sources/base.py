@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 
 from gate.document import (
     Attestation,
+    FindingSource,
     Image,
     InventoryPackage,
     License,
@@ -108,6 +109,30 @@ class Source(Protocol):
     def parse(self, data: Any, source: InputFile) -> Fragment:
         """Normalise ``data`` read from ``source``; raise :class:`SourceError` if it is invalid."""
         ...
+
+
+class Attributions:
+    """The attributions of one report's findings to the tool that wrote it.
+
+    One :class:`FindingSource` per (severity, severity source), shared by the findings that
+    have them (nothing changes a model in place once built): a report of 10,000 findings
+    has a handful, so building one per finding is waste.
+    """
+
+    def __init__(self, tool: str, source: InputFile) -> None:
+        self.tool = tool
+        self.input = source.path
+        self._built: dict[tuple[Severity, str | None], FindingSource] = {}
+
+    def __call__(self, rated: Severity, severity_source: str | None = None) -> FindingSource:
+        """Return the attribution of a finding rated ``rated`` (by ``severity_source``'s word)."""
+        key = (rated, severity_source)
+        found = self._built.get(key)
+        if found is None:
+            found = self._built[key] = FindingSource(
+                tool=self.tool, input=self.input, severity=rated, severity_source=severity_source
+            )
+        return found
 
 
 def accepts_forced(source: Source, data: Any) -> bool:

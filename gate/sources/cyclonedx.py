@@ -75,12 +75,12 @@ Otherwise kinds are ``sbom``, plus ``vulnerability`` when the document has a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from gate.document import (
     Cvss,
-    FindingSource,
     Package,
     ScanKind,
     Severity,
@@ -90,7 +90,7 @@ from gate.document import (
 )
 from gate.inputs import InputFile
 from gate.merge import cvss_rank, merge_vulnerabilities
-from gate.sources.base import Fragment, fail, rfc3339, severity
+from gate.sources.base import Attributions, Fragment, fail, rfc3339, severity
 from gate.sources.image_config import unique
 from gate.sources.sbom import (
     CONTAINER_IMAGE,
@@ -100,7 +100,19 @@ from gate.sources.sbom import (
     describe_root_image,
     parse_purl,
 )
-from gate.sources.shape import array, at, cwe_ids, kind, mapping, string_list, text_at
+from gate.sources.shape import (
+    Place,
+    array,
+    at,
+    cwe_ids_at,
+    kind,
+    mapping,
+    mapping_at,
+    objects_at,
+    string_list_at,
+    text_at,
+    where,
+)
 from gate.vex import VexStatement
 
 DEFAULT_TOOL = "cyclonedx"
@@ -175,7 +187,7 @@ class CycloneDxSource:
             timestamp=fragment.created,
         )
         for index, raw in enumerate(vulnerabilities):
-            reader.read_vulnerability(raw, at("vulnerabilities", index), index, document, pure_vex)
+            reader.read_vulnerability(raw, ("vulnerabilities", index), index, document, pure_vex)
         fragment.vex = reader.statements
         if pure_vex:
             fragment.kinds = ["vex"]
@@ -231,6 +243,7 @@ def _author(metadata: dict[str, Any], source: InputFile) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # a report names a handful of raters, once per rating
 def _rater(name: str | None) -> str | None:
     """Name a rating source as the document does: lower case, Grype's ``nvd:cpe`` → ``nvd``."""
     return (name.split(":", 1)[0].strip().lower() or None) if name else None
@@ -243,13 +256,10 @@ def _bom_link_fragment(ref: str) -> str | None:
     return ref.rpartition("#")[2] or None
 
 
-def _properties(component: dict[str, Any], source: InputFile, place: str) -> dict[str, list[str]]:
+def _properties(component: dict[str, Any], source: InputFile, place: Place) -> dict[str, list[str]]:
     """Return a component's ``properties`` as name → values (names may repeat)."""
     result: dict[str, list[str]] = {}
-    list_place = at(place, "properties")
-    for index, raw in enumerate(array(component.get("properties"), source, list_place)):
-        here = at(list_place, index)
-        entry = mapping(raw, source, here)
+    for entry, here in objects_at(component, "properties", source, place):
         name = text_at(entry, "name", source, here)
         value = text_at(entry, "value", source, here)
         if name and value:
@@ -257,14 +267,11 @@ def _properties(component: dict[str, Any], source: InputFile, place: str) -> dic
     return result
 
 
-def _licenses(component: dict[str, Any], source: InputFile, place: str) -> list[str]:
+def _licenses(component: dict[str, Any], source: InputFile, place: Place) -> list[str]:
     """Return a component's licences, declared (or unmarked) before concluded."""
     pairs: list[tuple[str | None, str | None]] = []
-    list_place = at(place, "licenses")
-    for index, raw in enumerate(array(component.get("licenses"), source, list_place)):
-        here = at(list_place, index)
-        entry = mapping(raw, source, here)
-        inner_place = at(here, "license")
+    for entry, here in objects_at(component, "licenses", source, place):
+        inner_place = (here, "license")
         inner = mapping(entry.get("license"), source, inner_place)
         value = (
             text_at(entry, "expression", source, here)
@@ -278,15 +285,12 @@ def _licenses(component: dict[str, Any], source: InputFile, place: str) -> list[
     return declared_first(pairs)
 
 
-def _occurrences(component: dict[str, Any], source: InputFile, place: str) -> list[str]:
+def _occurrences(component: dict[str, Any], source: InputFile, place: Place) -> list[str]:
     """Return ``evidence.occurrences[].location`` (CycloneDX 1.5+)."""
-    evidence_place = at(place, "evidence")
-    evidence = mapping(component.get("evidence"), source, evidence_place)
-    list_place = at(evidence_place, "occurrences")
+    evidence = mapping_at(component, "evidence", source, place)
     locations = []
-    for index, raw in enumerate(array(evidence.get("occurrences"), source, list_place)):
-        here = at(list_place, index)
-        location = text_at(mapping(raw, source, here), "location", source, here)
+    for occurrence, here in objects_at(evidence, "occurrences", source, (place, "evidence")):
+        location = text_at(occurrence, "location", source, here)
         if location:
             locations.append(location)
     return locations
@@ -315,6 +319,10 @@ class _Reader:
     """(name, version) of the first operating-system component."""
     findings: list[Vulnerability] = field(default_factory=list)
     statements: list[VexStatement] = field(default_factory=list)
+    attribution: Attributions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.attribution = Attributions(self.tool, self.source)
 
     def read_components(self, components: list[Any]) -> None:
         """Read every component, nested ones too, depth first in document order."""
@@ -430,12 +438,12 @@ class _Reader:
         return unique(names) or [ref]
 
     def read_vulnerability(
-        self, raw: Any, place: str, index: int, document: _Document, pure_vex: bool
+        self, raw: Any, place: Place, index: int, document: _Document, pure_vex: bool
     ) -> None:
         """Read one ``vulnerabilities[]`` entry: findings and a VEX statement."""
         source = self.source
         if not isinstance(raw, dict):
-            raise fail(source, place, f"expected a vulnerability object, got {kind(raw)}")
+            raise fail(source, where(place), f"expected a vulnerability object, got {kind(raw)}")
         vuln = raw
         own_id = text_at(vuln, "id", source, place)
         if own_id is None:
@@ -501,7 +509,7 @@ class _Reader:
             unresolved=f"{why}; kept as a finding of the image",
         )
 
-    def _affects(self, vuln: dict[str, Any], place: str) -> list[tuple[str, list[str]]]:
+    def _affects(self, vuln: dict[str, Any], place: Place) -> list[tuple[str, list[str]]]:
         """Return each affect's ref with its ``unaffected`` (fixed) versions."""
         source = self.source
         affects = []
@@ -518,28 +526,25 @@ class _Reader:
         return affects
 
     def _objects(
-        self, parent: dict[str, Any], key: str, place: str
-    ) -> list[tuple[dict[str, Any], str]]:
-        """Return the objects of the array ``parent[key]`` with their JSON paths."""
-        list_place = at(place, key)
-        return [
-            (mapping(item, self.source, at(list_place, index)), at(list_place, index))
-            for index, item in enumerate(array(parent.get(key), self.source, list_place))
-        ]
+        self, parent: dict[str, Any], key: str, place: Place
+    ) -> list[tuple[dict[str, Any], Place]]:
+        """Return the objects of the array ``parent[key]`` with their places, all checked
+        before any of them is read."""
+        return list(objects_at(parent, key, self.source, place))
 
-    def _url(self, parent: dict[str, Any], key: str, place: str) -> str | None:
+    def _url(self, parent: dict[str, Any], key: str, place: Place) -> str | None:
         """Return ``parent[key].url``."""
-        here = at(place, key)
-        return text_at(mapping(parent.get(key), self.source, here), "url", self.source, here)
+        return text_at(
+            mapping_at(parent, key, self.source, place), "url", self.source, (place, key)
+        )
 
     def _details(
-        self, vuln: dict[str, Any], place: str, references: list[tuple[dict[str, Any], str]]
+        self, vuln: dict[str, Any], place: Place, references: list[tuple[dict[str, Any], Place]]
     ) -> dict[str, Any]:
         """Return the fields every finding of one entry shares."""
         source = self.source
-        source_place = at(place, "source")
         primary = _rater(
-            text_at(mapping(vuln.get("source"), source, source_place), "name", source, source_place)
+            text_at(mapping_at(vuln, "source", source, place), "name", source, (place, "source"))
         )
         rated, rater, cvss = self._ratings(vuln, place, primary)
         advisories = self._objects(vuln, "advisories", place)
@@ -555,16 +560,12 @@ class _Reader:
                 ]
             ),
             "published": rfc3339(vuln.get("published")),
-            "cwes": cwe_ids(vuln.get("cwes"), source, at(place, "cwes")),
-            "sources": [
-                FindingSource(
-                    tool=self.tool, input=source.path, severity=rated, severity_source=rater
-                )
-            ],
+            "cwes": cwe_ids_at(vuln, "cwes", source, place),
+            "sources": [self.attribution(rated, rater)],
         }
 
     def _ratings(
-        self, vuln: dict[str, Any], place: str, primary: str | None
+        self, vuln: dict[str, Any], place: Place, primary: str | None
     ) -> tuple[Severity, str | None, Cvss | None]:
         """Return the severity, whose it is, and the preferred CVSS rating (docstring)."""
         source = self.source
@@ -572,9 +573,9 @@ class _Reader:
         others: list[tuple[Severity, str | None]] = []
         best: Cvss | None = None
         for rating, here in self._objects(vuln, "ratings", place):
-            origin = mapping(rating.get("source"), source, at(here, "source"))
+            origin = mapping_at(rating, "source", source, here)
             # A rating that names no source is the entry's own (Grype writes them so).
-            rater = _rater(text_at(origin, "name", source, at(here, "source"))) or primary
+            rater = _rater(text_at(origin, "name", source, (here, "source"))) or primary
             word = severity(text_at(rating, "severity", source, here))
             matched = primary is not None and rater == primary
             (own if matched else others).append((word, rater))
@@ -587,7 +588,7 @@ class _Reader:
         word, rater = max(ranked, key=lambda entry: severity_rank(entry[0]))
         return word, rater if word != "unknown" else None, best
 
-    def _cvss(self, rating: dict[str, Any], place: str, rater: str | None) -> Cvss | None:
+    def _cvss(self, rating: dict[str, Any], place: Place, rater: str | None) -> Cvss | None:
         """Return a rating as CVSS, or None when its method is not a CVSS version."""
         method = text_at(rating, "method", self.source, place)
         vector = text_at(rating, "vector", self.source, place)
@@ -609,7 +610,7 @@ class _Reader:
     def _statement(
         self,
         vuln: dict[str, Any],
-        place: str,
+        place: Place,
         index: int,
         document: _Document,
         canonical: str,
@@ -618,11 +619,11 @@ class _Reader:
     ) -> VexStatement | None:
         """Return the entry's ``analysis`` as a VEX statement, or None when it has none."""
         source = self.source
-        here = at(place, "analysis")
-        analysis = mapping(vuln.get("analysis"), source, here)
+        here = (place, "analysis")
+        analysis = mapping_at(vuln, "analysis", source, place)
         state = text_at(analysis, "state", source, here)
         justification = text_at(analysis, "justification", source, here)
-        responses = string_list(analysis.get("response"), source, at(here, "response"))
+        responses = string_list_at(analysis, "response", source, here)
         detail = text_at(analysis, "detail", source, here)
         if state is None or (state == "in_triage" and not (justification or responses or detail)):
             return None

@@ -30,7 +30,6 @@ from typing import Any, ClassVar
 from gate.document import (
     Cvss,
     Epss,
-    FindingSource,
     FixStatus,
     Image,
     Package,
@@ -39,7 +38,7 @@ from gate.document import (
 )
 from gate.inputs import InputFile
 from gate.merge import cvss_rank, merge_vulnerabilities
-from gate.sources.base import Fragment, fail, purl_type, rfc3339, severity, text
+from gate.sources.base import Attributions, Fragment, fail, purl_type, rfc3339, severity, text
 from gate.sources.cvss import cvss_version
 from gate.sources.image_config import (
     base_image,
@@ -53,16 +52,21 @@ from gate.sources.image_config import (
     unique,
 )
 from gate.sources.shape import (
+    Place,
     array,
+    array_at,
     at,
-    cwe_ids,
+    cwe_ids_at,
     fraction,
     integer,
     kind,
     mapping,
-    number,
+    mapping_at,
+    number_at,
+    objects_at,
     optional_string,
     string_list,
+    string_list_at,
     text_at,
 )
 
@@ -105,7 +109,7 @@ class _Finding:
         if cvss_rank(cvss) > cvss_rank(self.cvss):
             self.cvss = cvss
 
-    def vulnerability(self, source: InputFile) -> Vulnerability:
+    def vulnerability(self, attribution: Attributions) -> Vulnerability:
         """Return the merged finding as a document vulnerability."""
         return Vulnerability(
             id=self.id,
@@ -122,14 +126,7 @@ class _Finding:
             epss=self.epss,
             known_exploited=self.known_exploited,
             cwes=list(self.cwes),
-            sources=[
-                FindingSource(
-                    tool="grype",
-                    input=source.path,
-                    severity=self.severity,
-                    severity_source=self.severity_source,
-                )
-            ],
+            sources=[attribution(self.severity, self.severity_source)],
         )
 
 
@@ -244,77 +241,66 @@ def _reference(user_input: str | None, tags: list[str]) -> str | None:
 
 def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerability]:
     """Map and merge the matches (see the module docstring for the rule)."""
+    attribution = Attributions("grype", source)
     listed: list[Vulnerability] = []
     for index, raw in enumerate(array(report.get("matches"), source, "matches")):
-        place = at("matches", index)
+        place = ("matches", index)
         if not isinstance(raw, dict):
-            raise fail(source, place, f"expected a match object, got {kind(raw)}")
-        listed.append(_finding(raw, source, place).vulnerability(source))
+            raise fail(source, at("matches", index), f"expected a match object, got {kind(raw)}")
+        listed.append(_finding(raw, source, place).vulnerability(attribution))
     return merge_vulnerabilities(listed)
 
 
 def _add_exploitation(
-    finding: _Finding, vuln: dict[str, Any], source: InputFile, place: str
+    finding: _Finding, vuln: dict[str, Any], source: InputFile, place: Place
 ) -> None:
     """EPSS, CISA KEV and CWEs of one vulnerability record (Grype ≥ 0.88, database v6):
     ``epss: [{cve, epss, percentile, date}]``, ``knownExploited: [{cve, …}]``,
     ``cwes: [{cve, cwe, …}]``. The finding's own id's EPSS is preferred."""
-    epss_place = at(place, "epss")
-    for index, item in enumerate(array(vuln.get("epss"), source, epss_place)):
-        here = at(epss_place, index)
-        entry = mapping(item, source, here)
-        score = fraction(entry.get("epss"), source, at(here, "epss"))
+    for entry, here in objects_at(vuln, "epss", source, place):
+        score = fraction(entry.get("epss"), source, (here, "epss"))
         if score is None:
             continue
         about = text_at(entry, "cve", source, here)
         if finding.epss is None or about == finding.id:
             finding.epss = Epss(
                 score=score,
-                percentile=fraction(entry.get("percentile"), source, at(here, "percentile")),
+                percentile=fraction(entry.get("percentile"), source, (here, "percentile")),
                 date=text_at(entry, "date", source, here),
             )
-    if array(vuln.get("knownExploited"), source, at(place, "knownExploited")):
+    if array_at(vuln, "knownExploited", source, place):
         finding.known_exploited = True
-    finding.cwes.update(dict.fromkeys(cwe_ids(vuln.get("cwes"), source, at(place, "cwes"))))
+    finding.cwes.update(dict.fromkeys(cwe_ids_at(vuln, "cwes", source, place)))
 
 
-def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
+def _finding(match: dict[str, Any], source: InputFile, place: Place) -> _Finding:
     """Map one match on its own."""
-    vuln_place = at(place, "vulnerability")
-    vuln = mapping(match.get("vulnerability"), source, vuln_place)
+    vuln_place = (place, "vulnerability")
+    vuln = mapping_at(match, "vulnerability", source, place)
     own_id = text_at(vuln, "id", source, vuln_place)
     if own_id is None:
         raise fail(source, at(vuln_place, "id"), "missing vulnerability id")
-    related_place = at(place, "relatedVulnerabilities")
-    related = [
-        mapping(item, source, at(related_place, index))
-        for index, item in enumerate(
-            array(match.get("relatedVulnerabilities"), source, related_place)
-        )
-    ]
-    related_ids = [
-        text_at(item, "id", source, at(related_place, index)) for index, item in enumerate(related)
-    ]
-    ids = unique([own_id, *related_ids])
+    related = list(objects_at(match, "relatedVulnerabilities", source, place))
+    ids = unique([own_id, *(text_at(item, "id", source, here) for item, here in related)])
     canonical = own_id
     if not own_id.startswith("CVE-"):
         canonical = next((i for i in ids if i.startswith("CVE-")), own_id)
 
     namespace = text_at(vuln, "namespace", source, vuln_place)
-    fix_place = at(vuln_place, "fix")
-    fix = mapping(vuln.get("fix"), source, fix_place)
-    fixed = string_list(fix.get("versions"), source, at(fix_place, "versions"))
+    fix_place = (vuln_place, "fix")
+    fix = mapping_at(vuln, "fix", source, vuln_place)
+    fixed = string_list_at(fix, "versions", source, fix_place)
     legacy_fix = text_at(vuln, "fixedInVersion", source, vuln_place)
     if legacy_fix:
         fixed.append(legacy_fix)
-    state = optional_string(fix.get("state"), source, at(fix_place, "state"))
+    state = optional_string(fix.get("state"), source, (fix_place, "state"))
     if state is not None:
         status = _FIX_STATES.get(state.strip().lower(), "unknown")
     else:
         status = "fixed" if legacy_fix else "unknown"
 
     description = text(vuln.get("description")) or next(
-        (d for d in (text(item.get("description")) for item in related) if d), None
+        (d for d in (text(item.get("description")) for item, _ in related) if d), None
     )
     finding = _Finding(
         id=canonical,
@@ -331,99 +317,87 @@ def _finding(match: dict[str, Any], source: InputFile, place: str) -> _Finding:
         unique(
             [
                 text(vuln.get("dataSource")),
-                *string_list(vuln.get("urls"), source, at(vuln_place, "urls")),
-                *string_list(vuln.get("links"), source, at(vuln_place, "links")),
+                *string_list_at(vuln, "urls", source, vuln_place),
+                *string_list_at(vuln, "links", source, vuln_place),
             ]
         )
     )
     _add_ratings(finding, vuln, source, vuln_place)
     _add_exploitation(finding, vuln, source, vuln_place)
-    for index, item in enumerate(related):
-        here = at(related_place, index)
+    for item, here in related:
         _add_ratings(finding, item, source, here)
         _add_exploitation(finding, item, source, here)
         finding.urls.update(dict.fromkeys(_related_urls(item, source, here)))
     return finding
 
 
-def _advisories(vuln: dict[str, Any], source: InputFile, place: str) -> list[str]:
+def _advisories(vuln: dict[str, Any], source: InputFile, place: Place) -> list[str]:
     """The ids of ``vulnerability.advisories`` (RHSA errata and the like, each covering many
     CVEs): recorded on the finding, never aliases."""
-    here = at(place, "advisories")
-    listed = array(vuln.get("advisories"), source, here)
-    ids = (
-        text_at(mapping(item, source, at(here, i)), "id", source, at(here, i))
-        for i, item in enumerate(listed)
-    )
-    return unique(list(ids))
-
-
-def _related_urls(record: dict[str, Any], source: InputFile, place: str) -> list[str]:
-    """Return a related record's data source and references."""
     return unique(
         [
-            text(record.get("dataSource")),
-            *string_list(record.get("urls"), source, at(place, "urls")),
+            text_at(item, "id", source, here)
+            for item, here in objects_at(vuln, "advisories", source, place)
         ]
     )
 
 
-def _package(match: dict[str, Any], source: InputFile, place: str) -> Package:
+def _related_urls(record: dict[str, Any], source: InputFile, place: Place) -> list[str]:
+    """Return a related record's data source and references."""
+    return unique(
+        [
+            text(record.get("dataSource")),
+            *string_list_at(record, "urls", source, place),
+        ]
+    )
+
+
+def _package(match: dict[str, Any], source: InputFile, place: Place) -> Package:
     """Map the matched artifact; the first location is the package's path."""
-    art_place = at(place, "artifact")
-    artifact = mapping(match.get("artifact"), source, art_place)
-
-    def string(name: str) -> str | None:
-        return text_at(artifact, name, source, art_place)
-
-    name = string("name")
+    art_place = (place, "artifact")
+    artifact = mapping_at(match, "artifact", source, place)
+    name = text_at(artifact, "name", source, art_place)
     if name is None:
         raise fail(source, at(art_place, "name"), "missing package name")
-    purl = string("purl")
+    purl = text_at(artifact, "purl", source, art_place)
     path = None
-    locations_place = at(art_place, "locations")
-    for index, raw in enumerate(array(artifact.get("locations"), source, locations_place)):
-        here = at(locations_place, index)
-        location = mapping(raw, source, here)
+    for location, here in objects_at(artifact, "locations", source, art_place):
         path = path or text_at(location, "path", source, here)
     return Package(
         name=name,
-        version=string("version"),
-        type=purl_type(string("type"), purl),
+        version=text_at(artifact, "version", source, art_place),
+        type=purl_type(text_at(artifact, "type", source, art_place), purl),
         purl=purl,
         path=path,
     )
 
 
-def _add_ratings(finding: _Finding, record: dict[str, Any], source: InputFile, place: str) -> None:
+def _add_ratings(
+    finding: _Finding, record: dict[str, Any], source: InputFile, place: Place
+) -> None:
     """Offer every CVSS rating of one vulnerability record to ``finding``."""
     namespace = text(record.get("namespace"))
-    cvss_place = at(place, "cvss")
-    for index, raw in enumerate(array(record.get("cvss"), source, cvss_place)):
-        here = at(cvss_place, index)
-        rating = mapping(raw, source, here)
-        metrics_place = at(here, "metrics")
-        metrics = mapping(rating.get("metrics"), source, metrics_place)
-        _offer(finding, rating, metrics, metrics_place, namespace, None, source)
+    for rating, here in objects_at(record, "cvss", source, place):
+        metrics = mapping_at(rating, "metrics", source, here)
+        _offer(finding, rating, metrics, (here, "metrics"), namespace, None, source)
     # Grype before ~0.10: one object per CVSS generation, scores inline, no rater named.
     for legacy, default_version in (("cvssV3", "3.0"), ("cvssV2", "2.0")):
-        here = at(place, legacy)
-        rating = mapping(record.get(legacy), source, here)
+        rating = mapping_at(record, legacy, source, place)
         if rating:
-            _offer(finding, rating, rating, here, None, default_version, source)
+            _offer(finding, rating, rating, (place, legacy), None, default_version, source)
 
 
 def _offer(
     finding: _Finding,
     rating: dict[str, Any],
     scores: dict[str, Any],
-    scores_place: str,
+    scores_place: Place,
     namespace: str | None,
     default_version: str | None,
     source: InputFile,
 ) -> None:
     """Read one CVSS rating and offer it to ``finding``."""
-    score = number(scores.get("baseScore"), source, at(scores_place, "baseScore"))
+    score = number_at(scores, "baseScore", source, scores_place)
     vector = text(rating.get("vector"))
     if score is None and vector is None:
         return

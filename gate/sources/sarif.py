@@ -112,6 +112,7 @@ from gate.document import (
 from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
 from gate.sources.base import (
+    Attributions,
     Fragment,
     fail,
     licensed_package,
@@ -122,7 +123,20 @@ from gate.sources.base import (
 )
 from gate.sources.cvss import cvss_version
 from gate.sources.image_config import first_reference, image_id, repo_digest, subject, unique
-from gate.sources.shape import array, at, integer, kind, mapping, string_list, text_at
+from gate.sources.shape import (
+    Place,
+    array,
+    at,
+    integer,
+    kind,
+    mapping,
+    mapping_at,
+    objects_at,
+    string_list,
+    string_list_at,
+    text_at,
+    where,
+)
 
 SARIF_VERSION = "2.1.0"
 CONTAINER_IMAGE = "container_image"
@@ -412,6 +426,10 @@ class _Run:
     """Indexes of vulnerabilities in Trivy OS packages, whose type the run decides."""
     os_types: set[str] = field(default_factory=set)
     """Package types the versions of those OS packages point at."""
+    attribution: Attributions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.attribution = Attributions(self.tool, self.source)
 
     @classmethod
     def read(cls, raw: Any, source: InputFile, place: str) -> _Run:
@@ -432,41 +450,37 @@ class _Run:
             or text_at(driver, "semanticVersion", source, driver_place),
             information_uri=text_at(driver, "informationUri", source, driver_place),
         )
-        run._read_rules(driver.get("rules"), at(driver_place, "rules"))
+        run._read_rules(driver.get("rules"), (driver_place, "rules"))
         run._read_properties(obj.get("properties"), at(place, "properties"))
         run._read_invocations(obj.get("invocations"), at(place, "invocations"))
-        results_place = at(place, "results")
+        results_place = (place, "results")
         for index, result in enumerate(array(obj.get("results"), source, results_place)):
-            run._read_result(result, at(results_place, index))
+            run._read_result(result, (results_place, index))
         run._settle_os_types()
         run._add_tool_kinds()
         return run
 
     # --- run-level facts -------------------------------------------------------------
 
-    def _read_rules(self, value: Any, place: str) -> None:
+    def _read_rules(self, value: Any, place: Place) -> None:
         for index, raw in enumerate(array(value, self.source, place)):
-            here = at(place, index)
+            here = (place, index)
             rule = mapping(raw, self.source, here)
-            config_place = at(here, "defaultConfiguration")
-            config = mapping(rule.get("defaultConfiguration"), self.source, config_place)
-            help_place = at(here, "help")
-            help_text = mapping(rule.get("help"), self.source, help_place)
-            properties_place = at(here, "properties")
-            properties = mapping(rule.get("properties"), self.source, properties_place)
+            config = mapping_at(rule, "defaultConfiguration", self.source, here)
+            help_place = (here, "help")
+            help_text = mapping_at(rule, "help", self.source, here)
+            properties = mapping_at(rule, "properties", self.source, here)
             parsed = _Rule(
                 id=text_at(rule, "id", self.source, here),
                 name=text_at(rule, "name", self.source, here),
-                short=self._message_text(
-                    rule.get("shortDescription"), at(here, "shortDescription")
-                ),
-                full=self._message_text(rule.get("fullDescription"), at(here, "fullDescription")),
+                short=self._message_text(rule.get("shortDescription"), (here, "shortDescription")),
+                full=self._message_text(rule.get("fullDescription"), (here, "fullDescription")),
                 help=text_at(help_text, "text", self.source, help_place),
                 help_markdown=text_at(help_text, "markdown", self.source, help_place),
                 help_uri=text_at(rule, "helpUri", self.source, here),
-                level=text_at(config, "level", self.source, config_place),
+                level=text_at(config, "level", self.source, (here, "defaultConfiguration")),
                 properties=properties,
-                tags=string_list(properties.get("tags"), self.source, at(properties_place, "tags")),
+                tags=string_list_at(properties, "tags", self.source, (here, "properties")),
             )
             parsed.fields = _fields(parsed.help)
             self.rules.append(parsed)
@@ -512,20 +526,20 @@ class _Run:
 
     # --- results ---------------------------------------------------------------------
 
-    def _message_text(self, value: Any, place: str) -> str | None:
+    def _message_text(self, value: Any, place: Place) -> str | None:
         """Return the ``text`` of a SARIF message object."""
         return text_at(mapping(value, self.source, place), "text", self.source, place)
 
-    def _rule_of(self, result: dict[str, Any], place: str) -> tuple[str, _Rule]:
+    def _rule_of(self, result: dict[str, Any], place: Place) -> tuple[str, _Rule]:
         """Return the result's rule id and rule (an empty rule when the run lists none)."""
-        reference_place = at(place, "rule")
-        reference = mapping(result.get("rule"), self.source, reference_place)
+        reference_place = (place, "rule")
+        reference = mapping_at(result, "rule", self.source, place)
         rule_id = text_at(result, "ruleId", self.source, place) or text_at(
             reference, "id", self.source, reference_place
         )
-        index = integer(result.get("ruleIndex"), self.source, at(place, "ruleIndex"))
+        index = integer(result.get("ruleIndex"), self.source, (place, "ruleIndex"))
         if index is None:
-            index = integer(reference.get("index"), self.source, at(reference_place, "index"))
+            index = integer(reference.get("index"), self.source, (reference_place, "index"))
         rule = None
         if index is not None and 0 <= index < len(self.rules):
             rule = self.rules[index]
@@ -538,46 +552,40 @@ class _Run:
             raise fail(self.source, at(place, "ruleId"), "missing rule id")
         return rule_id, rule or _Rule(id=rule_id)
 
-    def _location(self, result: dict[str, Any], place: str) -> _Location:
+    def _location(self, result: dict[str, Any], place: Place) -> _Location:
         """Read the first location of a result."""
-        locations_place = at(place, "locations")
+        locations_place = (place, "locations")
         locations = array(result.get("locations"), self.source, locations_place)
         if not locations:
             return _Location()
-        here = at(locations_place, 0)
+        here = (locations_place, 0)
         location = mapping(locations[0], self.source, here)
-        physical_place = at(here, "physicalLocation")
-        physical = mapping(location.get("physicalLocation"), self.source, physical_place)
-        artifact_place = at(physical_place, "artifactLocation")
-        artifact = mapping(physical.get("artifactLocation"), self.source, artifact_place)
-        region_place = at(physical_place, "region")
-        region = mapping(physical.get("region"), self.source, region_place)
-        logical_place = at(here, "logicalLocations")
+        physical_place = (here, "physicalLocation")
+        physical = mapping_at(location, "physicalLocation", self.source, here)
+        artifact = mapping_at(physical, "artifactLocation", self.source, physical_place)
+        region_place = (physical_place, "region")
+        region = mapping_at(physical, "region", self.source, physical_place)
         logical_names = []
-        for index, raw in enumerate(
-            array(location.get("logicalLocations"), self.source, logical_place)
-        ):
-            logical_here = at(logical_place, index)
-            logical = mapping(raw, self.source, logical_here)
+        for logical, logical_here in objects_at(location, "logicalLocations", self.source, here):
             name = text_at(logical, "fullyQualifiedName", self.source, logical_here)
             if name:
                 logical_names.append(name)
         return _Location(
-            uri=text_at(artifact, "uri", self.source, artifact_place),
-            start_line=integer(region.get("startLine"), self.source, at(region_place, "startLine")),
-            end_line=integer(region.get("endLine"), self.source, at(region_place, "endLine")),
+            uri=text_at(artifact, "uri", self.source, (physical_place, "artifactLocation")),
+            start_line=integer(region.get("startLine"), self.source, (region_place, "startLine")),
+            end_line=integer(region.get("endLine"), self.source, (region_place, "endLine")),
             logical_names=logical_names,
         )
 
-    def _read_result(self, raw: Any, place: str) -> None:
+    def _read_result(self, raw: Any, place: Place) -> None:
         if not isinstance(raw, dict):
-            raise fail(self.source, place, f"expected a result object, got {kind(raw)}")
+            raise fail(self.source, where(place), f"expected a result object, got {kind(raw)}")
         if text_at(raw, "kind", self.source, place) in _SKIPPED_KINDS:
             return
         if text_at(raw, "baselineState", self.source, place) == "absent":
             return
         rule_id, rule = self._rule_of(raw, place)
-        message = self._message_text(raw.get("message"), at(place, "message"))
+        message = self._message_text(raw.get("message"), (place, "message"))
         fields = {**rule.fields, **_fields(message)}
         location = self._location(raw, place)
         self._note_image(location)
@@ -589,7 +597,7 @@ class _Run:
             fields=fields,
             location=location,
             rated=rated,
-            attribution=[FindingSource(tool=self.tool, input=self.source.path, severity=rated)],
+            attribution=[self.attribution(rated)],
         )
         if "secret" in rule.tags:
             self.secrets.append(self._secret(found))
@@ -618,7 +626,7 @@ class _Run:
                 return
 
     def _severity(
-        self, result: dict[str, Any], rule: _Rule, fields: dict[str, str], place: str
+        self, result: dict[str, Any], rule: _Rule, fields: dict[str, str], place: Place
     ) -> Severity:
         """Rate a result by the documented order: word, security-severity, level."""
         snyk_word = _SNYK_SEVERITY.match(rule.short or "") if self.tool == "snyk" else None
@@ -627,7 +635,7 @@ class _Run:
             stated = _stated(word)
             if stated is not None:
                 return stated
-        properties = mapping(result.get("properties"), self.source, at(place, "properties"))
+        properties = mapping_at(result, "properties", self.source, place)
         for bag in (properties, rule.properties):
             scored = _scored(bag.get("security-severity"))
             if scored is not None:

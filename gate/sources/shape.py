@@ -14,6 +14,7 @@ otherwise build a path string for every field it reads, and read none of them. T
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, TypeAlias
 
@@ -83,6 +84,18 @@ def mapping_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) 
 def array_at(obj: dict[str, Any], name: str, source: InputFile, place: Place) -> list[Any]:
     """Return ``obj[name]`` as :func:`array` reads it (``place`` is ``obj``'s place)."""
     return array(obj.get(name), source, (place, name))
+
+
+def objects_at(
+    obj: dict[str, Any], name: str, source: InputFile, place: Place
+) -> Iterator[tuple[dict[str, Any], Place]]:
+    """Yield each object of the array ``obj[name]`` with its place, checking it on the way
+    (so a bad item fails only when the reading gets there, as with a loop of :func:`mapping`).
+    """
+    list_place = (place, name)
+    for index, item in enumerate(array(obj.get(name), source, list_place)):
+        here = (list_place, index)
+        yield mapping(item, source, here), here
 
 
 def optional_string(value: Any, source: InputFile, place: Place) -> str | None:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gate.document import (
-    FindingSource,
     FixStatus,
     Image,
     Layer,
@@ -43,7 +42,6 @@ from gate.document import (
     Package,
     ScanKind,
     Secret,
-    Severity,
     Subject,
     Vulnerability,
 )
@@ -51,7 +49,15 @@ from gate.identifiers import set_apart
 from gate.inputs import InputFile
 from gate.merge import merge_vulnerabilities
 from gate.reference import parse_reference
-from gate.sources.base import Fragment, fail, licensed_package, purl_type, rfc3339, severity
+from gate.sources.base import (
+    Attributions,
+    Fragment,
+    fail,
+    licensed_package,
+    purl_type,
+    rfc3339,
+    severity,
+)
 from gate.sources.cvss import vendor_cvss
 from gate.sources.image_config import (
     first_reference,
@@ -298,9 +304,10 @@ class _Findings:
     licenses: list[License] = field(default_factory=list)
     kinds: set[ScanKind] = field(default_factory=set)
     """Scanners the results show ran (see :meth:`read_results`)."""
-    attributions: dict[tuple[Severity, str | None], FindingSource] = field(default_factory=dict)
-    """One attribution per (severity, severity source): a report has a handful, shared by
-    its findings (nothing changes a model in place once built)."""
+    attribution: Attributions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.attribution = Attributions(TOOL, self.source)
 
     def read_results(self, results: list[Any], place: Place) -> None:
         """Read every result of ``results``, found at JSON path ``place``.
@@ -363,16 +370,6 @@ class _Findings:
             items.append((raw, (list_place, index)))
         return items
 
-    def _attribution(self, rated: Severity, severity_source: str | None = None) -> FindingSource:
-        """Return Trivy's attribution of a finding read from this report."""
-        key = (rated, severity_source)
-        found = self.attributions.get(key)
-        if found is None:
-            found = self.attributions[key] = FindingSource(
-                tool=TOOL, input=self.source.path, severity=rated, severity_source=severity_source
-            )
-        return found
-
     def _vulnerability(self, item: dict[str, Any], place: Place, ecosystem: str | None) -> None:
         source = self.source
         # NOTE: old Trivy wrote stub listings with only a PkgName (seen in real legacy output).
@@ -415,7 +412,7 @@ class _Findings:
                 urls=_urls(item, source, place),
                 published=rfc3339(text_at(item, "PublishedDate", source, place)),
                 cwes=cwe_ids_at(item, "CweIDs", source, place),
-                sources=[self._attribution(rated, rated_by)],
+                sources=[self.attribution(rated, rated_by)],
             )
         )
 
@@ -435,7 +432,7 @@ class _Findings:
             match=text_at(item, "Match", source, place),
             layer=text_at(layer, "DiffID", source, layer_place)
             or text_at(layer, "Digest", source, layer_place),
-            sources=[self._attribution(rated)],
+            sources=[self.attribution(rated)],
         )
 
     def _misconfiguration(
@@ -467,7 +464,7 @@ class _Findings:
                     cause.get("StartLine"), source, ((place, "CauseMetadata"), "StartLine")
                 ),
                 urls=_urls(item, source, place),
-                sources=[self._attribution(rated)],
+                sources=[self.attribution(rated)],
             )
         )
 
@@ -481,7 +478,7 @@ class _Findings:
             package=licensed_package(text_at(item, "PkgName", source, place)),
             target=text_at(item, "FilePath", source, place) or target,
             confidence=number(item.get("Confidence"), source, (place, "Confidence")),
-            sources=[self._attribution(rated)],
+            sources=[self.attribution(rated)],
         )
 
 
