@@ -71,13 +71,15 @@ class Sample:
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(command: list[str]) -> Sample:
+def measure(command: list[str], cwd: Path) -> Sample:
+    # Not from a checkout: `python -m gate` would import the gate of the working directory.
     out = subprocess.run(
         [sys.executable, "-c", WRAPPER, *command],
         capture_output=True,
         text=True,
         check=True,
         env=ENVIRONMENT,
+        cwd=cwd,
     )
     seconds, rss_kib, code = out.stdout.split()
     return Sample(float(seconds), int(rss_kib) / 1024, int(code))
@@ -133,13 +135,13 @@ def main() -> None:
                 commands[f"before {count}"] = [*env_python, *check, "-q"]
         samples: dict[str, list[Sample]] = {name: [] for name in commands}
         for command in commands.values():  # bytecode written, files in the page cache
-            measure(command)
+            measure(command, folder)
         for round_number in range(args.repeat):
             for name, command in commands.items():
                 count = int(name.split()[1]) if " " in name else 0
                 if count > 50_000 and round_number >= args.big_repeat:
                     continue
-                samples[name].append(measure(command))
+                samples[name].append(measure(command, folder))
         result = {name: median(runs) for name, runs in samples.items()}
 
     machine = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
