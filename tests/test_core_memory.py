@@ -172,3 +172,46 @@ def test_the_document_is_released_before_the_engine_forks_unless_explained(
     assert verdict.input.files[0]["path"] == str(TRIVY)
     monkeypatch.undo()
     assert verdict == gate.run.evaluate(settings)
+
+
+def _sample_with(*vulnerabilities: dict[str, Any]) -> Document:
+    sample = json.loads((FIXTURES / "documents" / "sample.json").read_text())
+    template = sample["vulnerabilities"][0]
+    sample["vulnerabilities"] = [
+        {**template, **v, "package": {**template["package"], **v["package"]}}
+        for v in vulnerabilities
+    ]
+    return Document.model_validate(sample)
+
+
+def _source(tool: str, path: str) -> dict[str, str]:
+    return {"tool": tool, "input": path, "severity": "high"}
+
+
+def test_locations_name_a_version_s_inputs_or_every_version_s_in_first_seen_order() -> None:
+    from gate.locations import Locations
+
+    locations = Locations(
+        _sample_with(
+            {"id": "CVE-1", "package": {"version": "1"}, "sources": [_source("trivy", "a")]},
+            {
+                "id": "CVE-1",
+                "package": {"version": "2"},
+                "sources": [_source("grype", "b"), _source("trivy", "a")],
+            },
+            # two tools in one input: listed twice, as the verdict always listed it
+            {
+                "id": "CVE-2",
+                "package": {"version": "1"},
+                "sources": [_source("trivy", "c"), _source("sarif", "c")],
+            },
+        )
+    )
+    vulnerability = {"kind": "vulnerability", "id": "CVE-1", "package": "openssl"}
+    assert locations.of({**vulnerability, "version": "2"}) == ["b", "a"]
+    assert locations.of({**vulnerability, "version": "9"}) == ["a", "b"]
+    assert locations.of(vulnerability) == ["a", "b"]
+    assert locations.of({**vulnerability, "id": "CVE-2", "version": "1"}) == ["c", "c"]
+    assert locations.of({**vulnerability, "id": "CVE-3"}) == []
+    assert locations.of({"kind": "scan", "id": "reports/grype.json"}) == ["reports/grype.json"]
+    assert locations.of({}) == []
