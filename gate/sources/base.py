@@ -222,11 +222,13 @@ def _rfc3339(value: str) -> str | None:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        # OverflowError: a time at the edge of year 1 or 9999 whose UTC falls outside them
+        utc = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    stamp = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    stamp = utc.replace(tzinfo=None, microsecond=0).isoformat()
     return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
 
 
