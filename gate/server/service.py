@@ -5,7 +5,9 @@ and gate runs every evaluation in a child forked from the asking process
 (:mod:`gate.engines.isolation`). A worker therefore evaluates on exactly one thread, one
 request at a time; requests wait in a bounded queue in front of it, and more parallelism
 comes from more workers (``--workers``), never from more threads. The policy compile check
-of a reload runs on that same thread, so that two forks never race for one pipe.
+of a reload runs on that same thread, so that two forks never race for one pipe; once it
+passed, that thread compiles the set once more and holds it, and every evaluation's child
+forks from the compiled engine instead of compiling again (a reload swaps it).
 
 Policies are loaded once per worker and swapped atomically when they change (SIGHUP, or a
 changed digest seen by polling): a set that does not load or compile is never swapped in;
