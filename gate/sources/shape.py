@@ -35,7 +35,7 @@ def where(place: Place) -> str:
 
 def at(place: Place, key: str | int) -> str:
     """Return the JSON path of ``key`` inside ``place`` (``a.b``, ``a[3]``, ``[0]``)."""
-    parent = where(place)
+    parent = place if isinstance(place, str) else where(place)
     if isinstance(key, int):
         return f"{parent}[{key}]"
     return f"{parent}.{key}" if parent else key
