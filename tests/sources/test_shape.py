@@ -169,3 +169,14 @@ def test_attributions_are_built_once_per_rating_of_one_report() -> None:
     assert attribution("high", "debian") != high
     assert attribution("low").severity_source is None
     assert Attributions("grype", SOURCE)("high", "nvd") is not high  # per report
+
+
+def test_memoised_readings_are_bounded() -> None:
+    """Hostile reports of distinct timestamps, CWE ids, vectors or raters evict, never grow
+    a long-lived process (gate serve) without limit."""
+    from gate.sources import base, cvss, cyclonedx, shape
+
+    memos = [base._rfc3339, shape._cwe_name, cvss.cvss_version, cyclonedx._rater]
+    for memo in memos:
+        limit = memo.cache_info().maxsize
+        assert limit is not None and limit <= 8192, memo
