@@ -41,8 +41,8 @@ even when gate's version number stayed the same (an editable install)."""
 
 
 def cache_enabled() -> bool:
-    """False when ``$GATE_NO_CACHE`` is set to anything but empty or ``0``."""
-    return os.environ.get(NO_CACHE_ENV, "").strip() in ("", "0")
+    """False when ``$GATE_NO_CACHE`` is ``1``, ``true`` or ``yes`` (as ``GATE_NO_CONFIG``)."""
+    return os.environ.get(NO_CACHE_ENV, "").strip().lower() not in ("1", "true", "yes")
 
 
 def policy_set_key(modules: Sequence[PolicyModule], engine_version: str) -> str | None:

@@ -192,11 +192,13 @@ def test_gate_no_cache_reads_and_writes_nothing(cache_home, checks_run, monkeypa
     assert entries(cache_home) == []
 
 
-@pytest.mark.parametrize("value", ["", "0"])
-def test_gate_no_cache_empty_or_zero_keeps_the_cache(cache_home, monkeypatch, value):
+@pytest.mark.parametrize(
+    ("value", "cached"), [("", 1), ("0", 1), ("false", 1), ("TRUE", 0), (" yes ", 0)]
+)
+def test_gate_no_cache_reads_like_gate_no_config(cache_home, monkeypatch, value, cached):
     monkeypatch.setenv(NO_CACHE_ENV, value)
     RegorusEngine().load_checked([GOOD], {})
-    assert len(entries(cache_home)) == 1
+    assert len(entries(cache_home)) == cached
 
 
 @pytest.mark.parametrize("folder", ["gate", "checks"])
