@@ -99,26 +99,31 @@ def remember_rules(key: str, rules: Sequence[DefinedRule]) -> None:
     folder = _cache_folder(create=True)
     if folder is None:
         return
-    entry = {
-        "format": ENTRY_FORMAT,
-        "key": key,
-        "rules": [
-            {
-                "path": list(rule.path),
-                "package": list(rule.package),
-                "function": rule.function,
-                "where": rule.where,
-            }
-            for rule in rules
-        ],
-    }
+    entry = json.dumps(
+        {
+            "format": ENTRY_FORMAT,
+            "key": key,
+            "rules": [
+                {
+                    "path": list(rule.path),
+                    "package": list(rule.package),
+                    "function": rule.function,
+                    "where": rule.where,
+                }
+                for rule in rules
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
+    if len(entry) > MAX_ENTRY_BYTES:
+        return  # it would not be read back
     try:
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".new-", suffix=".json")
     except OSError:
         return
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(entry, out, separators=(",", ":"))
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(entry)
         os.replace(temporary, folder / f"{key}.json")  # readers see all of it or nothing
     except OSError:
         try:

@@ -257,6 +257,13 @@ def test_a_relative_xdg_cache_home_is_ignored_for_home(tmp_path, monkeypatch):
     assert len(entries(tmp_path / "home" / ".cache" / "gate" / "checks")) == 1
 
 
+def test_an_entry_too_large_to_read_back_is_not_written(cache_home, monkeypatch, checks_run):
+    monkeypatch.setattr(checkcache, "MAX_ENTRY_BYTES", 100)
+    for _ in range(2):
+        RegorusEngine().load_checked([GOOD], {})
+    assert entries(cache_home) == [] and len(checks_run) == 2
+
+
 def test_old_entries_are_pruned(cache_home, monkeypatch):
     monkeypatch.setattr(checkcache, "MAX_ENTRIES", 2)
     for number in range(4):
