@@ -43,13 +43,16 @@ SCENARIOS = {
     ],
     "harbor": ["fixtures/harbor/vulnerabilities.json"],
 }
-TRUST = [str(ROOT / "fixtures/keys/release.pub")]
+# The verdict names the key as given: relative to the checkout, so that any clone agrees.
+TRUST = "fixtures/keys/release.pub"
 
 
-def outcome(inputs: list[str], stage: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def outcome(
+    inputs: list[str], stage: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, trust: str
+) -> Any:
     """The verdict's SHA-256 and decision, or the error that stopped it (paths as given)."""
     monkeypatch.chdir(cwd)
-    settings = Settings(inputs=inputs, stage=stage, at=AT, trust_keys=TRUST, explain=True)
+    settings = Settings(inputs=inputs, stage=stage, at=AT, trust_keys=[trust], explain=True)
     try:
         verdict = evaluate(settings)
     except GateError as error:
@@ -81,7 +84,8 @@ def check(key: str, found: Any) -> None:
 def test_fixture_verdicts_are_unchanged(
     name: str, stage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    check(f"fixtures:{name}:{stage}", outcome(SCENARIOS[name], stage, ROOT, monkeypatch))
+    found = outcome(SCENARIOS[name], stage, ROOT, monkeypatch, TRUST)
+    check(f"fixtures:{name}:{stage}", found)
 
 
 ROWS = corpus_rows()
@@ -90,4 +94,6 @@ ROWS = corpus_rows()
 @pytest.mark.skipif(not ROWS, reason="../shared/corpus is not present")
 @pytest.mark.parametrize("local_path", [row[0] for row in ROWS])
 def test_corpus_verdicts_are_unchanged(local_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    check(f"corpus:{local_path}", outcome([local_path], "prod", CORPUS, monkeypatch))
+    # No corpus file carries a signature by these keys: the key only has to exist.
+    found = outcome([local_path], "prod", CORPUS, monkeypatch, str(ROOT / TRUST))
+    check(f"corpus:{local_path}", found)
