@@ -294,9 +294,7 @@ def test_hostile_trivyignore_yaml_entries_import_nothing(entry: object) -> None:
     assert imported == [] and len(skipped) == 1
 
 
-def test_an_imported_waiver_with_an_expiry_but_no_owner_is_refused_by_check(
-    gate_cli, tmp_path
-):
+def test_an_imported_waiver_with_an_expiry_but_no_owner_is_refused_by_check(gate_cli, tmp_path):
     """A source that gave an expiry still leaves owner: TODO: gate check must not apply it."""
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
