@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -67,6 +68,25 @@ def bearer_authorised(tokens: Sequence[str], authorization: str | None) -> bool:
     return matched
 
 
+# The core's hints name the command line's flags; a request sets the same things as fields.
+_REQUEST_FIELDS = (
+    ("--type FORMAT", '"type": FORMAT'),
+    ("--type", '"type"'),
+    ("--image", '"image"'),
+    ("--stage", '"stage"'),
+    ("--at", '"at"'),
+)
+
+
+def request_hint(hint: str | None) -> str | None:
+    """``hint`` as it applies to a request rather than to the command line."""
+    if hint is None:
+        return None
+    for flag, field in _REQUEST_FIELDS:
+        hint = re.sub(rf"{re.escape(flag)}(?![\w-])", field, hint)
+    return hint
+
+
 def error_response(error: GateError) -> JSONResponse:
     """``{"error", "where", "hint", "exit_code"}`` with the error's documented status."""
     status = http_status(error)
@@ -79,7 +99,7 @@ def error_response(error: GateError) -> JSONResponse:
     body = {
         "error": error.message,
         "where": error.where,
-        "hint": error.hint,
+        "hint": request_hint(error.hint),
         "exit_code": int(error.exit_code),
     }
     return JSONResponse(body, status_code=status, headers=headers)

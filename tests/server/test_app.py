@@ -539,3 +539,23 @@ def test_a_client_that_never_sends_its_body_is_cut_off_before_any_queueing():
     with pytest.raises(BodyTimeout) as caught:
         asyncio.run(read_body(Stalled(), 1024, 0.05))  # type: ignore[arg-type]
     assert caught.value.status == 408
+
+
+def test_hints_name_the_request_fields_not_the_command_line_flags(make_client):
+    client = make_client()
+    response = post_check(client, {"inputs": [{"name": "scan.json", "content": {"a": 1}}]})
+    hint = error_of(response, 422, 3)["hint"]
+    assert hint.endswith('force one with "type": FORMAT') and "--type" not in hint
+    forced = {"inputs": [{"name": "g.json", "content": TRIVY.read_text(), "type": "grype-json"}]}
+    assert error_of(post_check(client, forced), 422, 3)["hint"] == (
+        'drop "type" to detect the format from the content'
+    )
+
+
+def test_request_hints_leave_other_words_alone():
+    from gate.server.app import request_hint
+
+    assert request_hint(None) is None
+    assert request_hint("check --at and the clocks") == 'check "at" and the clocks'
+    assert request_hint("--attached and --atlas stay") == "--attached and --atlas stay"
+    assert request_hint("run with --debug") == "run with --debug"
