@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gate.errors import ExitCode, GateError, UsageError
-from gate.policy import PolicyBundle
+from gate.policy import DefinedRule, PolicyBundle
 from gate.run import Phases, Settings, evaluate, given_waivers, load_policies
 
 if TYPE_CHECKING:
@@ -171,20 +171,17 @@ class Decided:
     image: str | None = None
 
 
-def compile_check(bundle: PolicyBundle) -> None:
+def compile_check(bundle: PolicyBundle) -> list[DefinedRule]:
     """Compile ``bundle`` as ``gate check`` does before evaluating (every module parses and
     passes the engine's analysis, calls resolve, ``deny``/``warn`` exist under data.gate),
-    in a forked child: a hostile module cannot end the worker. Raises PolicyError.
-
-    Then compile it once more in this process and hold it: every request's child forks
-    from that engine instead of compiling again (:func:`gate.engines.regorus.hold_policies`).
-    Run on the evaluation thread, the only one that uses (and forks from) the held engine.
+    in a forked child: a hostile module cannot end the worker. Raises PolicyError; returns
+    the rules the set defines.
 
     Bounded as ``gate policy lint`` is ($GATE_TIMEOUT, the data's timeout, else 300 s), not
     by ``--timeout``, which limits each request's evaluation."""
     from gate.engines.isolation import TIMEOUT_ENV, resolve_timeout, run_isolated
-    from gate.engines.regorus import RegorusEngine, hold_policies, policy_set_name
-    from gate.policy import DefinedRule, require_rules
+    from gate.engines.regorus import RegorusEngine, policy_set_name
+    from gate.policy import require_rules
     from gate.run import QUERY
 
     def check() -> list[DefinedRule]:
@@ -193,14 +190,27 @@ def compile_check(bundle: PolicyBundle) -> None:
         bundle.rules()  # METADATA blocks that do not parse fail here, not per request
         return rules
 
-    rules = run_isolated(
+    rules: list[DefinedRule] = run_isolated(
         check,
         timeout=resolve_timeout(None, bundle.data),
         what="policy compile check",
         where=policy_set_name(bundle.modules),
         limit_names=(TIMEOUT_ENV,),
     )
-    hold_policies(bundle.modules, bundle.data, rules)
+    return rules
+
+
+def compile_and_hold(bundle: PolicyBundle) -> None:
+    """:func:`compile_check`, then compile ``bundle`` once more in this process and hold it:
+    every request's child forks from that engine instead of compiling again
+    (:func:`gate.engines.regorus.hold_policies`).
+
+    Only on the evaluation thread, the one that uses and forks from the held engine: an
+    engine held by any other thread would be dropped, in each forked child, on a thread that
+    did not create it (regorus refuses that, noisily)."""
+    from gate.engines.regorus import hold_policies
+
+    hold_policies(bundle.modules, bundle.data, compile_check(bundle))
 
 
 def utc_now() -> str:
@@ -274,7 +284,7 @@ class GateService:
                 return False
             if self.config.engine == "regorus":
                 try:
-                    self._executor.submit(compile_check, bundle).result()
+                    self._executor.submit(compile_and_hold, bundle).result()
                 except GateError as exc:
                     return self._reload_failed(bundle.digest, exc, forced)
             self._policy = LoadedPolicy(bundle, utc_now())
