@@ -124,12 +124,11 @@ class RunObserver:
         self.stage = verdict.stage
         if self._metrics is not None:
             self._metrics.observe_verdict(verdict, phases.as_dict(), source=self.source)
-            if settings.waivers:
-                from gate.waivers import load_waivers
+            from gate.run import given_waivers
 
-                self._metrics.observe_waivers(
-                    load_waivers(settings.waivers), settings.evaluation_time()
-                )
+            waivers = given_waivers(settings)
+            if waivers:
+                self._metrics.observe_waivers(waivers, settings.evaluation_time())
         if self._log is not None:
             from gate.formats import FORMATS
 
