@@ -22,6 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"
 AT = "2026-11-27T12:00:00Z"
+# The README's quick-start inputs (paths relative to the checkout): exit 1 at prod, and
+# exit 0 with the release key trusted at QUICK_START_AT.
+QUICK_START_FAILING = [
+    "fixtures/reports/trivy/v2-image.json",
+    "fixtures/reports/grype/image.json",
+    "fixtures/image/inspect.json",
+]
+QUICK_START_PASSING = [
+    "fixtures/reports/grype/empty.json",
+    "fixtures/image/inspect.json",
+    "fixtures/scenarios/clean/sbom.syft.json",
+    "fixtures/provenance/slsa-v0.2-statement.json",
+    "fixtures/signatures/shop-api.cosign.json",
+    "fixtures/verdicts/shop-api-staging.dsse.json",
+]
+QUICK_START_AT = "2024-10-14T12:00:00Z"
 """The fixed evaluation time of scenario tests and golden files."""
 
 

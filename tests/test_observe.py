@@ -8,34 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import QUICK_START_AT, QUICK_START_FAILING, QUICK_START_PASSING, ROOT
 from prometheus_client.parser import text_string_to_metric_families
 
 from gate.decisionlog.store import DecisionLog
 
-FAILING = [
-    ROOT / "fixtures/reports/trivy/v2-image.json",
-    ROOT / "fixtures/reports/grype/image.json",
-    ROOT / "fixtures/image/inspect.json",
-    "--stage",
-    "prod",
-]
+FAILING = [*(ROOT / path for path in QUICK_START_FAILING), "--stage", "prod"]
 PASSING = [
-    *(
-        ROOT / path
-        for path in (
-            "fixtures/reports/grype/empty.json",
-            "fixtures/image/inspect.json",
-            "fixtures/scenarios/clean/sbom.syft.json",
-            "fixtures/provenance/slsa-v0.2-statement.json",
-            "fixtures/signatures/shop-api.cosign.json",
-            "fixtures/verdicts/shop-api-staging.dsse.json",
-        )
-    ),
+    *(ROOT / path for path in QUICK_START_PASSING),
     "--trust-key",
     ROOT / "fixtures/keys/release.pub",
     "--at",
-    "2024-10-14T12:00:00Z",
+    QUICK_START_AT,
 ]
 
 

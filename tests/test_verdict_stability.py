@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, ROOT, corpus_rows
+from conftest import CORPUS, QUICK_START_FAILING, QUICK_START_PASSING, ROOT, corpus_rows
 
 from gate.errors import GateError
 from gate.formats import FORMATS
@@ -28,19 +28,8 @@ UPDATE = os.environ.get("GATE_UPDATE_GOLDEN") == "1"
 AT = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
 
 SCENARIOS = {
-    "quick-start-failing": [
-        "fixtures/reports/trivy/v2-image.json",
-        "fixtures/reports/grype/image.json",
-        "fixtures/image/inspect.json",
-    ],
-    "quick-start-passing": [
-        "fixtures/reports/grype/empty.json",
-        "fixtures/image/inspect.json",
-        "fixtures/scenarios/clean/sbom.syft.json",
-        "fixtures/provenance/slsa-v0.2-statement.json",
-        "fixtures/signatures/shop-api.cosign.json",
-        "fixtures/verdicts/shop-api-staging.dsse.json",
-    ],
+    "quick-start-failing": QUICK_START_FAILING,
+    "quick-start-passing": QUICK_START_PASSING,
     "harbor": ["fixtures/harbor/vulnerabilities.json"],
 }
 # The verdict names the key as given: relative to the checkout, so that any clone agrees.
