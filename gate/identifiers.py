@@ -88,6 +88,8 @@ def set_apart(primary: str, others: Iterable[str]) -> tuple[list[str], list[str]
     For sources to build a finding in shape (no copy later); a second CVE stays among the
     aliases, for :func:`split_listing` to make it a finding of its own.
     """
+    if not others:  # most listings name no other id
+        return [], []
     aliases: dict[str, str] = {}
     advisories: dict[str, str] = {}
     own = primary.upper()
@@ -111,6 +113,8 @@ def split_listing(vuln: Vulnerability) -> list[Vulnerability]:
     is one finding per CVE, each with the listing's other ids as advisories: which CVE a
     GHSA of a grouping listing belongs to is not known, so it may join none of them.
     """
+    if not vuln.aliases and id_kind(vuln.id) != "advisory":
+        return [vuln]  # the commonest case, one id and no advisory: no copy, nothing to sort
     ids = [vuln.id, *vuln.aliases]
     kinds = [id_kind(i) for i in ids]
     if "advisory" not in kinds and kinds.count("cve") <= (1 if kinds[0] == "cve" else 0):

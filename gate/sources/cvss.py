@@ -9,7 +9,6 @@ JSON, trivy-operator's ``VulnerabilityReport`` and Harbor's Trivy adapter
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +34,27 @@ def cvss_version(vector: str | None, default: str | None) -> str | None:
     return match.group(1) if match else default
 
 
+def cvss_rating(
+    score: float | None, vector: str | None, version: str | None, source: str | None
+) -> Cvss:
+    """Return the :class:`Cvss` of these values, one shared model per distinct rating.
+
+    Nothing changes a model in place once built, so findings can share their rating: a
+    report repeats a few hundred (score, vector) pairs across thousands of findings, and
+    validating a new model for each was a tenth of a source's time.
+    """
+    if score == 0:  # -0.0 equals 0.0 as a key, and would be written as whichever came first
+        return Cvss(score=score, vector=vector, version=version, source=source)
+    return _shared_rating(score, vector, version, source)
+
+
+@lru_cache(maxsize=4096)
+def _shared_rating(
+    score: float | None, vector: str | None, version: str | None, source: str | None
+) -> Cvss:
+    return Cvss(score=score, vector=vector, version=version, source=source)
+
+
 def vendor_cvss(
     ratings: dict[str, Any], preferred: str | None, source: InputFile, place: Place
 ) -> Cvss | None:
@@ -47,23 +67,18 @@ def vendor_cvss(
         entry = mapping_at(ratings, rater, source, place)
         here = (place, rater)
         for score_field, vector_field, default_version in _TRIVY_FIELDS:
+            if score_field not in entry and vector_field not in entry:
+                continue  # the usual case for the newer versions: two reads spared
             score = number_at(entry, score_field, source, here)
             vector = text_at(entry, vector_field, source, here)
             if score is not None or vector is not None:
-                return Cvss(
-                    score=score,
-                    vector=vector,
-                    version=cvss_version(vector, default_version),
-                    source=rater,
-                )
+                return cvss_rating(score, vector, cvss_version(vector, default_version), rater)
     return None
 
 
-def _raters(ratings: dict[str, Any], preferred: str | None) -> Iterator[str]:
-    """The raters of ``ratings`` in the order :func:`vendor_cvss` tries them.
-
-    Lazily: the first rater tried almost always has a rating.
-    """
+def _raters(ratings: dict[str, Any], preferred: str | None) -> list[str]:
+    """The raters of ``ratings`` in the order :func:`vendor_cvss` tries them."""
     first = [rater for rater in dict.fromkeys((preferred, "nvd")) if rater in ratings]
-    yield from first
-    yield from (rater for rater in ratings if rater not in first)
+    if len(first) == len(ratings):  # one or two raters, the usual map: no second pass
+        return first
+    return first + [rater for rater in ratings if rater not in first]

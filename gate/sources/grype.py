@@ -39,7 +39,7 @@ from gate.document import (
 from gate.inputs import InputFile
 from gate.merge import cvss_rank, merge_vulnerabilities
 from gate.sources.base import Attributions, Fragment, fail, purl_type, rfc3339, severity, text
-from gate.sources.cvss import cvss_version
+from gate.sources.cvss import cvss_rating, cvss_version
 from gate.sources.image_config import (
     base_image,
     descriptor_layers,
@@ -404,14 +404,7 @@ def _offer(
     version = text(rating.get("version")) or cvss_version(vector, default_version)
     named = text(rating.get("source"))
     rater = _RATERS.get(named.lower(), named) if named else _namespace_rater(namespace)
-    finding.offer(
-        Cvss(
-            score=score,
-            vector=vector,
-            version=version,
-            source=rater,
-        )
-    )
+    finding.offer(cvss_rating(score, vector, version, rater))
 
 
 def _namespace_rater(namespace: str | None) -> str | None:

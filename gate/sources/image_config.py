@@ -78,7 +78,7 @@ def repo_digest(value: Any) -> str | None:
 
 def unique(values: list[str | None]) -> list[str]:
     """Return the non-empty values in first-seen order without repeats."""
-    return list(dict.fromkeys(value for value in values if value))
+    return list(dict.fromkeys(filter(None, values)))
 
 
 def first_reference(candidates: list[str]) -> str | None:

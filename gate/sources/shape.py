@@ -108,7 +108,8 @@ def optional_string(value: Any, source: InputFile, place: Place) -> str | None:
 def string_array(value: Any, source: InputFile, place: Place) -> list[str]:
     """Return an array of strings exactly as written; null → ``[]``; else fails."""
     items = array(value, source, place)
-    if all(isinstance(item, str) for item in items):
+    # A comprehension, not all(<generator>): this runs for several arrays of every finding.
+    if len([item for item in items if isinstance(item, str)]) == len(items):
         return items
     index, item = next((i, v) for i, v in enumerate(items) if not isinstance(v, str))
     raise fail(source, at(place, index), f"expected a string, got {kind(item)}")
@@ -116,6 +117,8 @@ def string_array(value: Any, source: InputFile, place: Place) -> list[str]:
 
 def string_list(value: Any, source: InputFile, place: Place) -> list[str]:
     """Return the non-blank strings of an array of strings; null → ``[]``; else fails."""
+    if value is None:  # most optional arrays of a finding are absent
+        return []
     return [item for item in string_array(value, source, place) if item.strip()]
 
 

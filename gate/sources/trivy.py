@@ -31,6 +31,7 @@ missing details are filled from later listings, and the first listing's package
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from gate.document import (
@@ -124,7 +125,13 @@ _K8S_HINT = (
 
 def fixed_versions(value: str | None) -> list[str]:
     """Split Trivy's comma-separated fixed versions, without blanks or repeats."""
-    return unique([part.strip() for part in (value or "").split(",")])
+    return list(_fixed_versions(value))
+
+
+# A report repeats one package's fixed versions for each of its CVEs.
+@lru_cache(maxsize=4096)
+def _fixed_versions(value: str | None) -> tuple[str, ...]:
+    return tuple(unique([part.strip() for part in (value or "").split(",")]))
 
 
 class TrivySource:
