@@ -858,6 +858,10 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; map every failure to one ``error:`` line and a fixed exit code."""
     State.debug = False
+    # Pydantic looks for plugins (entry points of every installed distribution, ~4 ms)
+    # the first time it builds a model; a plugin is third-party code that sees, and may
+    # change, every document and verdict gate validates. The CLI runs none.
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
     if sys.stdout is None:
         from gate.output import ClosedStdout
 
