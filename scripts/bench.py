@@ -16,7 +16,14 @@ Targets: gate(1) <= 8x bare; gate(10k) and gate(50k) <= 3x floor; peak RSS of ga
 <= 10x the report's size; gate(200k) completes under 3 GB and grows linearly (its time and
 memory per finding within 1.5x those at 50k).
 
-    python scripts/bench.py [--repeat 3] [--counts 1 10000 50000 200000] [--before DIR]
+``--parts`` also measures what gate's time is made of, in the same rounds:
+
+- start: Python start + the imports of a check (`import gate.cli, gate.run`);
+- engine(N): Python start + regorus compiling gate's bundled policies and evaluating them
+  (`data.gate`, as a check does) over gate's own document for the N-finding report, made
+  beforehand with `gate normalize`: the policy work of a check, without gate's Python.
+
+    python scripts/bench.py [--repeat 3] [--counts 1 10000 50000 200000] [--before DIR] [--parts]
 
 ``--before DIR`` also runs the gate of another checkout (``git worktree add DIR REV``) in the
 same rounds, for a before/after table measured in one quiet moment.
@@ -25,6 +32,7 @@ same rounds, for a before/after table measured in one quiet moment.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -48,6 +56,19 @@ high := count([v | some r in input.Results; some v in r.Vulnerabilities; v.Sever
 ''')
 engine.set_input_json(raw.decode())
 engine.eval_query_as_json("data.floor.high")
+"""
+ENGINE = """
+import json, sys
+from pathlib import Path
+import regorus
+pack, document = Path(sys.argv[1]), Path(sys.argv[2])
+engine = regorus.Engine()
+for module in sorted(pack.rglob("*.rego")):
+    if not module.name.endswith("_test.rego"):
+        engine.add_policy(str(module), module.read_text())
+engine.add_data_json((pack / "data.json").read_text())
+engine.set_input_json(document.read_text())
+engine.eval_query_as_json("data.gate")
 """
 # The wrapper times its child and reads the peak RSS of the child's whole tree.
 WRAPPER = (
@@ -104,6 +125,23 @@ def make_report(count: int, folder: Path) -> Path:
     return report
 
 
+def make_document(report: Path, folder: Path) -> list[str]:
+    """``[policy pack, document]``: gate's bundled pack and the compact document a check of
+    ``report`` evaluates."""
+    from gate.policy import default_policy_dir
+
+    normalized = subprocess.run(
+        [sys.executable, "-m", "gate", "normalize", str(report), "--stage", "prod", "--at", AT],
+        capture_output=True,
+        check=True,
+        env=ENVIRONMENT,
+        cwd=folder,
+    ).stdout
+    document = report.with_suffix(".document.json")
+    document.write_bytes(json.dumps(json.loads(normalized), separators=(",", ":")).encode())
+    return [str(default_policy_dir()), str(document)]
+
+
 def verdict(ratio: float, limit: float) -> str:
     return f"{ratio:.2f}x (target <= {limit:g}x: {'met' if ratio <= limit else 'MISSED'})"
 
@@ -116,6 +154,7 @@ def main() -> None:
         "--big-repeat", type=int, default=1, help="rounds for counts above 50,000 (default 1)"
     )
     parser.add_argument("--before", metavar="DIR", help="also measure the gate checked out in DIR")
+    parser.add_argument("--parts", action="store_true", help="also measure start and engine(N)")
     args = parser.parse_args()
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,6 +163,9 @@ def main() -> None:
         reports = {count: make_report(count, folder) for count in args.counts}
         sizes = {count: report.stat().st_size / MiB for count, report in reports.items()}
         commands: dict[str, list[str]] = {"bare": [python, "-c", "import json"]}
+        if args.parts:
+            (folder / "engine.py").write_text(ENGINE)
+            commands["start"] = [python, "-c", "import gate.cli, gate.run"]
         for count, report in reports.items():
             commands[f"floor {count}"] = [python, str(folder / "floor.py"), str(report)]
             check = ["-m", "gate", "check", str(report), "--stage", "prod", "--at", AT]
@@ -133,6 +175,9 @@ def main() -> None:
                 # PYTHONPATH comes before the editable install's finder: that tree's gate runs.
                 env_python = ["env", f"PYTHONPATH={Path(args.before).resolve()}", python]
                 commands[f"before {count}"] = [*env_python, *check, "-q"]
+            if args.parts:
+                document = make_document(report, folder)
+                commands[f"engine {count}"] = [python, str(folder / "engine.py"), *document]
         samples: dict[str, list[Sample]] = {name: [] for name in commands}
         for command in commands.values():  # bytecode written, files in the page cache
             measure(command, folder)
@@ -184,6 +229,16 @@ def main() -> None:
         if count == 50_000:
             line += f", {verdict(gate.rss_mib / size, 10)}"
         print(line)
+    if args.parts:
+        start = result["start"].seconds
+        print(f"- start (Python + a check's imports): {start:.3f} s")
+        for count in reports:
+            gate, engine = result[f"gate {count}"].seconds, result[f"engine {count}"].seconds
+            floor = result[f"floor {count}"].seconds
+            print(
+                f"- {count:,} findings: engine alone {engine:.3f} s ({engine / floor:.2f}x the "
+                f"floor); gate's own work {gate - engine:.3f} s ({gate / engine:.2f}x the engine)"
+            )
     if 50_000 in reports and 200_000 in reports:
         small, big = result["gate 50000"], result["gate 200000"]
         time_growth = (big.seconds / 200_000) / (small.seconds / 50_000)
