@@ -76,6 +76,8 @@ def sort_versions(ecosystem: str | None, versions: Sequence[str]) -> list[str]:
     When the ecosystem is unknown or any version does not parse in it, the order is kept
     as given: a partial order would put an unparsed version in an arbitrary place.
     """
+    if len(versions) < 2:  # most findings name one fixed version, or none: nothing to order
+        return list(versions)
     return list(_sorted(ecosystem, tuple(dict.fromkeys(versions))))
 
 
