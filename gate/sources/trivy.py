@@ -40,7 +40,6 @@ from gate.document import (
     Layer,
     License,
     Misconfiguration,
-    Package,
     ScanKind,
     Secret,
     Subject,
@@ -53,6 +52,7 @@ from gate.reference import parse_reference
 from gate.sources.base import (
     Attributions,
     Fragment,
+    Packages,
     fail,
     licensed_package,
     purl_type,
@@ -312,6 +312,7 @@ class _Findings:
     kinds: set[ScanKind] = field(default_factory=set)
     """Scanners the results show ran (see :meth:`read_results`)."""
     attribution: Attributions = field(init=False)
+    package: Packages = field(default_factory=Packages)
 
     def __post_init__(self) -> None:
         self.attribution = Attributions(TOOL, self.source)
@@ -404,12 +405,12 @@ class _Findings:
                 advisories=advisories,
                 severity=rated,
                 cvss=vendor_cvss(ratings, rated_by, source, (place, "CVSS")),
-                package=Package(
-                    name=name,
-                    version=version,
-                    type=purl_type(ecosystem, purl),
-                    purl=purl,
-                    path=text_at(item, "PkgPath", source, place),
+                package=self.package(
+                    name,
+                    version,
+                    purl_type(ecosystem, purl),
+                    purl,
+                    text_at(item, "PkgPath", source, place),
                 ),
                 fixed_versions=fixed,
                 fix_available=bool(fixed),

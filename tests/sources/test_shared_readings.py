@@ -18,6 +18,7 @@ from tests_support import stand_in
 from gate.document import Package, Vulnerability
 from gate.errors import SourceError
 from gate.identifiers import set_apart, split_listing
+from gate.merge import settle_fix
 from gate.sources.grype import GrypeSource
 from gate.sources.shape import string_list
 from gate.sources.trivy import TrivySource, fixed_versions
@@ -194,3 +195,38 @@ def test_a_lone_id_is_kept_as_is_and_a_lone_advisory_is_still_set_apart() -> Non
     assert (advisory.id, advisory.aliases, advisory.advisories) == ("RHSA-2024:1234", [], [])
     assert set_apart("CVE-2024-1", []) == ([], [])
     assert set_apart("CVE-2024-1", ["DSA-5417-1", "GHSA-x"]) == (["GHSA-x"], ["DSA-5417-1"])
+
+
+def test_trivy_listings_of_one_package_share_it_and_a_different_path_is_another() -> None:
+    here = {"PkgName": "log4j-core", "InstalledVersion": "2.14.1", "PkgPath": "app/a.jar"}
+    first, second, elsewhere = trivy_vulnerabilities(
+        trivy_listing(1, **here),
+        trivy_listing(2, **here),
+        trivy_listing(3, **{**here, "PkgPath": "app/b.jar"}),
+    )
+    assert first.package is second.package
+    assert elsewhere.package is not first.package and elsewhere.package.path == "app/b.jar"
+
+
+def test_grype_matches_of_one_package_share_it() -> None:
+    rating = {"version": "3.1", "vector": VECTOR, "metrics": {"baseScore": 7.5}}
+    matches = [grype_match(1, rating), grype_match(2, rating), grype_match(3, rating)]
+    matches[1]["artifact"] = dict(matches[0]["artifact"])
+    report = {"matches": matches, "source": {"type": "image", "target": {"userInput": "a:1"}}}
+    first, second, other = GrypeSource().parse(report, stand_in("grype.json")).vulnerabilities
+    assert first.package is second.package and first.package.name == "pkg1"
+    assert other.package.name == "pkg3"
+
+
+def test_a_shared_package_renamed_for_one_finding_stays_as_read_for_the_other() -> None:
+    # settle_fix names a Maven package group:artifact by copying it: the finding that
+    # shares the package read from the report must not see the new name.
+    purl = "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+    listing_fields = {"PkgName": "log4j-core", "PkgIdentifier": {"PURL": purl}}
+    first, second = trivy_vulnerabilities(
+        trivy_listing(1, **listing_fields), trivy_listing(2, **listing_fields)
+    )
+    assert first.package is second.package
+    settled = settle_fix(first)
+    assert settled.package.name == "org.apache.logging.log4j:log4j-core"
+    assert second.package.name == first.package.name == "log4j-core"
