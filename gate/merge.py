@@ -285,7 +285,7 @@ def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
         groups.setdefault(package_key(vuln), []).append(vuln)
     joined: list[Vulnerability] = []
     for group in groups.values():
-        if len(group) == 1:
+        if not _may_join(group):
             joined.extend(group)
             continue
         joins = _Joins()
@@ -302,6 +302,15 @@ def join_aliases(items: list[Vulnerability]) -> list[Vulnerability]:
             merged[key] = vuln if known is None else _merge_vulnerability(known, vuln)
         joined.extend(_set_apart(v, joins.disputed) for v in merged.values())
     return joined
+
+
+def _may_join(group: list[Vulnerability]) -> bool:
+    """Whether any entries of one package version's ``group`` could join: only an alias, or
+    one id named twice, ties two entries. A package's CVEs without aliases (most of a
+    report) then skip the union-find."""
+    if len(group) == 1:
+        return False
+    return any(v.aliases for v in group) or len({v.id.upper() for v in group}) < len(group)
 
 
 def _set_apart(vuln: Vulnerability, disputed: set[str]) -> Vulnerability:
