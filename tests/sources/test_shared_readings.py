@@ -230,3 +230,13 @@ def test_a_shared_package_renamed_for_one_finding_stays_as_read_for_the_other() 
     settled = settle_fix(first)
     assert settled.package.name == "org.apache.logging.log4j:log4j-core"
     assert second.package.name == first.package.name == "log4j-core"
+
+
+def test_the_caches_shared_across_reports_are_bounded() -> None:
+    # A server reads report after report in one process: what it keeps must not grow with them.
+    from gate.sources.cvss import _shared_rating
+    from gate.sources.trivy import _fixed_versions
+
+    for cache in (_shared_rating, _fixed_versions):
+        assert cache.cache_info().maxsize is not None
+        assert cache.cache_info().maxsize <= 8192
