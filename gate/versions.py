@@ -49,11 +49,11 @@ def known_ecosystem(ecosystem: str | None) -> bool:
 @lru_cache(maxsize=8192)
 def _parse(ecosystem: str, version: str) -> Version | None:
     # Many findings share a version string (one package, many CVEs): parse each once.
-    import univers.versions
-
     comparator = _COMPARATORS.get(ecosystem.lower())
     if comparator is None or len(version) > _LONGEST_VERSION:
-        return None
+        return None  # before the import: univers costs ~20 ms to load, for nothing here
+    import univers.versions
+
     try:
         parsed: Version = getattr(univers.versions, comparator)(version.strip())
     except Exception:  # univers raises InvalidVersion, ValueError or TypeError by scheme

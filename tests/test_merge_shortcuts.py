@@ -7,6 +7,9 @@ hold the cases right next to the shortcut that must still take the full path.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from gate.document import FindingSource, Package, Vulnerability
 from gate.merge import join_aliases, settle_fix
 from gate.versions import sort_versions
@@ -81,3 +84,18 @@ def test_settle_fix_still_settles_a_lone_fixed_version() -> None:
     )
     unfixed = vuln("CVE-2023-0215")
     assert settle_fix(unfixed) is unfixed
+
+
+def test_versions_of_an_ecosystem_gate_cannot_order_load_no_comparator() -> None:
+    # univers costs ~20 ms to import: a report whose packages it cannot order skips it.
+    code = (
+        "import sys\n"
+        "from gate.versions import lowest_fix, sort_versions\n"
+        "assert lowest_fix('generic', '1.0', ['1.1']) is None\n"
+        "assert sort_versions('generic', ['2', '1']) == ['2', '1']\n"
+        "assert 'univers.versions' not in sys.modules\n"
+        "assert lowest_fix('deb', '1.0', ['1.1']) == '1.1'\n"
+        "assert 'univers.versions' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
