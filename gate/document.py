@@ -164,6 +164,9 @@ class Image(Model):
 class Cvss(Model):
     """A CVSS rating."""
 
+    # Shared by every finding with the same rating (gate.sources.cvss): never changed in place.
+    model_config = ConfigDict(frozen=True)
+
     score: float | None = Field(None, description="Base score 0.0–10.0.")
     vector: str | None = Field(None, description="Vector string, e.g. 'CVSS:3.1/AV:N/…'.")
     version: str | None = Field(None, description="CVSS version, e.g. '3.1', '2.0', '4.0'.")
@@ -172,6 +175,10 @@ class Cvss(Model):
 
 class Package(Model):
     """The package a finding is in."""
+
+    # Shared by a report's listings of one package (gate.sources.base.Packages): never
+    # changed in place, only copied.
+    model_config = ConfigDict(frozen=True)
 
     name: str = Field(description="Package name as the ecosystem spells it.")
     version: str | None = Field(None, description="Installed version.")

@@ -240,3 +240,18 @@ def test_the_caches_shared_across_reports_are_bounded() -> None:
     for cache in (_shared_rating, _fixed_versions):
         assert cache.cache_info().maxsize is not None
         assert cache.cache_info().maxsize <= 8192
+
+
+def test_shared_models_cannot_be_changed_in_place() -> None:
+    from pydantic import ValidationError
+
+    rating = {"nvd": {"V3Score": 9.8, "V3Vector": VECTOR}}
+    first, second = trivy_vulnerabilities(
+        trivy_listing(1, CVSS=rating, PkgName="zlib"), trivy_listing(2, CVSS=rating, PkgName="zlib")
+    )
+    assert first.package is second.package and first.cvss is second.cvss
+    with pytest.raises(ValidationError):
+        first.package.name = "openssl"
+    with pytest.raises(ValidationError):
+        first.cvss.score = 0.0  # type: ignore[union-attr]
+    assert second.package.name == "zlib" and second.cvss is not None and second.cvss.score == 9.8
