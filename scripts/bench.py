@@ -237,7 +237,9 @@ def main() -> None:
             floor = result[f"floor {count}"].seconds
             print(
                 f"- {count:,} findings: engine alone {engine:.3f} s ({engine / floor:.2f}x the "
-                f"floor); gate's own work {gate - engine:.3f} s ({gate / engine:.2f}x the engine)"
+                f"floor); start + engine alone {start + engine - bare:.3f} s "
+                f"({(start + engine - bare) / floor:.2f}x the floor); the rest of gate "
+                f"{gate - engine - start + bare:.3f} s"
             )
     if 50_000 in reports and 200_000 in reports:
         small, big = result["gate 50000"], result["gate 200000"]
