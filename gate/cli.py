@@ -653,15 +653,13 @@ def report_verdict(verdict: Any, options: dict[str, Any], extra: str | None = No
     """Render ``verdict`` as ``--format``/``--output`` ask, and the summary on stderr."""
     from gate.formats import FORMATS, output_format_for
     from gate.formats.table import relaxed_line, summary_line
-    from gate.output import STDOUT
+    from gate.output import STDOUT, terminal_style
 
     output = options["output"]
     chosen = output_format_for(options["output_format"], output)
     to_stdout = output is None or output == STDOUT
-    to_terminal = to_stdout and _is_terminal(sys.stdout) and "NO_COLOR" not in os.environ
-    text = FORMATS[chosen].render(
-        verdict, color=to_terminal, width=_terminal_width() if to_terminal else None
-    )
+    color, width = terminal_style(sys.stdout) if to_stdout else (False, None)
+    text = FORMATS[chosen].render(verdict, color=color, width=width)
     emit(text, output)
     written = {chosen}
     for fmt, path in report_targets(options):
@@ -815,20 +813,6 @@ def schema(which: str) -> None:
 )
 def policy() -> None:
     """Work on Rego policies: run their tests, lint them, document them."""
-
-
-def _terminal_width() -> int | None:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return None
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return stream is not None and bool(stream.isatty())
-    except (OSError, ValueError):
-        return False
 
 
 def refuse_overwriting_inputs(output: str, given: list[str]) -> None:

@@ -23,11 +23,15 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STDOUT = "-"
 """The ``--output`` value that means standard output."""
@@ -37,6 +41,41 @@ _CONTROLS = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
 terminal show text reordered); tab and line feed are handled by the caller's choice."""
 _IN_CELLS = re.compile(f"[{_CONTROLS}]")
 _ON_ONE_LINE = re.compile(f"[{_CONTROLS}\\t\\n]")
+
+
+def terminal_style(stream: Any) -> tuple[bool, int | None]:
+    """``(colour, width)`` for text written to ``stream``: colour only on a terminal and
+    without ``NO_COLOR``, at the terminal's width (None: the renderer's default)."""
+    try:
+        color = stream is not None and bool(stream.isatty()) and "NO_COLOR" not in os.environ
+    except (OSError, ValueError):
+        color = False
+    if not color:
+        return False, None
+    try:
+        return True, os.get_terminal_size().columns
+    except OSError:
+        return True, None
+
+
+def render_rich(draw: Callable[[Console], None], *, color: bool, width: int | None) -> str:
+    """The text ``draw`` prints on a rich console, styled with ANSI codes only when
+    ``color``, ``width`` columns wide (default 120)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=width or 120,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    draw(console)
+    # Rich pads table lines to the full width; trailing blanks only bloat logs and diffs.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import stat
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from gate.cli import _is_terminal, _terminal_width, debug_option
+from gate.cli import debug_option
 from gate.decisionlog import (
     DEFAULT_LIST_LIMIT,
     LOG_ENV,
@@ -125,22 +124,11 @@ def list_command(log_url: str | None, output_format: str, limit: int, **filters:
 
 def decisions_table(records: list[DecisionRecord], stream: TextIO) -> str:
     """The records as a narrow table; styled only on a terminal."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from gate.output import printable
+    from gate.output import printable, render_rich, terminal_style
 
-    color = _is_terminal(stream) and "NO_COLOR" not in os.environ
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=(_terminal_width() if color else None) or 120,
-        highlight=False,
-        emoji=False,
-    )
     table = Table(box=None, pad_edge=False)
     for name, justify in (
         ("ID", "right"),
@@ -165,8 +153,8 @@ def decisions_table(records: list[DecisionRecord], stream: TextIO) -> str:
             str(record.counts.get("violations", "?")),
             record.source,
         )
-    console.print(table)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    color, width = terminal_style(stream)
+    return render_rich(lambda console: console.print(table), color=color, width=width)
 
 
 @log_group.command("show")
@@ -193,13 +181,11 @@ def show_command(log_url: str | None, decision_id: int, output_format: str) -> N
     text = record.verdict_json or ""
     if output_format == "table":
         from gate.formats import FORMATS
+        from gate.output import terminal_style
         from gate.verdict import Verdict
 
-        color = _is_terminal(sys.stdout) and "NO_COLOR" not in os.environ
-        verdict = Verdict.model_validate_json(text)
-        text = FORMATS["table"].render(
-            verdict, color=color, width=_terminal_width() if color else None
-        )
+        color, width = terminal_style(sys.stdout)
+        text = FORMATS["table"].render(Verdict.model_validate_json(text), color=color, width=width)
     write_output(text, None)
 
 

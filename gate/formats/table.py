@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING
 
@@ -97,21 +96,9 @@ class TableFormatter:
 
     def render(self, verdict: Verdict, *, color: bool = False, width: int | None = None) -> str:
         """Return the report as text, styled with ANSI codes only when ``color``."""
-        from rich.console import Console
+        from gate.output import render_rich
 
-        buffer = io.StringIO()
-        console = Console(
-            file=buffer,
-            force_terminal=color,
-            no_color=not color,
-            width=width or 120,
-            highlight=False,
-            emoji=False,
-            soft_wrap=False,
-        )
-        self._write(console, verdict)
-        # Rich pads table lines to the full width; trailing blanks only bloat logs and diffs.
-        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+        return render_rich(lambda console: self._write(console, verdict), color=color, width=width)
 
     def _write(self, console: Console, verdict: Verdict) -> None:
         style = "bold green" if verdict.decision == "pass" else "bold red"
