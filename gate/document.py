@@ -176,7 +176,7 @@ class Cvss(Model):
 class Package(Model):
     """The package a finding is in."""
 
-    # Shared by a report's listings of one package (gate.sources.base.Packages): never
+    # Shared by the listings of one package (gate.sources.base.shared_package): never
     # changed in place, only copied.
     model_config = ConfigDict(frozen=True)
 

@@ -135,28 +135,15 @@ class Attributions:
         return found
 
 
-class Packages:
-    """The packages of one report's findings, one shared :class:`Package` per distinct one.
-
-    A report lists a package once for each of its vulnerabilities (three to five times is
-    usual), and nothing changes a model in place once built: building one per listing would
-    cost a validation and the memory of a model each time.
-    """
-
-    def __init__(self) -> None:
-        self._built: dict[tuple[str, str | None, str | None, str | None, str | None], Package] = {}
-
-    def __call__(
-        self, name: str, version: str | None, type: str | None, purl: str | None, path: str | None
-    ) -> Package:
-        """Return the package named ``name`` at ``version`` (of ``type``, ``purl``, ``path``)."""
-        key = (name, version, type, purl, path)
-        found = self._built.get(key)
-        if found is None:
-            found = self._built[key] = Package(
-                name=name, version=version, type=type, purl=purl, path=path
-            )
-        return found
+# A report lists a package once for each of its vulnerabilities (three to five times is
+# usual): its listings share one model (frozen), as findings share a CVSS rating.
+@lru_cache(maxsize=8192)
+def shared_package(
+    name: str, version: str | None, type: str | None, purl: str | None, path: str | None
+) -> Package:
+    """The :class:`Package` named ``name`` at ``version`` (of ``type``, ``purl``, ``path``),
+    one shared model per distinct package."""
+    return Package(name=name, version=version, type=type, purl=purl, path=path)
 
 
 def accepts_forced(source: Source, data: Any) -> bool:

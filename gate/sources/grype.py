@@ -41,11 +41,11 @@ from gate.merge import cvss_rank, merge_vulnerabilities
 from gate.sources.base import (
     Attributions,
     Fragment,
-    Packages,
     fail,
     purl_type,
     rfc3339,
     severity,
+    shared_package,
     text,
 )
 from gate.sources.cvss import cvss_rating, cvss_version
@@ -251,13 +251,12 @@ def _reference(user_input: str | None, tags: list[str]) -> str | None:
 def _vulnerabilities(report: dict[str, Any], source: InputFile) -> list[Vulnerability]:
     """Map and merge the matches (see the module docstring for the rule)."""
     attribution = Attributions("grype", source)
-    packages = Packages()
     listed: list[Vulnerability] = []
     for index, raw in enumerate(array(report.get("matches"), source, "matches")):
         place = ("matches", index)
         if not isinstance(raw, dict):
             raise fail(source, at("matches", index), f"expected a match object, got {kind(raw)}")
-        listed.append(_finding(raw, source, place, packages).vulnerability(attribution))
+        listed.append(_finding(raw, source, place).vulnerability(attribution))
     return merge_vulnerabilities(listed)
 
 
@@ -283,10 +282,8 @@ def _add_exploitation(
     finding.cwes.update(dict.fromkeys(cwe_ids_at(vuln, "cwes", source, place)))
 
 
-def _finding(
-    match: dict[str, Any], source: InputFile, place: Place, packages: Packages
-) -> _Finding:
-    """Map one match on its own (its package one of ``packages``)."""
+def _finding(match: dict[str, Any], source: InputFile, place: Place) -> _Finding:
+    """Map one match on its own."""
     vuln_place = (place, "vulnerability")
     vuln = mapping_at(match, "vulnerability", source, place)
     own_id = text_at(vuln, "id", source, vuln_place)
@@ -316,7 +313,7 @@ def _finding(
     )
     finding = _Finding(
         id=canonical,
-        package=_package(match, source, place, packages),
+        package=_package(match, source, place),
         severity=severity(vuln.get("severity")),
         severity_source=_namespace_rater(namespace),
         status=status,
@@ -364,8 +361,8 @@ def _related_urls(record: dict[str, Any], source: InputFile, place: Place) -> li
     )
 
 
-def _package(match: dict[str, Any], source: InputFile, place: Place, packages: Packages) -> Package:
-    """Map the matched artifact, one of ``packages``; the first location is its path."""
+def _package(match: dict[str, Any], source: InputFile, place: Place) -> Package:
+    """Map the matched artifact; the first location is its path."""
     art_place = (place, "artifact")
     artifact = mapping_at(match, "artifact", source, place)
     name = text_at(artifact, "name", source, art_place)
@@ -375,7 +372,7 @@ def _package(match: dict[str, Any], source: InputFile, place: Place, packages: P
     path = None
     for location, here in objects_at(artifact, "locations", source, art_place):
         path = path or text_at(location, "path", source, here)
-    return packages(
+    return shared_package(
         name,
         text_at(artifact, "version", source, art_place),
         purl_type(text_at(artifact, "type", source, art_place), purl),

@@ -52,12 +52,12 @@ from gate.reference import parse_reference
 from gate.sources.base import (
     Attributions,
     Fragment,
-    Packages,
     fail,
     licensed_package,
     purl_type,
     rfc3339,
     severity,
+    shared_package,
 )
 from gate.sources.cvss import vendor_cvss
 from gate.sources.image_config import (
@@ -312,7 +312,6 @@ class _Findings:
     kinds: set[ScanKind] = field(default_factory=set)
     """Scanners the results show ran (see :meth:`read_results`)."""
     attribution: Attributions = field(init=False)
-    package: Packages = field(default_factory=Packages)
 
     def __post_init__(self) -> None:
         self.attribution = Attributions(TOOL, self.source)
@@ -405,7 +404,7 @@ class _Findings:
                 advisories=advisories,
                 severity=rated,
                 cvss=vendor_cvss(ratings, rated_by, source, (place, "CVSS")),
-                package=self.package(
+                package=shared_package(
                     name,
                     version,
                     purl_type(ecosystem, purl),

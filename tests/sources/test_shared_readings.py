@@ -234,10 +234,11 @@ def test_a_shared_package_renamed_for_one_finding_stays_as_read_for_the_other() 
 
 def test_the_caches_shared_across_reports_are_bounded() -> None:
     # A server reads report after report in one process: what it keeps must not grow with them.
+    from gate.sources.base import shared_package
     from gate.sources.cvss import _shared_rating
     from gate.sources.trivy import _fixed_versions
 
-    for cache in (_shared_rating, _fixed_versions):
+    for cache in (_shared_rating, shared_package, _fixed_versions):
         assert cache.cache_info().maxsize is not None
         assert cache.cache_info().maxsize <= 8192
 
